@@ -1,0 +1,18 @@
+# The two commands a newcomer runs: `make demo` and `make test`.
+# Each creates .venv (Python 3.10, pinned Lava stack) on first use and is quick afterwards.
+PY := .venv/bin/python
+RUN_DIR ?= runs/demo
+
+.PHONY: demo test lint venv bench
+
+venv:
+	@bash scripts/bootstrap.sh
+
+demo: venv
+	$(PY) -m lava_pinn.cli demo --out $(RUN_DIR)
+
+test: venv
+	$(PY) -m pytest -q -m "not slow"
+
+lint: venv
+	$(PY) -m ruff check . && $(PY) -m ruff format --check .

@@ -1,0 +1,195 @@
+"""PINN architectures: plain MLPs (``nn.Sequential`` of ``Linear`` and an activation) and SPINNs.
+
+An MLP maps points ``x`` of shape ``(n, in_features)`` to ``(n, out_features)``. A separable PINN
+(SPINN, Cho et al. 2023) has one MLP per coordinate axis, each mapping a scalar coordinate to
+``rank * out_features`` features, combined as
+
+    u_k(x_1, ..., x_d) = sum_r prod_i f_i(x_i)[r, k],
+
+so a full ``N^d`` grid costs ``d * N`` network evaluations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from lava_pinn.activations import get_activation
+
+
+def _check_widths(widths: tuple[int, ...], owner: str) -> tuple[int, ...]:
+    if isinstance(widths, int) or not hasattr(widths, "__iter__"):
+        raise TypeError(f"{owner}.widths must be a sequence of positive ints, got {widths!r}")
+    widths = tuple(widths)
+    if not widths:
+        raise ValueError(f"{owner}.widths must hold at least one hidden layer width, got ()")
+    for w in widths:
+        if isinstance(w, bool) or not isinstance(w, int) or w <= 0:
+            raise ValueError(f"{owner}.widths must be positive integers, got {w!r} in {widths}")
+    return widths
+
+
+def _check_positive_int(value: object, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+@dataclass(frozen=True)
+class MLPConfig:
+    """Fully connected PINN: ``in_features -> widths... -> out_features`` with one activation."""
+
+    in_features: int
+    out_features: int
+    widths: tuple[int, ...] = (64, 64, 64, 64)
+    activation: str = "tanh"
+
+    def __post_init__(self) -> None:
+        _check_positive_int(self.in_features, "MLPConfig.in_features")
+        _check_positive_int(self.out_features, "MLPConfig.out_features")
+        object.__setattr__(self, "widths", _check_widths(self.widths, "MLPConfig"))
+        try:
+            get_activation(self.activation)
+        except (KeyError, TypeError) as err:
+            raise ValueError(f"MLPConfig.activation: {err.args[0]}") from None
+
+    @property
+    def kind(self) -> str:
+        return "mlp"
+
+    def describe(self) -> str:
+        dims = [self.in_features, *self.widths, self.out_features]
+        return "-".join(map(str, dims)) + f" {self.activation}"
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["widths"] = list(self.widths)
+        return d
+
+    def build(self) -> nn.Sequential:
+        return build_mlp(self)
+
+
+def build_mlp(config: MLPConfig) -> nn.Sequential:
+    """``Linear, act, Linear, act, ..., Linear`` with Xavier-normal weights and zero biases."""
+    act = get_activation(config.activation)
+    dims = [config.in_features, *config.widths, config.out_features]
+    layers: list[nn.Module] = []
+    for i in range(len(dims) - 1):
+        lin = nn.Linear(dims[i], dims[i + 1])
+        nn.init.xavier_normal_(lin.weight)
+        nn.init.zeros_(lin.bias)
+        layers.append(lin)
+        if i < len(dims) - 2:
+            layers.append(act.module())
+    return nn.Sequential(*layers)
+
+
+@dataclass(frozen=True)
+class SPINNConfig:
+    """Separable PINN: ``axes`` scalar-input MLPs of ``widths``, each with ``rank*out`` outputs."""
+
+    axes: int
+    out_features: int
+    widths: tuple[int, ...] = (32, 32, 32)
+    rank: int = 16
+    activation: str = "tanh"
+
+    def __post_init__(self) -> None:
+        _check_positive_int(self.axes, "SPINNConfig.axes")
+        _check_positive_int(self.out_features, "SPINNConfig.out_features")
+        _check_positive_int(self.rank, "SPINNConfig.rank")
+        object.__setattr__(self, "widths", _check_widths(self.widths, "SPINNConfig"))
+        try:
+            get_activation(self.activation)
+        except (KeyError, TypeError) as err:
+            raise ValueError(f"SPINNConfig.activation: {err.args[0]}") from None
+
+    @property
+    def kind(self) -> str:
+        return "spinn"
+
+    def describe(self) -> str:
+        body = "-".join(map(str, [1, *self.widths, self.rank * self.out_features]))
+        return f"{self.axes} x ({body}) {self.activation}, rank {self.rank}"
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["widths"] = list(self.widths)
+        return d
+
+    def build(self) -> SPINN:
+        return SPINN(self)
+
+
+class SPINN(nn.Module):
+    """Separable PINN; ``forward`` takes points ``(n, axes)``, ``grid`` takes one 1-D array per axis."""
+
+    def __init__(self, config: SPINNConfig) -> None:
+        super().__init__()
+        self.config = config
+        sub = MLPConfig(1, config.rank * config.out_features, config.widths, config.activation)
+        self.axis_nets = nn.ModuleList([build_mlp(sub) for _ in range(config.axes)])
+
+    def axis_features(self, axis: int, coords: torch.Tensor) -> torch.Tensor:
+        """Features of one axis network: ``(N,) -> (N, rank, out_features)``."""
+        f = self.axis_nets[axis](coords.reshape(-1, 1))
+        return f.reshape(-1, self.config.rank, self.config.out_features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 2 or x.shape[1] != self.config.axes:
+            raise ValueError(
+                f"SPINN expects points of shape (n, {self.config.axes}), got {tuple(x.shape)}"
+            )
+        feats = [self.axis_features(i, x[:, i]) for i in range(self.config.axes)]
+        return combine_pointwise(feats)
+
+    def grid(self, coords: list[torch.Tensor]) -> torch.Tensor:
+        """Outputs on the tensor grid ``coords[0] x coords[1] x ...``: shape ``(N_1, ..., N_d, out)``."""
+        if len(coords) != self.config.axes:
+            raise ValueError(f"SPINN.grid needs {self.config.axes} coordinate arrays, got {len(coords)}")
+        return combine_grid([self.axis_features(i, c) for i, c in enumerate(coords)])
+
+
+def combine_pointwise(features: list[torch.Tensor]) -> torch.Tensor:
+    """``u[n, k] = sum_r prod_i f_i[n, r, k]`` for per-axis features of shape ``(n, rank, out)``."""
+    prod = features[0]
+    for f in features[1:]:
+        prod = prod * f
+    return prod.sum(dim=1)
+
+
+def combine_grid(features: list[torch.Tensor]) -> torch.Tensor:
+    """``u[n_1..n_d, k] = sum_r prod_i f_i[n_i, r, k]``: the SPINN product-sum on a tensor grid."""
+    d = len(features)
+    letters = "abcdefghij"[:d]
+    spec = ",".join(f"{c}rk" for c in letters) + f"->{letters}k"
+    return torch.einsum(spec, *features)
+
+
+ModelConfig = MLPConfig | SPINNConfig
+
+
+def config_from_dict(d: dict) -> ModelConfig:
+    """Rebuild a model config from :meth:`to_dict` output plus its ``kind``."""
+    d = dict(d)
+    kind = d.pop("kind", "mlp")
+    if "widths" in d:
+        d["widths"] = tuple(d["widths"])
+    if kind == "mlp":
+        return MLPConfig(**d)
+    if kind == "spinn":
+        return SPINNConfig(**d)
+    raise ValueError(f"unknown model kind {kind!r}; expected 'mlp' or 'spinn'")
+
+
+__all__ = [
+    "MLPConfig",
+    "SPINNConfig",
+    "SPINN",
+    "build_mlp",
+    "combine_grid",
+    "combine_pointwise",
+    "config_from_dict",
+]

@@ -1,0 +1,83 @@
+"""One registry per axis: activations, neuron models, problems, backends, energy profiles.
+
+Each axis is a :class:`Registry` that maps a lower-case name to an object. Registering a name twice
+is an error, and a failed lookup lists what is available, so error messages stay useful.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """A named collection of objects of one kind (``kind`` appears in error messages)."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._items: dict[str, T] = {}
+
+    @staticmethod
+    def _key(name: str) -> str:
+        if not isinstance(name, str) or not name.strip():
+            raise TypeError(f"a registry name must be a non-empty string, got {name!r}")
+        return name.strip().lower()
+
+    def register(self, name: str, obj: T | None = None, *, replace: bool = False):
+        """Register ``obj`` under ``name``; usable as a decorator when ``obj`` is omitted.
+
+        Raises ``ValueError`` if the name is taken, unless ``replace=True``.
+        """
+
+        def _add(o: T) -> T:
+            key = self._key(name)
+            if key in self._items and not replace:
+                raise ValueError(
+                    f"{self.kind} {key!r} is already registered; pick another name "
+                    f"or pass replace=True"
+                )
+            self._items[key] = o
+            return o
+
+        if obj is None:
+            return _add
+        return _add(obj)
+
+    def get(self, name: str) -> T:
+        """Return the object registered as ``name`` or raise ``KeyError`` listing the choices."""
+        key = self._key(name)
+        try:
+            return self._items[key]
+        except KeyError:
+            raise KeyError(
+                f"unknown {self.kind} {name!r}; available: {', '.join(self.available())}"
+            ) from None
+
+    def available(self) -> list[str]:
+        return sorted(self._items)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.strip().lower() in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.available())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def items(self) -> list[tuple[str, T]]:
+        return [(k, self._items[k]) for k in self.available()]
+
+
+def lazy(factory: Callable[[], T]) -> Callable[[], T]:
+    """Memoise a zero-argument factory (for registries filled on first use, not at import)."""
+    cache: list[T] = []
+
+    def get() -> T:
+        if not cache:
+            cache.append(factory())
+        return cache[0]
+
+    return get
