@@ -1,0 +1,95 @@
+"""Spiking neuron models, each written down once as a pure step function.
+
+Every step takes the membrane potential ``v``, the input current of this time step and the
+threshold, and returns ``(spikes, v_next)``. Only operators that numpy arrays and torch tensors
+share are used (``+ - * >= ~`` and bool arithmetic), so the same function drives the torch
+simulator of :mod:`lava_pinn` and the floating-point Lava process models of :mod:`exporters`
+(which must not call torch). Units: ``v``, ``current`` and ``threshold`` are in the same
+arbitrary unit (that of the ANN pre-activation); spikes are dimensionless counts.
+
+Time-averaged over ``T`` steps with a constant current ``z`` and ``v(0) = threshold/2`` (the
+rounding shift of the calibration paper) the soft-reset neuron fires
+``clip(round(z*T/V_th), 0, T)`` times, so ``rate * V_th`` approximates ``clip(z, 0, V_th)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from lava_pinn.registry import Registry
+
+Array = Any  # numpy.ndarray or torch.Tensor
+
+
+def if_soft_step(v: Array, current: Array, threshold: Array) -> tuple[Array, Array]:
+    """Non-leaky integrate-and-fire, soft reset, non-negative spikes (Li et al. 2021).
+
+    ``v <- v + I;  s = [v >= V_th];  v <- v - s * V_th``.  Returns ``(s (bool), v)``.
+    """
+    v = v + current
+    s = v >= threshold
+    return s, v - s * threshold
+
+
+def signed_if_step(v: Array, current: Array, threshold: Array) -> tuple[Array, Array]:
+    """Signed integrate-and-fire, soft reset, spikes in {-1, 0, +1}.
+
+    ``v <- v + I;  s = [v >= V_th] - [v <= -V_th];  v <- v - s * V_th``.  Returns ``(s (int), v)``.
+    """
+    v = v + current
+    s = (v >= threshold) * 1 - (v <= -threshold) * 1
+    return s, v - s * threshold
+
+
+def lif_hard_step(v: Array, current: Array, threshold: Array) -> tuple[Array, Array]:
+    """Lava's built-in LIF with ``du = 1`` (current = this step's input), ``dv = 0``: hard reset.
+
+    ``v <- v + I;  s = [v > V_th] (strict);  v <- 0 where s``.  Returns ``(s (bool), v)``.
+    The residue above threshold is lost at each spike, so the rate is biased low.
+    """
+    v = v + current
+    s = v > threshold
+    return s, v * (~s)
+
+
+@dataclass(frozen=True)
+class NeuronModel:
+    """A neuron model: its step function and the properties conversion and export rely on."""
+
+    name: str
+    step: Callable[[Array, Array, Array], tuple[Array, Array]]
+    signed: bool
+    reset: str  # "soft" or "hard"
+    hardware_native: bool  # runs on Loihi 2 without custom microcode
+    description: str
+
+    def __post_init__(self) -> None:
+        if self.reset not in ("soft", "hard"):
+            raise ValueError(f"NeuronModel.reset must be 'soft' or 'hard', got {self.reset!r}")
+        if not callable(self.step):
+            raise TypeError(f"NeuronModel.step must be callable, got {self.step!r}")
+
+
+NEURONS: Registry[NeuronModel] = Registry("neuron model")
+NEURONS.register(
+    "if",
+    NeuronModel("if", if_soft_step, False, "soft", False, "non-leaky IF, soft reset, spikes >= 0"),
+)
+NEURONS.register(
+    "signed-if",
+    NeuronModel("signed-if", signed_if_step, True, "soft", False, "IF with +1/-1 spikes, soft reset"),
+)
+NEURONS.register(
+    "lif-hard",
+    NeuronModel("lif-hard", lif_hard_step, False, "hard", True, "Lava LIF (du=1, dv=0), hard reset"),
+)
+
+
+def get_neuron(name: str) -> NeuronModel:
+    return NEURONS.get(name)
+
+
+def available() -> list[str]:
+    return NEURONS.available()
