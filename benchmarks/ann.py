@@ -7,8 +7,8 @@
 Evaluation loads each committed checkpoint, computes the relative L2 error per output field against
 the problem's reference (analytic, or Cole-Hopf for Burgers), prints a table and writes
 docs/results/ann.md and docs/results/ann.json. Training uses one thread
-(``torch.set_num_threads(1)``) and each problem's default architecture and hyper-parameters, with soft boundary conditions so
-that the bare network is the PINN (what conversion needs).
+(``torch.set_num_threads(1)``) and each problem's default architecture and hyper-parameters,
+with soft boundary conditions so that the bare network is the PINN (what conversion needs).
 """
 
 from __future__ import annotations
@@ -119,14 +119,15 @@ def markdown(rows: list[dict]) -> str:
         "Relative L2 error `||u_pred - u_ref|| / ||u_ref||` per output field of the committed",
         "checkpoints `lava_pinn/pretrained/<problem>.pt`, on each problem's reference grid",
         "(analytic solution; Burgers: the Cole-Hopf solution on Raissi's 256 x 100 grid).",
-        "Pressure `p` is fixed by its boundary values in both Navier-Stokes problems, so it is",
-        "reported as is (no mean removed). All networks use soft boundary conditions (the bare network",
-        "is the PINN), float32, one CPU thread; training = Adam (exponential LR decay) then L-BFGS.",
+        "Pressure `p` is fixed by its boundary values in both Navier-Stokes problems, so it",
+        "is reported as is (no mean removed). All networks use soft boundary conditions (the",
+        "bare network is the PINN), float32, one CPU thread; training = Adam (exponential LR",
+        "decay) then L-BFGS.",
         "",
         "Produced by `.venv/bin/python benchmarks/ann.py` (evaluation only; `--train` retrains).",
         "",
-        "| problem | architecture | rel. L2 per field | target | meets | train time | Adam + L-BFGS "
-        "| published anchor (ANN) |",
+        "| problem | architecture | rel. L2 per field | target | meets | train time "
+        "| Adam + L-BFGS | published anchor (ANN) |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:

@@ -57,8 +57,8 @@ class TrainConfig:
 
     ``lr`` is Adam's initial learning rate; ``lr_schedule`` decays it to ``lr * lr_final`` at the
     last Adam step (``exponential`` or ``cosine``) or keeps it (``constant``). ``lbfgs_steps`` is
-    the number of L-BFGS iterations after Adam (0 = none). ``resample_every`` redraws the collocation
-    points every that many Adam steps (0 = fixed points).
+    the number of L-BFGS iterations after Adam (0 = none). ``resample_every`` redraws the
+    collocation points every that many Adam steps (0 = fixed points).
     """
 
     adam_steps: int = 2000

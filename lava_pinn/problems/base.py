@@ -314,7 +314,7 @@ def exact_conditions(
     hard: bool = False,
     solution: Callable[[Tensor], Tensor] | None = None,
 ) -> Condition:
-    """A condition whose targets are the problem's exact solution (or ``solution``) at ``points``."""
+    """A condition whose targets are the exact solution (or ``solution``) at ``points``."""
     fields = tuple(problem.outputs) if fields is None else fields
     idx = tuple(problem.outputs.index(f) for f in fields)
     values = (solution or problem.exact)(points)[:, list(idx)]

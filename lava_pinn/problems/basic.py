@@ -1,4 +1,4 @@
-"""Small zoo problems with analytic solutions: regression, Poisson, diffusion-reaction, heat (SPINN)."""
+"""Small zoo problems with analytic solutions: regression, Poisson, diffusion-reaction, heat."""
 
 from __future__ import annotations
 
@@ -114,7 +114,8 @@ class DiffusionReaction(Problem):
 
     Manufactured solution ``u = e^{-t} (sin(pi x) + sin(2 pi x) / 2)``, so
     ``f = e^{-t} [(k - 1 + D pi^2) sin(pi x) + (k - 1 + 4 D pi^2) sin(2 pi x) / 2]``;
-    ``u(+-1, t) = 0`` and ``u(x, 0) = sin(pi x) + sin(2 pi x) / 2``. Defaults ``D = 0.1``, ``k = 1``.
+    ``u(+-1, t) = 0`` and ``u(x, 0) = sin(pi x) + sin(2 pi x) / 2``.
+    Defaults ``D = 0.1``, ``k = 1``.
     Hard constraint: ``u = u(x, 0) + t (1 - x^2) N(x, t)``.
     """
 

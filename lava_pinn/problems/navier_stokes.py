@@ -1,4 +1,4 @@
-"""Incompressible Navier-Stokes problems with analytic solutions: Taylor-Green vortex, Kovasznay flow.
+"""Incompressible Navier-Stokes problems with analytic solutions: Taylor-Green and Kovasznay.
 
 Both use the velocity-pressure form with outputs ``(u, v, p)`` and residuals
 
