@@ -1,0 +1,378 @@
+"""Energy reports for machines (JSON, CSV), READMEs (Markdown) and papers (LaTeX booktabs).
+
+Every table puts the SNN beside its ANN baseline, says which profile priced each number and how
+far to trust it (``kind``: measured / estimated / pre-silicon / assumed), and shows errors next
+to energies when the report carries them. Energies: pJ in JSON and CSV, nJ in Markdown and LaTeX
+(per inference, i.e. per sample).
+
+Two granularities: one run (:func:`layer_rows`, :func:`totals_rows`; rendered by
+:func:`to_markdown`, :func:`to_latex`, :func:`to_csv`, :func:`to_json`) and a sweep of runs over
+``T`` or methods (:func:`summary_rows`; rendered by :func:`summary_to_markdown`,
+:func:`summary_to_latex`, :func:`summary_to_csv`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hardware.energy.estimate import EnergyReport
+
+Row = dict[str, Any]
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
+
+
+def latex_escape(text: str) -> str:
+    """Escape LaTeX's special characters (``\\ & % $ # _ { } ~ ^``)."""
+    return "".join(_LATEX_SPECIAL.get(c, c) for c in str(text))
+
+
+def _nj(pj: float | None) -> str:
+    if pj is None:
+        return "--"
+    return f"{pj * 1e-3:.3g}"
+
+
+def _num(v: Any) -> str:
+    if v is None:
+        return "--"
+    if isinstance(v, float):
+        if math.isinf(v):
+            return "inf"
+        if v == int(v) and abs(v) < 1e15:
+            return str(int(v))
+        return f"{v:.4g}"
+    return str(v)
+
+
+def _err(v: float) -> str:
+    return f"{100 * v:.3g}%"
+
+
+def _write(text: str, path: str | Path | None) -> str:
+    if path is not None:
+        Path(path).write_text(text, encoding="utf-8")
+    return text
+
+
+# ----------------------------------------------------------------------------- rows
+
+
+def layer_rows(report: EnergyReport, profiles: Sequence[str] | None = None) -> list[Row]:
+    """One row per layer: counts per inference, SNN energy per profile (pJ), ANN MACs and pJ.
+
+    ANN columns are filled where the ANN has the same number of layers as the SNN.
+    """
+    ests = [report.estimate_for(p) for p in profiles] if profiles else list(report.estimates)
+    aligned = len(report.ann.macs_per_layer) == len(report.ops.layers)
+    rows = []
+    for k, la in enumerate(report.ops.layers):
+        row: Row = {
+            "layer": la.name,
+            "neuron": la.neuron,
+            "n_in": la.n_in,
+            "n_out": la.n_out,
+            "spikes": la.spikes,
+            "firing_rate": la.firing_rate,
+            "Effective_ACs": la.effective_acs,
+            "Effective_MACs": la.effective_macs,
+            "Dense": la.dense,
+            "neuron_updates": la.neuron_updates,
+        }
+        for e in ests:
+            row[f"snn_pj[{e.profile}]"] = e.snn_layers[k].total_pj
+        row["ann_MACs"] = report.ann.macs_per_layer[k] if aligned else None
+        for e in ests:
+            row[f"ann_pj[{e.ann_profile}]"] = e.ann_layers[k].total_pj if aligned else None
+        rows.append(row)
+    return rows
+
+
+def totals_rows(report: EnergyReport) -> list[Row]:
+    """One row per profile: SNN and ANN totals (pJ), their ratio, provenance and the errors."""
+    rows = []
+    tot = report.ops.totals()
+    for e in report.estimates:
+        row: Row = {
+            "label": report.label,
+            "T": report.ops.T,
+            "profile": e.profile,
+            "kind": e.kind,
+            "snn_pj": e.snn_total_pj,
+            "snn_j": e.snn_total_j,
+            "ann_profile": e.ann_profile,
+            "ann_kind": e.ann_kind,
+            "ann_pj": e.ann_total_pj,
+            "ann_j": e.ann_total_j,
+            "ann_over_snn": e.ratio_ann_over_snn,
+            "static_pj": e.static_pj,
+            "synaptic_ops": tot["synaptic_ops"],
+            "ann_MACs": report.ann.macs,
+            "spikes": tot["spikes"],
+            "activation_sparsity": report.ops.activation_sparsity,
+        }
+        for name, v in report.errors:
+            row[f"error[{name}]"] = v
+        rows.append(row)
+    for m in report.measured:
+        d = m.to_dict()
+        row = {
+            "label": report.label,
+            "T": report.ops.T,
+            "profile": "loihi2-board",
+            "kind": d["kind"],
+            "snn_pj": d["total_j_per_inference"] * 1e12,
+            "snn_j": d["total_j_per_inference"],
+        }
+        for name, v in report.errors:
+            row[f"error[{name}]"] = v
+        rows.append(row)
+    return rows
+
+
+def summary_rows(
+    reports: Sequence[EnergyReport], profiles: Sequence[str] | None = None
+) -> list[Row]:
+    """One row per run (a ``T`` or a method): errors, activity and SNN/ANN energy per profile."""
+    rows = []
+    for r in reports:
+        ests = [r.estimate_for(p) for p in profiles] if profiles else list(r.estimates)
+        row: Row = {"label": r.label, "T": r.ops.T}
+        for name, v in r.errors:
+            row[f"error[{name}]"] = v
+        row["activation_sparsity"] = r.ops.activation_sparsity
+        row["synaptic_ops"] = r.ops.total("synaptic_ops")
+        row["ann_MACs"] = r.ann.macs
+        for e in ests:
+            row[f"snn_pj[{e.profile}]"] = e.snn_total_pj
+        for e in ests:
+            row[f"ann_pj[{e.ann_profile}]"] = e.ann_total_pj
+        rows.append(row)
+    return rows
+
+
+# ----------------------------------------------------------------------------- generic tables
+
+
+def _headers(rows: Sequence[Row]) -> list[str]:
+    heads: list[str] = []
+    for r in rows:
+        heads += [k for k in r if k not in heads]
+    return heads
+
+
+def rows_to_csv(rows: Sequence[Row]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=_headers(rows), lineterminator="\n", restval="")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: ("" if v is None else v) for k, v in r.items()})
+    return buf.getvalue()
+
+
+def _pretty(key: str) -> str:
+    """Display name of a row key: energies in nJ, errors as percentages."""
+    for pre, unit in (("snn_pj[", "E_SNN"), ("ann_pj[", "E_ANN")):
+        if key.startswith(pre):
+            return f"{unit} {key[len(pre) : -1]} (nJ)"
+    if key.startswith("error["):
+        return f"error {key[6:-1]}"
+    return {
+        "snn_pj": "E_SNN (nJ)",
+        "ann_pj": "E_ANN (nJ)",
+        "static_pj": "static (nJ)",
+        "ann_over_snn": "E_ANN/E_SNN",
+        "firing_rate": "rate",
+        "activation_sparsity": "act. sparsity",
+    }.get(key, key)
+
+
+def _cell(key: str, v: Any) -> str:
+    if key.endswith("_pj") or "_pj[" in key:
+        return _nj(v)
+    if key.startswith("error[") and v is not None:
+        return _err(v)
+    return _num(v)
+
+
+def _drop(rows: Sequence[Row], keys: Sequence[str]) -> list[Row]:
+    return [{k: v for k, v in r.items() if k not in keys} for r in rows]
+
+
+def _is_text(rows: Sequence[Row], key: str) -> bool:
+    return any(isinstance(r.get(key), str) for r in rows)
+
+
+def rows_to_markdown(rows: Sequence[Row]) -> str:
+    heads = _headers(rows)
+    out = ["| " + " | ".join(_pretty(h) for h in heads) + " |"]
+    out.append("|" + "|".join("---" if _is_text(rows, h) else "--:" for h in heads) + "|")
+    for r in rows:
+        out.append("| " + " | ".join(_cell(h, r.get(h)).replace("|", "/") for h in heads) + " |")
+    return "\n".join(out) + "\n"
+
+
+def rows_to_latex(rows: Sequence[Row], caption: str | None = None, label: str | None = None) -> str:
+    """A booktabs ``table`` (needs ``\\usepackage{booktabs}``); every cell is escaped."""
+    heads = _headers(rows)
+    align = "".join("l" if _is_text(rows, h) else "r" for h in heads)
+    lines = [r"\begin{table}[htbp]", r"\centering"]
+    if caption:
+        lines.append(r"\caption{" + latex_escape(caption) + "}")
+    if label:
+        lines.append(r"\label{" + latex_escape(label) + "}")
+    lines += [r"\begin{tabular}{" + align + "}", r"\toprule"]
+    lines.append(" & ".join(latex_escape(_pretty(h)) for h in heads) + r" \\")
+    lines.append(r"\midrule")
+    for r in rows:
+        lines.append(" & ".join(latex_escape(_cell(h, r.get(h))) for h in heads) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+# ----------------------------------------------------------------------------- one run
+
+
+def to_json(obj: Any, path: str | Path | None = None, indent: int = 2) -> str:
+    """JSON of a report (or anything with ``to_dict``, or a list of them); NaN/inf as null."""
+
+    def clean(x: Any) -> Any:
+        if hasattr(x, "to_dict"):
+            return clean(x.to_dict())
+        if isinstance(x, dict):
+            return {str(k): clean(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [clean(v) for v in x]
+        if isinstance(x, float) and not math.isfinite(x):
+            return None
+        if hasattr(x, "item"):  # numpy scalars
+            return clean(x.item())
+        return x
+
+    return _write(json.dumps(clean(obj), indent=indent, allow_nan=False) + "\n", path)
+
+
+def to_csv(report: EnergyReport, path: str | Path | None = None, kind: str = "layers") -> str:
+    """CSV (pJ): ``kind="layers"`` per-layer rows, ``"totals"`` one row per profile."""
+    if kind not in ("layers", "totals"):
+        raise ValueError(f"kind must be 'layers' or 'totals', got {kind!r}")
+    if kind == "layers":
+        rows = [{"label": report.label, "T": report.ops.T, **r} for r in layer_rows(report)]
+    else:
+        rows = totals_rows(report)
+    return _write(rows_to_csv(rows), path)
+
+
+def _provenance_lines(report: EnergyReport) -> list[str]:
+    lines = []
+    seen = set()
+    for e in report.estimates:
+        for name, kind, source in (
+            (e.profile, e.kind, e.source),
+            (e.ann_profile, e.ann_kind, e.ann_source),
+        ):
+            if name in seen:
+                continue
+            seen.add(name)
+            lines.append(f"- `{name}` ({kind}): {source}")
+    for e in report.estimates:
+        consts = ", ".join(f"{k}={v:g}" for k, v in e.constants)
+        lines.append(f"- constants of `{e.profile}` (pJ; W for chip.*): {consts}")
+    for m in report.measured:
+        lines.append(f"- `loihi2-board` (measured): {m.source}")
+    return lines
+
+
+def to_markdown(report: EnergyReport, path: str | Path | None = None) -> str:
+    """A Markdown section: totals (SNN vs ANN, errors), per-layer table, provenance, assumptions."""
+    ops = report.ops
+    title = report.label or "SNN energy per inference"
+    out = [f"### {title}", ""]
+    out.append(
+        f"T = {ops.T} steps, {ops.n_samples} samples, activation sparsity "
+        f"{ops.activation_sparsity:.3f}, effective synaptic ops per inference "
+        f"{ops.total('synaptic_ops'):.4g} (Effective_ACs {ops.total('effective_acs'):.4g}, "
+        f"Effective_MACs {ops.total('effective_macs'):.4g}, Dense {ops.total('dense'):.4g}); "
+        f"ANN: {report.ann.macs} MACs, {report.ann.activations} activations per inference."
+    )
+    if report.errors:
+        out.append("Errors: " + ", ".join(f"{k} {_err(v)}" for k, v in report.errors) + ".")
+    out += ["", "Totals per inference:", ""]
+    hide = [
+        "label",
+        "T",
+        "synaptic_ops",
+        "ann_MACs",
+        "spikes",
+        "activation_sparsity",
+        "snn_j",
+        "ann_j",
+    ]
+    out.append(rows_to_markdown(_drop(totals_rows(report), hide)))
+    out += ["Per layer, per inference:", ""]
+    out.append(rows_to_markdown(layer_rows(report)))
+    out += ["Sources:", ""]
+    out += _provenance_lines(report)
+    out += ["", "Assumptions:", ""]
+    out += [f"- {a}" for a in report.assumptions]
+    return _write("\n".join(out) + "\n", path)
+
+
+def to_latex(
+    report: EnergyReport,
+    path: str | Path | None = None,
+    profile: str | None = None,
+    caption: str | None = None,
+    label: str | None = None,
+) -> str:
+    """Two booktabs tables: totals per profile (with errors) and per-layer for one profile."""
+    prof = profile or report.estimates[0].profile
+    hide = ["label", "synaptic_ops", "ann_MACs", "spikes", "activation_sparsity", "snn_j", "ann_j"]
+    hide += ["ann_kind", "static_pj"]
+    totals = _drop(totals_rows(report), hide)
+    per_layer = _drop(layer_rows(report, [prof]), ["neuron_updates", "n_in"])
+    cap = caption or (report.label or "SNN vs ANN energy per inference")
+    t1 = rows_to_latex(totals, f"{cap}: totals per inference (T = {report.ops.T})", label)
+    t2 = rows_to_latex(
+        per_layer,
+        f"{cap}: per layer, profile {prof}",
+        f"{label}-layers" if label else None,
+    )
+    return _write(t1 + "\n" + t2, path)
+
+
+# ----------------------------------------------------------------------------- sweeps
+
+
+def summary_to_csv(reports: Sequence[EnergyReport], path: str | Path | None = None) -> str:
+    return _write(rows_to_csv(summary_rows(reports)), path)
+
+
+def summary_to_markdown(reports: Sequence[EnergyReport], path: str | Path | None = None) -> str:
+    return _write(rows_to_markdown(summary_rows(reports)), path)
+
+
+def summary_to_latex(
+    reports: Sequence[EnergyReport],
+    path: str | Path | None = None,
+    profiles: Sequence[str] | None = None,
+    caption: str | None = "Error and energy per inference",
+    label: str | None = None,
+) -> str:
+    return _write(rows_to_latex(summary_rows(reports, profiles), caption, label), path)

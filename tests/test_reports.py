@@ -1,0 +1,189 @@
+"""Reports (JSON, CSV, Markdown, LaTeX) round-trip and stay well formed; plots are written."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from hardware import plots, reports
+from hardware.activity import SNNActivity
+from hardware.energy import estimate_energy
+
+W1 = np.array([[1.0, 0.5], [0.2, 0.0], [-0.3, 0.7]])
+W2 = np.array([[0.4, 0.0, -0.6]])
+
+
+def make_report(T: int = 4, label: str = "x^2 & 50% of_runs", counts=(2.0, 5.0, 4.0)):
+    act = SNNActivity.from_arrays(
+        [W1, W2], "if", [np.array(counts) * T / 4, None], n_samples=2, T=T, source="test"
+    )
+    return estimate_energy(act, errors={"u": 0.046, "v_rel": 0.05}, label=label)
+
+
+def test_json_round_trip():
+    rep = make_report()
+    d = json.loads(reports.to_json(rep))
+    assert d["T"] == 4 and d["errors"] == {"u": 0.046, "v_rel": 0.05}
+    est = {e["profile"]: e for e in d["estimates"]}
+    assert est["loihi"]["snn_total_pj"] == pytest.approx(1562.9)
+    assert est["loihi"]["ann_profile"] == "cmos-45nm"
+    assert est["loihi2"]["kind"] == "assumed"
+    assert d["snn"]["synaptic_operations"]["Dense"] == 36.0
+    assert d["ann"]["MACs"] == 9
+
+
+def test_csv_round_trip(tmp_path):
+    rep = make_report()
+    path = tmp_path / "layers.csv"
+    reports.to_csv(rep, path)
+    rows = list(csv.DictReader(path.open()))
+    assert [r["layer"] for r in rows] == ["layer1", "layer2"]
+    assert float(rows[0]["snn_pj[loihi]"]) == pytest.approx(1284.1)
+    assert float(rows[1]["Effective_ACs"]) == 3.0
+    assert float(rows[0]["ann_MACs"]) == 6
+    totals = list(csv.DictReader(io.StringIO(reports.to_csv(rep, kind="totals"))))
+    assert [r["profile"] for r in totals] == ["loihi2", "loihi", "cmos-45nm"]
+    assert all(r["error[u]"] == "0.046" for r in totals)
+    assert {r["kind"] for r in totals} == {"assumed", "pre-silicon", "estimated"}
+
+
+def _md_tables(text: str) -> list[list[str]]:
+    tables, cur = [], []
+    for line in text.splitlines():
+        if line.startswith("|"):
+            cur.append(line)
+        elif cur:
+            tables.append(cur)
+            cur = []
+    if cur:
+        tables.append(cur)
+    return tables
+
+
+def test_markdown_table_shape():
+    rep = make_report()
+    md = reports.to_markdown(rep)
+    tables = _md_tables(md)
+    assert len(tables) == 2
+    for t in tables:
+        ncols = {line.count("|") for line in t}
+        assert len(ncols) == 1, t  # every row has as many cells as the header
+        assert re.fullmatch(r"\|((-{3}|-{2}:)\|)+", t[1])
+    totals, layers = tables
+    assert len(totals) == 2 + 3 and len(layers) == 2 + 2
+    assert "error u" in totals[0] and "4.6%" in totals[2]
+    assert "E_SNN loihi (nJ)" in layers[0] and "E_ANN cmos-45nm (nJ)" in layers[0]
+    assert "Davies" in md and "Horowitz" in md and "Assumptions" in md
+
+
+def _check_latex(tex: str) -> None:
+    body = re.sub(r"\\[{}%&_#$]", "", tex)  # drop escaped specials
+    depth = 0
+    for c in body:
+        depth += (c == "{") - (c == "}")
+        assert depth >= 0
+    assert depth == 0
+    assert "%" not in body and "&" in body  # raw % would comment out the rest of a line
+    assert tex.count(r"\begin{tabular}") == tex.count(r"\end{tabular}") >= 1
+    assert tex.count(r"\begin{table}") == tex.count(r"\end{table}")
+    for rule in (r"\toprule", r"\midrule", r"\bottomrule"):
+        assert tex.count(rule) == tex.count(r"\begin{tabular}")
+    for block in re.findall(r"\\begin\{tabular\}\{(\w+)\}(.*?)\\end\{tabular\}", tex, re.S):
+        ncols = len(block[0])
+        for line in block[1].splitlines():
+            if line.endswith(r"\\"):
+                cells = re.split(r"(?<!\\)&", line)
+                assert len(cells) == ncols, line
+    assert re.search(r"(?<!\\)_", re.sub(r"\\[a-z]+\{[^}]*\}", "", body)) is None
+
+
+def test_latex_is_well_formed(tmp_path):
+    rep = make_report()
+    tex = reports.to_latex(rep, label="tab:energy")
+    _check_latex(tex)
+    assert r"x\^{}2" not in tex and r"\textasciicircum{}" in tex
+    assert r"50\%" in tex and r"of\_runs" in tex and r"\&" in tex
+    summary = reports.summary_to_latex([make_report(T) for T in (4, 8)], label="tab:sweep")
+    _check_latex(summary)
+    if shutil.which("pdflatex") is None:
+        return  # structural checks above stand in for a TeX engine
+    doc = (
+        "\\documentclass{article}\n\\usepackage{booktabs}\n\\usepackage{graphicx}\n"
+        "\\begin{document}\n" + tex + summary + "\\end{document}\n"
+    )
+    (tmp_path / "t.tex").write_text(doc)
+    res = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "t.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stdout[-2000:]
+
+
+def test_summary_over_T():
+    reps = [make_report(T) for T in (4, 8, 16)]
+    rows = reports.summary_rows(reps)
+    assert [r["T"] for r in rows] == [4, 8, 16]
+    assert rows[0]["error[u]"] == 0.046
+    assert rows[0]["snn_pj[loihi]"] < rows[2]["snn_pj[loihi]"]
+    parsed = list(csv.DictReader(io.StringIO(reports.summary_to_csv(reps))))
+    assert len(parsed) == 3 and "ann_pj[cmos-45nm]" in parsed[0]
+    md = reports.summary_to_markdown(reps)
+    assert len(_md_tables(md)[0]) == 2 + 3
+
+
+def test_json_of_resource_report():
+    from hardware.resources import check_network
+
+    rep = check_network([np.ones((4, 2)), np.ones((1, 4))], neurons="lif-hard")
+    d = json.loads(reports.to_json(rep))
+    assert d["fits"] is True and d["chips"] == 1
+
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def test_plots_write_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    act = make_report().ops
+    files = [
+        plots.plot_error_vs_T(
+            [16, 32, 64],
+            {"calibrated": [0.08, 0.05, 0.04], "plain": [0.2, 0.2, 0.22]},
+            tmp_path / "err.png",
+            ann_error=0.004,
+        ),
+        plots.plot_pareto(
+            [
+                plots.ParetoPoint("calibrated", 16, 1e-9, 0.08),
+                plots.ParetoPoint("calibrated", 32, 2e-9, 0.05),
+                plots.ParetoPoint("plain", 32, 2e-9, 0.2),
+            ],
+            tmp_path / "pareto.png",
+            ann=(3e-9, 0.004),
+        ),
+        plots.plot_firing_rates(
+            {la.name: np.full(la.n_out, la.firing_rate) for la in act.layers},
+            tmp_path / "rates.png",
+        ),
+        plots.plot_raster(np.array([[1, 0, -1], [0, 1, 0]]), tmp_path / "raster.png", title="h1"),
+    ]
+    for f in files:
+        assert f.read_bytes()[:8] == PNG
+
+
+def test_pareto_front():
+    P = plots.ParetoPoint
+    pts = [P("a", 16, 1.0, 0.5), P("a", 32, 2.0, 0.3), P("b", 32, 2.5, 0.4), P("b", 64, 3.0, 0.1)]
+    assert [(p.method, p.T) for p in plots.pareto_front(pts)] == [("a", 16), ("a", 32), ("b", 64)]
+    with pytest.raises(ValueError, match="T_values"):
+        plots.plot_error_vs_T([], {}, "x.png")
