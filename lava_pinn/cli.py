@@ -1,0 +1,257 @@
+"""The ``lava-pinn`` command line: a small registry of subcommands.
+
+    lava-pinn problems                       # the problem zoo
+    lava-pinn train burgers-1d --out runs/b  # train, write runs/b/checkpoint.pt, print metrics
+
+Each subcommand is a :class:`Command` (name, help, ``add_arguments(parser)``, ``run(args) -> int``)
+registered with :func:`register_command`; other modules add theirs (demo, convert, export, run,
+energy, pipeline) the same way, without touching :func:`main`. Errors print one line plus a hint
+and exit with status 2; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from lava_pinn.registry import Registry
+
+PROG = "lava-pinn"
+
+
+class CLIError(Exception):
+    """A user error: ``message`` (one line) and a ``hint`` saying what to do."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: ``add_arguments`` fills its parser, ``run`` executes it (returns exit code)."""
+
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+    def __post_init__(self) -> None:
+        if not callable(self.add_arguments) or not callable(self.run):
+            raise TypeError(f"Command {self.name!r}: add_arguments and run must be callables")
+
+
+COMMANDS: Registry[Command] = Registry("command")
+
+# Modules that register further subcommands when the CLI starts (imported lazily by main, so the
+# CLI works while they do not exist yet; a module that exists but fails to import is an error).
+PLUGIN_MODULES: tuple[str, ...] = ()
+
+
+def register_command(
+    name: str,
+    help: str,
+    add_arguments: Callable[[argparse.ArgumentParser], None],
+    run: Callable[[argparse.Namespace], int],
+    *,
+    replace: bool = False,
+) -> Command:
+    """Add a subcommand ``lava-pinn NAME`` (``ValueError`` if the name is taken)."""
+    cmd = Command(name, help, add_arguments, run)
+    COMMANDS.register(name, cmd, replace=replace)
+    return cmd
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises :class:`CLIError` instead of printing usage and exiting."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise CLIError(message, f"see `{self.prog} --help`")
+
+
+# ------------------------------------------------------------------------------------ problems
+def _problems_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print the list as JSON")
+
+
+def _problems_run(args: argparse.Namespace) -> int:
+    from lava_pinn.problems import available, get_problem
+
+    rows = [get_problem(n).describe() for n in available()]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    head = f"{'name':20s} {'inputs -> outputs':22s} {'default architecture':36s} exact  hard-bc"
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        io = f"({','.join(r['inputs'])}) -> ({','.join(r['outputs'])})"
+        print(
+            f"{r['name']:20s} {io:22s} {r['model']:36s} {'yes' if r['exact'] else 'no':6s} "
+            f"{'yes' if r['hard_bc'] else 'no'}"
+        )
+    return 0
+
+
+# ------------------------------------------------------------------------------------ train
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return v
+
+
+def _train_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("problem", help="zoo problem name (see `lava-pinn problems`)")
+    p.add_argument("--out", required=True, type=Path, help="output folder for checkpoint.pt")
+    p.add_argument("--adam-steps", type=int, help="Adam steps (default: the problem's)")
+    p.add_argument("--lbfgs-steps", type=int, help="L-BFGS iterations after Adam (0 = none)")
+    p.add_argument("--lr", type=float, help="Adam learning rate")
+    p.add_argument("--n-collocation", type=int, help="PDE collocation points")
+    p.add_argument("--n-boundary", type=int, help="boundary/initial condition points")
+    p.add_argument("--width", type=_positive_int, help="hidden layer width")
+    p.add_argument("--depth", type=_positive_int, help="number of hidden layers")
+    p.add_argument("--activation", help="activation (tanh, sin, ...)")
+    p.add_argument("--seed", type=int, help="random seed (default 0)")
+    p.add_argument("--dtype", help="float32 (default) or float64")
+    p.add_argument("--hard-bc", action="store_true", help="impose BC/IC exactly: u = g + d*N")
+    p.add_argument("--threads", type=_positive_int, default=1, help="torch threads (default 1)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _model_config(problem, args: argparse.Namespace):
+    cfg = problem.default_model()
+    changes: dict = {}
+    if args.width is not None or args.depth is not None:
+        width = args.width or cfg.widths[0]
+        depth = args.depth or len(cfg.widths)
+        changes["widths"] = (width,) * depth
+    if args.activation is not None:
+        changes["activation"] = args.activation
+    return dataclasses.replace(cfg, **changes) if changes else cfg
+
+
+def _train_run(args: argparse.Namespace) -> int:
+    import torch
+
+    from lava_pinn.problems import get_problem
+    from lava_pinn.training import TrainConfig, train
+
+    torch.set_num_threads(args.threads)
+    problem = get_problem(args.problem)
+    overrides = {
+        k: v
+        for k, v in {
+            "adam_steps": args.adam_steps,
+            "lbfgs_steps": args.lbfgs_steps,
+            "lr": args.lr,
+            "n_collocation": args.n_collocation,
+            "n_boundary": args.n_boundary,
+            "seed": args.seed,
+            "dtype": args.dtype,
+        }.items()
+        if v is not None
+    }
+    overrides["hard_bc"] = bool(args.hard_bc)
+    config = TrainConfig.for_problem(problem, **overrides)
+    model_config = _model_config(problem, args)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise CLIError(f"--out {out} exists and is not a folder", "pass a folder path")
+    result = train(problem, model_config, config, progress=not args.quiet)
+    path = result.save(out / "checkpoint.pt")
+    m = result.metrics
+    print(f"problem     {problem.name} {problem.param_values}")
+    print(f"model       {model_config.describe()}{' (hard BC)' if config.hard_bc else ''}")
+    print(
+        f"training    {config.adam_steps} Adam + {m['lbfgs_iterations']} L-BFGS, "
+        f"{m['wall_time_s']:.1f} s"
+    )
+    terms = ", ".join(f"{k} {v:.2e}" for k, v in m["loss_terms"].items())
+    print(f"loss        {m['loss']:.3e} ({terms})")
+    print("rel. L2     " + ", ".join(f"{k} {100 * v:.3f}%" for k, v in m["rel_l2"].items()))
+    print(f"checkpoint  {path}")
+    return 0
+
+
+register_command("problems", "list the PINN problem zoo", _problems_args, _problems_run)
+register_command("train", "train a PINN on a zoo problem", _train_args, _train_run)
+
+
+# ------------------------------------------------------------------------------------ main
+def _load_plugins() -> None:
+    for mod in PLUGIN_MODULES:
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as err:
+            if err.name != mod:
+                raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="PINNs -> spiking networks -> Lava / Loihi 2.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, cmd in COMMANDS.items():
+        p = sub.add_parser(name, help=cmd.help, description=cmd.help)
+        cmd.add_arguments(p)
+        p.set_defaults(_run=cmd.run)
+    return parser
+
+
+def _hint_for(err: BaseException) -> str:
+    text = str(err)
+    if "unknown problem" in text:
+        return "run `lava-pinn problems` for the list"
+    if "checkpoint" in text:
+        return "check the path, or retrain with `lava-pinn train PROBLEM --out DIR`"
+    if "TrainConfig" in text or "MLPConfig" in text or "SPINNConfig" in text:
+        return "fix the option named above (see `lava-pinn train --help`)"
+    return "run with --debug for the traceback"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``lava-pinn``; returns the exit status (0 ok, 2 usage/input error)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        _load_plugins()
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "command", None):
+            parser.print_help()
+            return 2
+        return int(args._run(args) or 0)
+    except CLIError as err:
+        if debug:
+            raise
+        _report(err.message, err.hint)
+        return 2
+    except (ValueError, KeyError, TypeError, RuntimeError, OSError) as err:
+        if debug:
+            raise
+        msg = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
+        _report(str(msg).splitlines()[0] if str(msg) else type(err).__name__, _hint_for(err))
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _report(message: str, hint: str) -> None:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    if hint:
+        print(f"  hint: {hint}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
