@@ -1,6 +1,19 @@
 """Where converted networks run and what they cost: activity records, energy estimates, the
 Loihi 2 resource check and reports.
 
+Typical use, once a backend has counted spikes (``counts[k]``: spikes per neuron of layer ``k``
+summed over samples and steps, ``None`` for the non-spiking output layer)::
+
+    from hardware.activity import SNNActivity
+    from hardware.energy import estimate_energy
+    from hardware import reports
+    from hardware.resources import check_network
+
+    act = SNNActivity.from_arrays(weights, "if", counts, n_samples=n, T=T, source="torch")
+    rep = estimate_energy(act, errors={"u": 0.043}, label="x^2, T=32")
+    print(reports.to_markdown(rep))        # also to_json, to_csv, to_latex, write_all
+    check_network(int_weights, weight_bits=8, neurons="lif-hard")  # warns what cannot fit
+
 Nothing here imports Lava at import time; Lava (and matplotlib) are imported inside the functions
 that need them. Nothing imports ``hardware``: it sits on top of :mod:`lava_pinn` and
 :mod:`exporters`.

@@ -256,6 +256,53 @@ class SNNActivity:
             counts.append(a.reshape(-1, a.shape[-1]).sum(axis=0) if a.ndim > 1 else a)
         return cls(layers, tuple(counts), n_samples, T, source=source)
 
+    def to_dict(self) -> dict:
+        """Plain JSON-ready form (lists of numbers); :meth:`from_dict` restores it."""
+        return {
+            "n_samples": self.n_samples,
+            "T": self.T,
+            "source": self.source,
+            "layers": [
+                {
+                    "name": la.name,
+                    "n_in": la.n_in,
+                    "n_out": la.n_out,
+                    "neuron": la.neuron,
+                    "input_kind": la.input_kind,
+                    "fan_out": la.fan_out.tolist(),
+                    "weight_bits": la.weight_bits,
+                    "spike_counts": None if c is None else c.tolist(),
+                }
+                for la, c in zip(self.layers, self.spike_counts, strict=True)
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> SNNActivity:
+        try:
+            layers = [
+                LayerSpec(
+                    d["name"],
+                    d["n_in"],
+                    d["n_out"],
+                    d["neuron"],
+                    d["input_kind"],
+                    d["fan_out"],
+                    d.get("weight_bits"),
+                )
+                for d in data["layers"]
+            ]
+            counts = [d["spike_counts"] for d in data["layers"]]
+            return cls(
+                tuple(layers),
+                tuple(counts),
+                data["n_samples"],
+                data["T"],
+                data.get("source", "unspecified"),
+            )
+        except KeyError as err:
+            raise ValueError(f"SNNActivity.from_dict: missing field {err.args[0]!r}") from None
+
     @property
     def n_neurons(self) -> int:
         """All neurons, spiking and output: ``sum_k n_out_k``."""

@@ -88,6 +88,22 @@ def pareto_front(points: Sequence[ParetoPoint]) -> list[ParetoPoint]:
     return front
 
 
+def points_from_reports(
+    reports: Sequence, profile: str, error: str, method: str | None = None
+) -> list[ParetoPoint]:
+    """Pareto points from :class:`~hardware.energy.EnergyReport` objects: SNN energy under
+    ``profile`` against the error named ``error``; ``method`` defaults to each report's label.
+    """
+    pts = []
+    for r in reports:
+        errs = dict(r.errors)
+        if error not in errs:
+            raise KeyError(f"report {r.label!r} has no error {error!r}; it has {sorted(errs)}")
+        e = r.estimate_for(profile)
+        pts.append(ParetoPoint(method or r.label, r.ops.T, e.snn_total_j, errs[error]))
+    return pts
+
+
 def plot_pareto(
     points: Sequence[ParetoPoint],
     path: str | Path,

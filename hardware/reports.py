@@ -228,8 +228,16 @@ def rows_to_markdown(rows: Sequence[Row]) -> str:
     return "\n".join(out) + "\n"
 
 
-def rows_to_latex(rows: Sequence[Row], caption: str | None = None, label: str | None = None) -> str:
-    """A booktabs ``table`` (needs ``\\usepackage{booktabs}``); every cell is escaped."""
+def rows_to_latex(
+    rows: Sequence[Row],
+    caption: str | None = None,
+    label: str | None = None,
+    note: str | None = None,
+) -> str:
+    """A booktabs ``table`` (needs ``\\usepackage{booktabs}``); every cell is escaped.
+
+    ``note`` (plain text, escaped) goes in small print under the tabular: sources, units.
+    """
     heads = _headers(rows)
     align = "".join("l" if _is_text(rows, h) else "r" for h in heads)
     lines = [r"\begin{table}[htbp]", r"\centering"]
@@ -242,7 +250,10 @@ def rows_to_latex(rows: Sequence[Row], caption: str | None = None, label: str | 
     lines.append(r"\midrule")
     for r in rows:
         lines.append(" & ".join(latex_escape(_cell(h, r.get(h))) for h in heads) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    if note:
+        lines.append(r"\par\smallskip{\footnotesize " + latex_escape(note) + "}")
+    lines.append(r"\end{table}")
     return "\n".join(lines) + "\n"
 
 
@@ -334,6 +345,17 @@ def to_markdown(report: EnergyReport, path: str | Path | None = None) -> str:
     return _write("\n".join(out) + "\n", path)
 
 
+def source_note(report: EnergyReport) -> str:
+    """One line of provenance: every profile used, its kind and its source."""
+    seen: dict[str, str] = {}
+    for e in report.estimates:
+        seen.setdefault(e.profile, f"{e.profile} ({e.kind}): {e.source}")
+        seen.setdefault(e.ann_profile, f"{e.ann_profile} ({e.ann_kind}): {e.ann_source}")
+    for m in report.measured:
+        seen.setdefault("loihi2-board", f"loihi2-board (measured): {m.source}")
+    return "Energies per inference. Sources: " + "; ".join(seen.values()) + "."
+
+
 def to_latex(
     report: EnergyReport,
     path: str | Path | None = None,
@@ -348,7 +370,12 @@ def to_latex(
     totals = _drop(totals_rows(report), hide)
     per_layer = _drop(layer_rows(report, [prof]), ["neuron_updates", "n_in"])
     cap = caption or (report.label or "SNN vs ANN energy per inference")
-    t1 = rows_to_latex(totals, f"{cap}: totals per inference (T = {report.ops.T})", label)
+    t1 = rows_to_latex(
+        totals,
+        f"{cap}: totals per inference (T = {report.ops.T})",
+        label,
+        note=source_note(report),
+    )
     t2 = rows_to_latex(
         per_layer,
         f"{cap}: per layer, profile {prof}",
@@ -375,4 +402,24 @@ def summary_to_latex(
     caption: str | None = "Error and energy per inference",
     label: str | None = None,
 ) -> str:
-    return _write(rows_to_latex(summary_rows(reports, profiles), caption, label), path)
+    note = source_note(reports[0]) if reports else None
+    return _write(rows_to_latex(summary_rows(reports, profiles), caption, label, note), path)
+
+
+def write_all(report: EnergyReport, directory: str | Path, stem: str = "energy") -> dict[str, Path]:
+    """Write ``<stem>.json``, ``<stem>_layers.csv``, ``<stem>_totals.csv``, ``.md`` and ``.tex``."""
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "json": d / f"{stem}.json",
+        "csv_layers": d / f"{stem}_layers.csv",
+        "csv_totals": d / f"{stem}_totals.csv",
+        "markdown": d / f"{stem}.md",
+        "latex": d / f"{stem}.tex",
+    }
+    to_json(report, paths["json"])
+    to_csv(report, paths["csv_layers"], kind="layers")
+    to_csv(report, paths["csv_totals"], kind="totals")
+    to_markdown(report, paths["markdown"])
+    to_latex(report, paths["latex"])
+    return paths

@@ -255,3 +255,15 @@ def test_hardware_imports_without_lava_or_matplotlib():
     assert res.returncode == 0, res.stderr
     assert "LEAKED []" in res.stdout
     assert res.stderr == ""
+
+
+def test_activity_dict_round_trip():
+    import json
+
+    act = tiny("signed-if")
+    back = SNNActivity.from_dict(json.loads(json.dumps(act.to_dict())))
+    assert back.layers[0].fan_out.tolist() == [3.0, 2.0]
+    assert back.spike_counts[0].tolist() == COUNTS.tolist() and back.spike_counts[1] is None
+    assert count_operations(back).to_dict() == count_operations(act).to_dict()
+    with pytest.raises(ValueError, match="missing field 'T'"):
+        SNNActivity.from_dict({k: v for k, v in act.to_dict().items() if k != "T"})

@@ -187,3 +187,20 @@ def test_pareto_front():
     assert [(p.method, p.T) for p in plots.pareto_front(pts)] == [("a", 16), ("a", 32), ("b", 64)]
     with pytest.raises(ValueError, match="T_values"):
         plots.plot_error_vs_T([], {}, "x.png")
+
+
+def test_write_all_and_sources_in_latex(tmp_path):
+    rep = make_report()
+    paths = reports.write_all(rep, tmp_path / "out", stem="x2")
+    assert all(p.is_file() for p in paths.values())
+    tex = paths["latex"].read_text()
+    _check_latex(tex)
+    assert "Davies" in tex and "Horowitz" in tex and "pre-silicon" in tex
+
+
+def test_points_from_reports():
+    reps = [make_report(T, label="calibrated") for T in (4, 8)]
+    pts = plots.points_from_reports(reps, "loihi", "u")
+    assert [p.T for p in pts] == [4, 8] and pts[0].energy_j == pytest.approx(1562.9e-12)
+    with pytest.raises(KeyError, match="no error"):
+        plots.points_from_reports(reps, "loihi", "w")

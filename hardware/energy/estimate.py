@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from hardware.activity import OUTPUT, ANNSpec, SNNActivity
 from hardware.energy.counts import OperationCounts, count_operations
+from hardware.energy.measured import MeasuredEnergy
 from hardware.energy.profiles import EnergyProfile, get_profile
 
 DEFAULT_PROFILES = ("loihi2", "loihi", "cmos-45nm")
@@ -68,7 +69,9 @@ def snn_layer_energy(
     return LayerEnergy(name, float(syn), float(neu), float(spk))
 
 
-def ann_layer_energy(macs: float, activations: float, profile: EnergyProfile, name: str = ""):
+def ann_layer_energy(
+    macs: float, activations: float, profile: EnergyProfile, name: str = ""
+) -> LayerEnergy:
     """Energy of one ANN layer: ``MACs * e_mac + activations * e_activation`` (pJ)."""
     if not profile.defines_ann:
         raise ValueError(
@@ -211,7 +214,7 @@ class EnergyReport:
     ann: ANNSpec
     estimates: tuple[EnergyEstimate, ...]
     errors: tuple[tuple[str, float], ...] = ()
-    measured: tuple = ()
+    measured: tuple[MeasuredEnergy, ...] = ()
     assumptions: tuple[str, ...] = ()
 
     def estimate_for(self, profile: str) -> EnergyEstimate:
@@ -254,7 +257,7 @@ def estimate_energy(
     analog_every_step: bool = True,
     seconds_per_inference: float | None = None,
     errors: Mapping[str, float] | None = None,
-    measured: Sequence = (),
+    measured: Sequence[MeasuredEnergy] = (),
     label: str = "",
 ) -> EnergyReport:
     """Count operations of ``activity`` and price them under each profile.
