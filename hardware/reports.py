@@ -39,8 +39,15 @@ _LATEX_SPECIAL = {
 
 
 def latex_escape(text: str) -> str:
-    """Escape LaTeX's special characters (``\\ & % $ # _ { } ~ ^``)."""
-    return "".join(_LATEX_SPECIAL.get(c, c) for c in str(text))
+    """Escape LaTeX specials (``\\ & % $ # _ { } ~ ^``); straight quotes become TeX quotes."""
+    out, opening = [], True
+    for c in str(text):
+        if c == '"':
+            out.append("``" if opening else "''")
+            opening = not opening
+        else:
+            out.append(_LATEX_SPECIAL.get(c, c))
+    return "".join(out)
 
 
 def _nj(pj: float | None) -> str:

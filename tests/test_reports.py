@@ -204,3 +204,7 @@ def test_points_from_reports():
     assert [p.T for p in pts] == [4, 8] and pts[0].energy_j == pytest.approx(1562.9e-12)
     with pytest.raises(KeyError, match="no error"):
         plots.points_from_reports(reps, "loihi", "w")
+
+
+def test_latex_escape():
+    assert reports.latex_escape('a_b & 5% "q" {x}') == r"a\_b \& 5\% ``q'' \{x\}"
