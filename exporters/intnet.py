@@ -1,0 +1,448 @@
+"""The exported integer network: validated, frozen, and the same for Lava and the torch twin.
+
+An :class:`IntegerNetwork` is a chain ``x -> hidden[0] -> ... -> hidden[L-1] -> readout``:
+
+* **Input (host side, direct encoding as bias currents).** ``x_q = round(x / input_scale)``
+  (signed 16-bit), ``a_0 = shift(W_0 @ x_q, weight_exp_0)``; the first layer's per-step current
+  in its neuron's ``v`` units is ``I_0 = (a_0 << act_shift) + bias_0`` and enters the neurons as a
+  per-neuron bias (:meth:`IntegerNetwork.encode_input`). ``W_0`` is signed 16-bit (it runs on
+  the host, not in a Dense synapse).
+* **Hidden layer l > 0:** Lava Dense semantics (:mod:`exporters.fixed_point`):
+  ``a_l = wrap32((W_l @ s_{l-1}) << weight_exp_l)``, then the neuron step with bias
+  ``bias_mant_l << bias_exp_l``, threshold and initial potential ``v0_l``.
+* **Readout:** ``acc = sum_t wrap32((W_out @ s_{L-1}(t)) << weight_exp_out)``;
+  decoded ``y = output_scale * (acc / T + bias_out)``.
+
+Units per neuron model (:data:`INT_NEURONS`): for ``"if"`` and ``"signed-if"`` the bias,
+threshold and ``v0`` share the unit of the synaptic input ``a``; for ``"lif-hard"`` (Lava's LIF)
+they are in ``v`` units, where the synaptic input counts ``a << 6`` and the threshold is
+``vth << 6`` (the stored value is the 17-bit mantissa ``vth``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from exporters import fixed_point as fp
+from lava_pinn.neurons import NEURONS
+from lava_pinn.registry import Registry
+
+X_BITS = 16
+X_MAX = 2 ** (X_BITS - 1) - 1
+HOST_WEIGHT_MAX = 2**15 - 1
+WEIGHT_EXP_RANGE = (-8, 8)
+
+
+@dataclass(frozen=True)
+class IntNeuronSpec:
+    """Bit widths and step of one integer neuron model (keyed by the float model's name)."""
+
+    name: str
+    signed_spikes: bool
+    act_shift: int  # synaptic input a enters v as a << act_shift
+    bias_mant_range: tuple[int, int]
+    bias_exp_range: tuple[int, int]
+    threshold_range: tuple[int, int]
+    v_range: tuple[int, int]
+    uniform_threshold: bool  # one threshold per layer (Lava LIF's vth is a scalar)
+    threshold_unit: int  # the threshold compares against v as threshold * threshold_unit
+    step: Callable[..., tuple[Any, Any, Any]]  # (u, v, a, bias, threshold) -> (s, u, v)
+
+    def __post_init__(self) -> None:
+        if self.name not in NEURONS:
+            raise ValueError(
+                f"IntNeuronSpec.name {self.name!r} is not a float neuron model; "
+                f"available: {', '.join(NEURONS.available())}"
+            )
+
+
+def _if_step(u, v, a, bias, threshold):
+    s, v = fp.if_soft_step_int(v, a + bias, threshold)
+    return s, u, v
+
+
+def _signed_if_step(u, v, a, bias, threshold):
+    s, v = fp.signed_if_step_int(v, a + bias, threshold)
+    return s, u, v
+
+
+def _lif_hard_step(u, v, a, bias, threshold):
+    return fp.lif_step_int(u, v, a, bias, int(threshold), fp.LIF_HARD_DU, fp.LIF_HARD_DV)
+
+
+_V24 = (-fp.V_LIMIT, fp.V_LIMIT)
+INT_NEURONS: Registry[IntNeuronSpec] = Registry("integer neuron model")
+INT_NEURONS.register(
+    "if", IntNeuronSpec("if", False, 0, _V24, (0, 0), (1, fp.V_LIMIT), _V24, False, 1, _if_step)
+)
+INT_NEURONS.register(
+    "signed-if",
+    IntNeuronSpec(
+        "signed-if", True, 0, _V24, (0, 0), (1, fp.V_LIMIT), _V24, False, 1, _signed_if_step
+    ),
+)
+INT_NEURONS.register(
+    "lif-hard",
+    IntNeuronSpec(
+        "lif-hard",
+        False,
+        fp.ACT_SHIFT,
+        (fp.LIF_BIAS_MANT_MIN, fp.LIF_BIAS_MANT_MAX),
+        (fp.LIF_BIAS_EXP_MIN, fp.LIF_BIAS_EXP_MAX),
+        (0, fp.LIF_VTH_MAX),
+        _V24,
+        True,
+        1 << fp.VTH_SHIFT,
+        _lif_hard_step,
+    ),
+)
+
+
+def _int_array(value: object, where: str, ndim: int) -> np.ndarray:
+    arr = np.asarray(value)
+    if arr.ndim != ndim:
+        raise ValueError(f"{where} must have {ndim} dimension(s), got shape {arr.shape}")
+    if arr.dtype.kind not in "iub":
+        raise TypeError(f"{where} must hold integers, got dtype {arr.dtype}; round it first")
+    out = arr.astype(np.int64)
+    out.setflags(write=False)
+    return out
+
+
+def _check_range(arr: np.ndarray, lo: int, hi: int, where: str) -> None:
+    if arr.size and (int(arr.min()) < lo or int(arr.max()) > hi):
+        raise ValueError(
+            f"{where} must lie in [{lo}, {hi}], got values in [{int(arr.min())}, {int(arr.max())}]"
+        )
+
+
+def _check_dense(weight: np.ndarray, weight_exp: int, where: str) -> None:
+    mode = fp.dense_sign_mode(weight) if weight.size else "excitatory"
+    lo, hi, step = fp.dense_weight_range(mode)
+    _check_range(weight, lo, hi, f"{where}.weight ({mode} 8-bit Dense)")
+    if step == 2 and (weight % 2).any():
+        raise ValueError(
+            f"{where}.weight: a mixed-sign Lava Dense keeps only even weights (it drops the "
+            f"lowest bit); got odd values, e.g. {int(weight[weight % 2 != 0][0])}; round to even"
+        )
+    amax = fp.dense_max_abs_output(weight, weight_exp, 1)
+    if amax >= 2**31:
+        raise ValueError(f"{where}: Dense output can reach {amax}, beyond int32; lower weight_exp")
+
+
+def _check_exp(weight_exp: object, where: str) -> int:
+    if isinstance(weight_exp, bool) or not isinstance(weight_exp, (int, np.integer)):
+        raise TypeError(f"{where}.weight_exp must be an int, got {weight_exp!r}")
+    lo, hi = WEIGHT_EXP_RANGE
+    if not lo <= int(weight_exp) <= hi:
+        raise ValueError(f"{where}.weight_exp must lie in [{lo}, {hi}], got {weight_exp}")
+    return int(weight_exp)
+
+
+@dataclass(frozen=True)
+class IntLayer:
+    """One hidden layer of integer neurons (see the module docstring for the units)."""
+
+    weight: np.ndarray  # (n_out, n_in) int
+    weight_exp: int
+    bias_mant: np.ndarray  # (n_out,)
+    bias_exp: np.ndarray  # (n_out,)
+    threshold: np.ndarray  # (n_out,)
+    v0: np.ndarray  # (n_out,)
+    neuron: str
+    name: str = "layer"
+
+    def __post_init__(self) -> None:
+        w = self.name
+        object.__setattr__(self, "weight", _int_array(self.weight, f"{w}.weight", 2))
+        n = self.weight.shape[0]
+        for f in ("bias_mant", "bias_exp", "threshold", "v0"):
+            arr = _int_array(getattr(self, f), f"{w}.{f}", 1)
+            if arr.shape[0] != n:
+                raise ValueError(f"{w}.{f} has {arr.shape[0]} entries but weight has {n} rows")
+            object.__setattr__(self, f, arr)
+        object.__setattr__(self, "weight_exp", _check_exp(self.weight_exp, w))
+        if self.neuron not in INT_NEURONS:
+            raise ValueError(
+                f"{w}.neuron {self.neuron!r} has no integer model; "
+                f"available: {', '.join(INT_NEURONS.available())}"
+            )
+        spec = self.spec
+        _check_range(self.bias_mant, *spec.bias_mant_range, f"{w}.bias_mant ({spec.name})")
+        _check_range(self.bias_exp, *spec.bias_exp_range, f"{w}.bias_exp ({spec.name})")
+        _check_range(self.threshold, *spec.threshold_range, f"{w}.threshold ({spec.name})")
+        _check_range(self.v0, *spec.v_range, f"{w}.v0 ({spec.name})")
+        if (
+            spec.uniform_threshold
+            and self.threshold.size
+            and (self.threshold != self.threshold[0]).any()
+        ):
+            raise ValueError(
+                f"{w}.threshold: {spec.name} (Lava LIF) has one threshold per layer; got "
+                f"{len(np.unique(self.threshold))} distinct values; fold them into the weights"
+            )
+        # v0 must not already be at or past the firing level (else the layer would spike before
+        # its first input arrives, which the pipeline-latency accounting forbids).
+        th_v = self.threshold * spec.threshold_unit
+        if spec.uniform_threshold:
+            bad = self.v0 > th_v
+        else:
+            bad = self.v0 >= th_v
+        if spec.signed_spikes:
+            bad = bad | (self.v0 <= -th_v)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"{w}.v0[{i}] = {int(self.v0[i])} is at or beyond the firing threshold "
+                f"{int(th_v[i])}; initial potentials must lie strictly inside it"
+            )
+
+    @property
+    def spec(self) -> IntNeuronSpec:
+        return INT_NEURONS.get(self.neuron)
+
+    @property
+    def n_out(self) -> int:
+        return int(self.weight.shape[0])
+
+    @property
+    def n_in(self) -> int:
+        return int(self.weight.shape[1])
+
+    @property
+    def bias(self) -> np.ndarray:
+        """Effective bias ``bias_mant << bias_exp`` in the neuron's ``v`` units."""
+        return self.bias_mant << self.bias_exp
+
+
+@dataclass(frozen=True)
+class IntReadout:
+    """The non-spiking output integrator: Dense weights into an accumulator, plus a bias."""
+
+    weight: np.ndarray  # (n_out, n_in)
+    weight_exp: int
+    bias: np.ndarray  # (n_out,), in Dense-output units, added once per step on decoding
+    name: str = "readout"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "weight", _int_array(self.weight, f"{self.name}.weight", 2))
+        b = _int_array(self.bias, f"{self.name}.bias", 1)
+        if b.shape[0] != self.weight.shape[0]:
+            raise ValueError(
+                f"{self.name}.bias has {b.shape[0]} entries but weight has "
+                f"{self.weight.shape[0]} rows"
+            )
+        _check_range(b, -(2**31), 2**31 - 1, f"{self.name}.bias (int32)")
+        object.__setattr__(self, "bias", b)
+        object.__setattr__(self, "weight_exp", _check_exp(self.weight_exp, self.name))
+
+
+def _float_vector(value: object, n: int, where: str) -> np.ndarray:
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim == 0:
+        arr = np.full(n, float(arr))
+    if arr.shape != (n,):
+        raise ValueError(f"{where} must be a scalar or have shape ({n},), got {arr.shape}")
+    if not (np.isfinite(arr).all() and (arr > 0).all()):
+        raise ValueError(f"{where} must be finite and > 0, got {arr}")
+    arr.setflags(write=False)
+    return arr
+
+
+@dataclass(frozen=True)
+class IntegerNetwork:
+    """A chain of integer layers plus the float scales that map to and from the float world."""
+
+    hidden: tuple[IntLayer, ...]
+    readout: IntReadout
+    input_scale: np.ndarray  # (n_in,) float: x_q = round(x / input_scale)
+    output_scale: np.ndarray  # (n_out,) float: y = output_scale * (acc / T + bias)
+    T: int
+
+    def __post_init__(self) -> None:
+        hidden = tuple(self.hidden)
+        if not hidden:
+            raise ValueError("IntegerNetwork.hidden must hold at least one IntLayer")
+        for i, la in enumerate(hidden):
+            if not isinstance(la, IntLayer):
+                raise TypeError(f"IntegerNetwork.hidden[{i}] must be an IntLayer")
+        object.__setattr__(self, "hidden", hidden)
+        if not isinstance(self.readout, IntReadout):
+            raise TypeError("IntegerNetwork.readout must be an IntReadout")
+        if isinstance(self.T, bool) or not isinstance(self.T, (int, np.integer)) or self.T < 1:
+            raise ValueError(f"IntegerNetwork.T must be an integer >= 1, got {self.T!r}")
+        object.__setattr__(self, "T", int(self.T))
+        first = hidden[0]
+        _check_range(
+            first.weight,
+            -HOST_WEIGHT_MAX,
+            HOST_WEIGHT_MAX,
+            f"hidden[0] ({first.name}).weight (host, signed 16-bit)",
+        )
+        for i in range(1, len(hidden)):
+            la, prev = hidden[i], hidden[i - 1]
+            where = f"hidden[{i}] ({la.name})"
+            if la.n_in != prev.n_out:
+                raise ValueError(
+                    f"{where} takes {la.n_in} inputs but layer {i - 1} has {prev.n_out}"
+                )
+            self._check_synapse(la.weight, la.weight_exp, prev, la.spec, where)
+        ro = self.readout
+        if ro.weight.shape[1] != hidden[-1].n_out:
+            raise ValueError(
+                f"readout takes {ro.weight.shape[1]} inputs but the last hidden layer has "
+                f"{hidden[-1].n_out} neurons"
+            )
+        self._check_synapse(ro.weight, ro.weight_exp, hidden[-1], None, f"readout ({ro.name})")
+        object.__setattr__(
+            self, "input_scale", _float_vector(self.input_scale, first.n_in, "input_scale")
+        )
+        object.__setattr__(
+            self,
+            "output_scale",
+            _float_vector(self.output_scale, ro.weight.shape[0], "output_scale"),
+        )
+
+    @staticmethod
+    def _check_synapse(w, exp, prev: IntLayer, spec: IntNeuronSpec | None, where: str) -> None:
+        _check_dense(w, exp, where)
+        if spec is not None and spec.act_shift:
+            amax = fp.dense_max_abs_output(w, exp, 1) << spec.act_shift
+            if amax > fp.UV_MAX:
+                raise ValueError(
+                    f"{where}: synaptic input can reach {amax} in v units, beyond the 24-bit LIF "
+                    f"current (|u| <= {fp.UV_MAX}); lower the weights or weight_exp"
+                )
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def in_features(self) -> int:
+        return self.hidden[0].n_in
+
+    @property
+    def out_features(self) -> int:
+        return int(self.readout.weight.shape[0])
+
+    @property
+    def depth(self) -> int:
+        """Number of hidden layers ``L`` (= pipeline latency of the Lava graph in steps)."""
+        return len(self.hidden)
+
+    @property
+    def sizes(self) -> list[int]:
+        return [self.in_features, *(la.n_out for la in self.hidden), self.out_features]
+
+    def graded_input(self, i: int) -> bool:
+        """Whether the synapse into hidden layer ``i`` (or the readout, ``i = L``) carries signed
+        spikes, i.e. needs Lava's graded spikes (``num_message_bits > 0``)."""
+        return self.hidden[i - 1].spec.signed_spikes
+
+    # ------------------------------------------------------------------ host-side encoding
+    def quantize_input(self, x: np.ndarray) -> np.ndarray:
+        """``x_q = round(x / input_scale)`` as int64; ``ValueError`` if outside signed 16-bit."""
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise ValueError(f"x must have shape (n_points, {self.in_features}), got {x.shape}")
+        if not np.isfinite(x).all():
+            raise ValueError("x holds NaN or inf values")
+        xq = np.rint(x / self.input_scale).astype(np.int64)
+        if xq.size and np.abs(xq).max() > X_MAX:
+            raise ValueError(
+                f"quantized input reaches {int(np.abs(xq).max())}, beyond signed {X_BITS}-bit; "
+                f"raise input_scale"
+            )
+        return xq
+
+    def input_current(self, x: np.ndarray) -> np.ndarray:
+        """First-layer current per point ``(n_points, n_0)`` in the neuron's v units (int64)."""
+        la = self.hidden[0]
+        xq = self.quantize_input(x)
+        a = fp.shift(xq @ la.weight.T, la.weight_exp)
+        return (a << la.spec.act_shift) + la.bias[None, :]
+
+    def encode_input(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The first layer's bias fields ``(bias_mant, bias_exp)`` per point, ``(n_points, n_0)``.
+
+        Custom IF neurons take the current as is (it must fit 24 bits). Lava's LIF takes a
+        13-bit mantissa and a 3-bit exponent: the current is rounded (warned when inexact).
+        """
+        la = self.hidden[0]
+        cur = self.input_current(x)
+        spec = la.spec
+        if spec.bias_exp_range == (0, 0):
+            lo, hi = spec.bias_mant_range
+            if cur.size and (cur.min() < lo or cur.max() > hi):
+                bad = int(np.unravel_index(np.argmax(np.abs(cur)), cur.shape)[0])
+                raise ValueError(
+                    f"hidden[0] ({la.name}): input current of point {bad} is outside [{lo}, {hi}]; "
+                    f"raise input_scale or lower the first-layer weights"
+                )
+            return cur, np.zeros_like(cur)
+        mant, exp, eff = fp.encode_lif_bias(cur)
+        if (eff != cur).any():
+            err = int(np.abs(eff - cur).max())
+            warnings.warn(
+                f"hidden[0] ({la.name}): LIF bias encoding rounds the input current "
+                f"(max error {err} v units)",
+                stacklevel=2,
+            )
+        return mant, exp
+
+    def decode(self, acc: np.ndarray) -> np.ndarray:
+        """``y = output_scale * (acc / T + bias_out)`` (float64)."""
+        acc = np.asarray(acc, dtype=np.float64)
+        return self.output_scale * (acc / self.T + self.readout.bias)
+
+
+def random_network(
+    rng: np.random.Generator,
+    sizes: list[int],
+    neuron: str,
+    T: int,
+    *,
+    threshold: int | None = None,
+) -> IntegerNetwork:
+    """A random valid :class:`IntegerNetwork` (for tests and benchmarks), active but not saturated.
+
+    ``sizes = [n_in, n_1, ..., n_L, n_out]``. Weights are mixed-sign even 8-bit values.
+    """
+    spec = INT_NEURONS.get(neuron)
+    L = len(sizes) - 2
+    if L < 1:
+        raise ValueError(f"sizes needs at least one hidden layer, got {sizes}")
+    hidden = []
+    for i in range(L):
+        n_in, n_out = sizes[i], sizes[i + 1]
+        lif = spec.act_shift > 0
+        if i == 0:  # x_q = x * 256; a = (W x_q) >> 8 ~ W x
+            hi = 40 if lif else 300
+            w, exp = rng.integers(-hi, hi + 1, size=(n_out, n_in)), -8
+        else:
+            w, exp = 2 * rng.integers(-40, 41, size=(n_out, n_in)), (-3 if lif else 0)
+        if spec.uniform_threshold:
+            th_mant = threshold or int(rng.integers(20, 60))
+            th = np.full(n_out, th_mant)
+            th_v = th * spec.threshold_unit
+            bm = rng.integers(-200, 800, size=n_out)
+            be = rng.integers(0, 3, size=n_out)
+            v0 = (th_v * rng.uniform(0.0, 1.0, size=n_out)).astype(np.int64)
+        else:
+            th = (
+                rng.integers(80, 400, size=n_out)
+                if threshold is None
+                else np.full(n_out, threshold)
+            )
+            bm = rng.integers(-20, 60, size=n_out)
+            be = np.zeros(n_out, dtype=np.int64)
+            lo = -th + 1 if spec.signed_spikes else np.zeros(n_out, dtype=np.int64)
+            v0 = (lo + (th - lo) * rng.uniform(0.0, 1.0, size=n_out)).astype(np.int64)
+            v0 = np.minimum(v0, th - 1)
+        hidden.append(IntLayer(w, exp, bm, be, th, v0, neuron, name=f"layer{i}"))
+    w_out = 2 * rng.integers(-60, 61, size=(sizes[-1], sizes[-2]))
+    readout = IntReadout(w_out, 0, rng.integers(-100, 100, size=sizes[-1]))
+    return IntegerNetwork(tuple(hidden), readout, 1.0 / 256, 1.0 / 64, T)
