@@ -1,0 +1,20 @@
+"""Custom Lava Processes: soft-reset IF, signed IF, an integrating readout, a batched Dense.
+
+Each process has a ``floating_pt`` and a ``fixed_pt`` PyProcessModel. The neuron models call the
+one definition of their dynamics: :mod:`lava_pinn.neurons` (float) or
+:mod:`exporters.fixed_point` (integer), on numpy arrays. No torch in here: torch inside Lava's
+forked workers can hang its multiprocessing.
+
+Every process keeps its own step counter ``t`` (reset by the host between batches) and is active
+only in the window ``t_start <= t <= t_end``; outside it a neuron holds its state, stays silent
+and counts nothing, and an accumulator ignores its input. That is how the pipeline latency of
+Dense (one step per layer) is accounted for exactly: hidden layer ``i`` (0-based) is active in
+steps ``i+1 .. i+T``, the readout in ``L+1 .. L+T``.
+
+Lava finds the ProcessModels by scanning this package's folder (process.py / models.py), so
+nothing else lives here. Importing it imports Lava: use :func:`exporters._lava.require_lava`.
+"""
+
+from exporters.lava_procs.process import Accumulator, BatchDense, SignedSoftIF, SoftIF
+
+__all__ = ["SoftIF", "SignedSoftIF", "Accumulator", "BatchDense"]

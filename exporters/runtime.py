@@ -1,0 +1,413 @@
+"""Running a built Lava graph safely: batches through one graph, always stopped, with a watchdog.
+
+Lava's CPU simulator forks one worker process per Lava process plus a shared-memory manager.
+:class:`LavaGraph` owns such a runtime: it compiles once, runs any number of batches through it
+(building and stopping many graphs in one Python process leaks, lava#336), and stops it on
+:meth:`LavaGraph.close` (also on exceptions and ``KeyboardInterrupt`` inside a run). Every call
+into the runtime goes through a watchdog: if it does not return within ``timeout_s``, the
+worker processes are killed and :class:`LavaTimeoutError` is raised.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+class LavaRunError(RuntimeError):
+    """A Lava run failed; the graph has been stopped."""
+
+
+class LavaTimeoutError(LavaRunError):
+    """A Lava call did not return within the watchdog timeout; the workers were killed."""
+
+
+def child_pids(pid: int | None = None) -> set[int]:
+    """Direct children of ``pid`` (default: this process), read from ``/proc``."""
+    pid = os.getpid() if pid is None else pid
+    out: set[int] = set()
+    task_dir = Path(f"/proc/{pid}/task")
+    try:
+        tasks = list(task_dir.iterdir())
+    except OSError:
+        return out
+    for task in tasks:
+        try:
+            out.update(int(p) for p in (task / "children").read_text().split())
+        except (OSError, ValueError):
+            continue
+    if out or not tasks:
+        return out
+    # Fallback when /proc/.../children is unavailable: scan every process's parent id.
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == pid:
+                out.add(int(entry.name))
+    return out
+
+
+def infrastructure_pids() -> set[int]:
+    """Long-lived helpers of Python's multiprocessing (the shared-memory resource tracker):
+    children of this process that are not Lava workers and must not be killed."""
+    from multiprocessing import resource_tracker
+
+    pid = getattr(getattr(resource_tracker, "_resource_tracker", None), "_pid", None)
+    return {pid} if pid else set()
+
+
+def lava_children() -> set[int]:
+    """Live children of this process, minus multiprocessing's own helpers."""
+    return {p for p in child_pids() if _alive(p)} - infrastructure_pids()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def kill_pids(pids: set[int], grace_s: float = 2.0) -> None:
+    """SIGTERM, then SIGKILL after ``grace_s`` what is still alive, then reap.
+
+    Processes that :mod:`multiprocessing` tracks (Lava's workers and its shared-memory manager)
+    are reaped through their ``Process`` object, so its bookkeeping stays right and the
+    interpreter's exit hook does not trip over them.
+    """
+    import multiprocessing as mp
+    from multiprocessing.process import BaseProcess
+
+    if not pids:
+        return
+    tracked = {}
+    for proc in list(getattr(mp.process, "_children", ())):
+        try:
+            if proc.pid in pids:
+                tracked[proc.pid] = proc
+        except ValueError:  # closed Process object
+            continue
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for p in pids:
+            try:
+                os.kill(p, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline and any(_alive(p) for p in pids):
+            time.sleep(0.05)
+    for p in pids:
+        try:
+            if p in tracked:
+                BaseProcess.join(tracked[p], timeout=1.0)  # not Lava's join(), which closes
+            else:
+                os.waitpid(p, os.WNOHANG)
+        except (ChildProcessError, ValueError, AssertionError):
+            pass
+
+
+def call_with_watchdog(fn: Callable[[], Any], timeout_s: float, what: str) -> Any:
+    """Run ``fn()`` in a helper thread; raise :class:`LavaTimeoutError` after ``timeout_s``.
+
+    The main thread waits in short slices, so ``KeyboardInterrupt`` still reaches it.
+    """
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as err:  # re-raised in the caller's thread
+            box["error"] = err
+
+    th = threading.Thread(target=target, name=f"lava-{what}", daemon=True)
+    th.start()
+    deadline = time.monotonic() + timeout_s
+    while th.is_alive():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise LavaTimeoutError(
+                f"Lava {what} did not finish within {timeout_s:g} s (watchdog); the runtime "
+                f"was stopped. Raise timeout_s for long runs or check the graph for a deadlock."
+            )
+        th.join(min(left, 0.2))
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+@dataclass
+class NeuronSlot:
+    """One hidden layer in a graph: its neuron process and how the host drives it."""
+
+    proc: Any
+    kind: str  # "custom" (windowed, self-resetting) or "lif" (Lava's LIF)
+    n: int  # neurons per point
+    v0: np.ndarray  # (batch * n,) initial potential
+    bias_mant: np.ndarray  # (batch * n,) bias mantissa (float bias in floating_pt)
+    bias_exp: np.ndarray | None = None  # LIF fixed_pt only
+    counter: Any = None  # Accumulator counting the LIF's spikes
+    gated: bool = False  # LIF layer i >= 1: bias switched on at step i+1
+
+
+@dataclass
+class GraphResult:
+    """Outputs of a graph run for ``n_points`` points."""
+
+    y: np.ndarray  # (n_points, n_out) decoded output
+    acc: np.ndarray  # (n_points, n_out) readout accumulator (sum over the window)
+    counts: list[np.ndarray]  # per hidden layer (n_points, n_l): net spike counts (signed)
+    events: list[np.ndarray]  # per hidden layer (n_points, n_l): spikes of either sign
+    seconds: float = 0.0
+
+
+@dataclass
+class LavaGraph:
+    """A compiled Lava graph for ``batch`` points side by side; run batches, then :meth:`close`.
+
+    Build it with :func:`exporters.lava_graph.build_int_graph` or ``build_float_graph``.
+    Use as a context manager (``with build_int_graph(...) as g: g.run(x)``).
+    """
+
+    slots: list[NeuronSlot]
+    conns: list[Any]
+    readout: Any
+    T: int
+    batch: int
+    tag: str
+    encode: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray | None]]
+    decode: Callable[[np.ndarray], np.ndarray]
+    n_out: int
+    timeout_s: float = 120.0
+    _started: bool = field(default=False, init=False)
+    _closed: bool = field(default=False, init=False)
+    _children: set[int] = field(default_factory=set, init=False)
+    _before: set[int] | None = field(default=None, init=False)
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def depth(self) -> int:
+        return len(self.slots)
+
+    @property
+    def steps_per_batch(self) -> int:
+        """``T + L``: the window of ``T`` steps plus one step of Dense latency per layer."""
+        return self.T + self.depth
+
+    def _call(self, fn: Callable[[], Any], what: str) -> Any:
+        try:
+            return call_with_watchdog(fn, self.timeout_s, what)
+        except LavaRunError:
+            self._abort()
+            raise
+        except Exception as err:
+            self._abort()
+            raise LavaRunError(
+                f"Lava {what} failed ({type(err).__name__}: {err}); the graph "
+                f"was stopped and its workers ended"
+            ) from err
+        except BaseException:  # KeyboardInterrupt, SystemExit: clean up, then let it through
+            self._abort()
+            raise
+
+    def open(self) -> LavaGraph:
+        """Compile and start the runtime (idempotent)."""
+        if self._closed:
+            raise LavaRunError("this LavaGraph was closed; build a new one")
+        if self._started:
+            return self
+        from exporters._lava import require_lava
+
+        cfg = require_lava("lava.magma.core.run_configs")
+        before = self._before = child_pids()
+        run_cfg = cfg.Loihi2SimCfg(select_tag=self.tag)
+        try:
+            self._call(lambda: self.readout.create_runtime(run_cfg=run_cfg), "compile")
+            self._children |= child_pids() - before  # Lava forks its workers when compiling
+            # Lava lets Vars be set only once the runtime has run: take one step, then put
+            # every step counter back to 0 (the next step starts a batch) and clear the buffers.
+            self._steps(1)
+            for j, p in enumerate(self._windowed()):
+                self._set(p.t, np.zeros(1), f"t[{j}]")
+            for j, c in enumerate(self.conns):
+                self._set(c.a_buff, np.zeros(c.a_buff.shape), f"a_buff[{j}]")
+        finally:
+            self._children |= child_pids() - before
+        self._started = True
+        return self
+
+    def _windowed(self) -> list[Any]:
+        procs = [s.proc if s.kind == "custom" else s.counter for s in self.slots]
+        return [*procs, self.readout]
+
+    def close(self) -> None:
+        """Stop the runtime and make sure no worker process is left (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        if not self._started:
+            return
+        try:
+            call_with_watchdog(self.readout.stop, min(self.timeout_s, 30.0), "stop")
+        except BaseException as err:  # stop hung or failed: kill what is left
+            log.warning("Lava stop failed (%s); killing its workers", err)
+        finally:
+            left = {p for p in self._children if _alive(p)} - infrastructure_pids()
+            if left:
+                kill_pids(left)
+
+    def _abort(self) -> None:
+        """After a failed or hung call: kill the workers without asking them."""
+        if self._closed:
+            return
+        self._closed = True
+        pids = set(self._children) | self._lava_actor_pids()
+        if not self._started and self._before is not None:  # failed while opening
+            pids |= child_pids() - self._before
+        pids -= infrastructure_pids()
+        kill_pids({p for p in pids if _alive(p)})
+
+    def _lava_actor_pids(self) -> set[int]:
+        rt = getattr(self.readout, "runtime", None) or getattr(self.readout, "_runtime", None)
+        mi = getattr(rt, "_messaging_infrastructure", None)
+        pids = set()
+        for actor in list(getattr(mi, "actors", []) or []):
+            try:  # a closed multiprocessing.Process raises on .pid
+                if actor.pid:
+                    pids.add(int(actor.pid))
+            except (ValueError, AttributeError):
+                continue
+        return pids
+
+    def __enter__(self) -> LavaGraph:
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:  # last resort; close() is the contract
+        try:
+            if self._started and not self._closed:
+                self.close()
+        except Exception:
+            pass
+
+    # ------------------------------------------------------------------ running
+    def run(self, x: np.ndarray) -> GraphResult:
+        """Run every point of ``x`` (``(n_points, n_in)``) for ``T`` steps; ``batch`` at a time."""
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim != 2 or x.shape[0] < 1:
+            raise ValueError(f"x must have shape (n_points, n_in), got {x.shape}")
+        self.open()
+        t0 = time.perf_counter()
+        mant, exp = self.encode(x)
+        n = x.shape[0]
+        accs = []
+        counts: list[list[np.ndarray]] = [[] for _ in self.slots]
+        events: list[list[np.ndarray]] = [[] for _ in self.slots]
+        try:
+            for lo in range(0, n, self.batch):
+                hi = min(lo + self.batch, n)
+                acc, c, e = self._run_batch(
+                    _pad(mant[lo:hi], self.batch),
+                    None if exp is None else _pad(exp[lo:hi], self.batch),
+                )
+                k = hi - lo
+                accs.append(acc[:k])
+                for i in range(self.depth):
+                    counts[i].append(c[i][:k])
+                    events[i].append(e[i][:k])
+        except BaseException:
+            self._abort()
+            raise
+        acc = np.concatenate(accs)
+        return GraphResult(
+            y=self.decode(acc),
+            acc=acc,
+            counts=[np.concatenate(c) for c in counts],
+            events=[np.concatenate(e) for e in events],
+            seconds=time.perf_counter() - t0,
+        )
+
+    def _set(self, var: Any, value: np.ndarray, what: str) -> None:
+        self._call(lambda: var.set(np.asarray(value)), f"set {what}")
+
+    def _get(self, var: Any, what: str) -> np.ndarray:
+        return np.asarray(self._call(var.get, f"get {what}"))
+
+    def _steps(self, n: int) -> None:
+        from exporters._lava import require_lava
+
+        rc = require_lava("lava.magma.core.run_conditions")
+        self._call(lambda: self.readout.run(condition=rc.RunSteps(num_steps=n)), f"run {n}")
+
+    def _run_batch(self, mant: np.ndarray, exp: np.ndarray | None):
+        first = self.slots[0]
+        has_lif = any(s.kind == "lif" for s in self.slots)
+        if first.kind == "lif":
+            self._set(first.proc.bias_mant, mant.reshape(-1), "bias_mant[0]")
+            if exp is not None:
+                self._set(first.proc.bias_exp, exp.reshape(-1), "bias_exp[0]")
+        else:
+            self._set(first.proc.bias, mant.reshape(-1), "bias[0]")
+        if has_lif:
+            self._reset_lif()
+        # Custom neurons and accumulators reset themselves at the first step of a batch (their
+        # step counter wraps after T + L steps). LIF layers i >= 1 get their bias at step i + 1.
+        gated = [(i, s) for i, s in enumerate(self.slots) if s.gated]
+        done = 0
+        for i, slot in gated:
+            if i > done:
+                self._steps(i - done)
+                done = i
+            self._set(slot.proc.bias_mant, slot.bias_mant, f"bias_mant[{i}]")
+        self._steps(self.steps_per_batch - done)
+        acc = self._get(self.readout.acc, "readout").reshape(self.batch, self.n_out)
+        counts, events = [], []
+        for i, s in enumerate(self.slots):
+            if s.kind == "lif":
+                c = self._get(s.counter.acc, f"count[{i}]")
+                e = c
+            else:
+                c = self._get(s.proc.count, f"count[{i}]")
+                e = self._get(s.proc.events, f"events[{i}]") if _signed(s) else c
+            counts.append(c.reshape(self.batch, s.n))
+            events.append(e.reshape(self.batch, s.n))
+        return acc, counts, events
+
+    def _reset_lif(self) -> None:
+        """Zero the state the host must clear between batches when LIF layers are present."""
+        for i, s in enumerate(self.slots):
+            if s.kind == "lif":
+                self._set(s.proc.v, s.v0, f"v[{i}]")
+                self._set(s.proc.u, np.zeros_like(s.v0), f"u[{i}]")
+                if s.gated:
+                    self._set(s.proc.bias_mant, np.zeros_like(s.bias_mant), f"bias_mant[{i}]")
+        for j, c in enumerate(self.conns):
+            self._set(c.a_buff, np.zeros(c.a_buff.shape), f"a_buff[{j}]")
+
+
+def _signed(slot: NeuronSlot) -> bool:
+    return type(slot.proc).__name__ == "SignedSoftIF"
+
+
+def _pad(a: np.ndarray, batch: int) -> np.ndarray:
+    if a.shape[0] == batch:
+        return a
+    pad = np.zeros((batch - a.shape[0], *a.shape[1:]), dtype=a.dtype)
+    return np.concatenate([a, pad])
