@@ -78,11 +78,12 @@ class Poisson2D(Problem):
     description = "-lap u = 2 pi^2 sin(pi x) sin(pi y) on [-1,1]^2, u=0 on the boundary"
     train_defaults = MappingProxyType(
         {
-            "adam_steps": 2000,
+            "adam_steps": 3000,
             "lr": 2e-3,
-            "lbfgs_steps": 500,
+            "lbfgs_steps": 1000,
             "n_collocation": 2000,
             "n_boundary": 400,
+            "bc_weight": 10.0,
         }
     )
 
