@@ -142,6 +142,14 @@ def markdown(rows: list[dict]) -> str:
             f"{'-' if tt is None else f'{tt:.0f} s'} | {r['adam_steps']} + {r['lbfgs_steps']} | "
             f"{r['anchor']} |"
         )
+    lines += ["", "Problems (full statements in the docstrings of `lava_pinn/problems/`):", ""]
+    for r in rows:
+        p = get_problem(r["problem"])
+        ref = "analytic" if p.has_exact else "computed reference"
+        lines.append(
+            f"- `{p.name}` ({', '.join(p.inputs)} -> {', '.join(p.outputs)}; {ref}): "
+            f"{p.description}"
+        )
     lines += ["", "Reproduce one checkpoint:", ""]
     lines += [f"    {r['command']}" for r in rows if r["status"] == "ok"]
     lines += [

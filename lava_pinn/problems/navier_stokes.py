@@ -120,6 +120,7 @@ class Kovasznay(Problem):
             "lbfgs_steps": 1000,
             "n_collocation": 2500,
             "n_boundary": 800,
+            "bc_weight": 10.0,
         }
     )
 
