@@ -16,6 +16,7 @@ import dataclasses
 import importlib
 import json
 import sys
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,9 +50,12 @@ class Command:
 
 COMMANDS: Registry[Command] = Registry("command")
 
-# Modules that register further subcommands when the CLI starts (imported lazily by main, so the
-# CLI works while they do not exist yet; a module that exists but fails to import is an error).
+# Modules that register further subcommands when the CLI starts: list them here, or declare an
+# entry point in the group "lava_pinn.commands" (value: the module). They are imported by main, not
+# at import time; one that fails to import is skipped with a warning naming it, so the other
+# commands keep working (e.g. without Lava installed).
 PLUGIN_MODULES: tuple[str, ...] = ()
+ENTRY_POINT_GROUP = "lava_pinn.commands"
 
 
 def register_command(
@@ -188,13 +192,23 @@ register_command("train", "train a PINN on a zoo problem", _train_args, _train_r
 
 
 # ------------------------------------------------------------------------------------ main
+def _plugin_modules() -> list[str]:
+    mods = list(PLUGIN_MODULES)
+    try:
+        from importlib.metadata import entry_points
+
+        mods += [ep.value.split(":")[0] for ep in entry_points(group=ENTRY_POINT_GROUP)]
+    except Exception:  # metadata of a broken install must not stop the CLI
+        pass
+    return list(dict.fromkeys(mods))
+
+
 def _load_plugins() -> None:
-    for mod in PLUGIN_MODULES:
+    for mod in _plugin_modules():
         try:
             importlib.import_module(mod)
-        except ModuleNotFoundError as err:
-            if err.name != mod:
-                raise
+        except ImportError as err:
+            warnings.warn(f"lava-pinn: commands of {mod} are unavailable ({err})", stacklevel=2)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -114,3 +114,23 @@ def test_python_dash_m_works():
         timeout=120,
     )
     assert res.returncode == 0 and "kovasznay" in res.stdout
+
+
+def test_plugin_modules_register_commands_and_missing_ones_warn(monkeypatch, tmp_path, capsys):
+    import lava_pinn.cli as cli
+
+    mod = tmp_path / "h1_cli_plugin.py"
+    mod.write_text(
+        "from lava_pinn.cli import register_command\n"
+        "register_command('test-plugin', 'demo', lambda p: None,\n"
+        "                 lambda a: print('plugin ran') or 0)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(cli, "PLUGIN_MODULES", ("h1_cli_plugin", "no_such_plugin_module"))
+    try:
+        with pytest.warns(UserWarning, match="no_such_plugin_module"):
+            assert main(["test-plugin"]) == 0
+        assert "plugin ran" in capsys.readouterr().out
+    finally:
+        COMMANDS._items.pop("test-plugin", None)
+        sys.modules.pop("h1_cli_plugin", None)
