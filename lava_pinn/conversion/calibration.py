@@ -1,0 +1,256 @@
+"""Layer-wise calibration of a converted network against the ANN's own activations.
+
+Notation (see :mod:`lava_pinn.conversion.plan`): layer ``l`` reads the decoded activations
+``h^_{l-1} = E_{l-1} r_{l-1} + e_{l-1}`` of the SNN (``r = counts / T`` from a real simulation of
+the calibration points), its neurons get ``I_l = U_l h^_{l-1} + c_l``, and its decoded output
+``h^_l`` should match the ANN activation ``h_l = f(z_l)`` (tanh, sin, ... -- not the clipped-linear
+rate of the neuron). Methods (registry :data:`CALIBRATIONS`):
+
+* ``none``;
+* ``light`` (bias correction, Li et al. generalised): ``e_l <- e_l - mean(h^_l - h_l)``, i.e. the
+  next layer's bias absorbs the mean decoding error (``docs/theory.md``: optimal among all bias
+  shifts, lowers the next layer's current MSE by exactly ``|U_{l+1} mean(eps)|^2``);
+* ``potential``: ``v0 <- v0 + V T mean(r* - r)`` per neuron (``r*``: the rate the neuron would have
+  with the ANN's pre-activations), one spike per ``V`` of extra initial charge;
+* ``weight``: Adam on ``U_l, c_l`` (and the decoder within each unit) through a straight-through
+  rate model ``r = clip(floor((v0 + T I)/V), 0, T)/T`` fed with the SNN's actual input rates;
+* ``decoder``: per-unit least squares of ``E_l, e_l`` on the SNN's actual rates (closed form);
+* ``advanced``: per layer ``weight``, ``potential``, ``decoder`` (its intercept contains the
+  ``light`` bias correction); then a least-squares refit of the output layer on the SNN's
+  decoded last activations.
+
+Every step is guarded: it is kept only if the SNN's calibration-set error (relative L2 of the
+SNN output against the ANN output) goes down, so calibration never makes that error worse.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from lava_pinn.conversion.plan import Plan
+from lava_pinn.neurons import get_neuron
+from lava_pinn.registry import Registry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CalibrationContext:
+    """Calibration inputs and the guard: ANN outputs on the calibration points."""
+
+    x: torch.Tensor
+    y_ann: torch.Tensor
+    steps: int = 300
+    lr: float = 1e-3
+    ridge: float = 1e-4
+    log: list | None = None
+
+    def error(self, plan: Plan) -> tuple[float, list[torch.Tensor]]:
+        y, counts = plan.run(self.x)
+        err = float((y - self.y_ann).norm() / self.y_ann.norm().clamp(min=1e-30))
+        return err, counts
+
+
+def _guarded(
+    name: str, plan: Plan, ctx: CalibrationContext, err: float, counts, step: Callable
+) -> tuple[Plan, float, list]:
+    """Apply ``step(candidate, counts)`` to a copy; keep it only if the calibration error drops."""
+    cand = plan.copy()
+    step(cand, counts)
+    new_err, new_counts = ctx.error(cand)
+    kept = new_err < err
+    if ctx.log is not None:
+        ctx.log.append({"step": name, "before": err, "after": new_err, "kept": kept})
+    log.debug("calibration %s: %.4g -> %.4g (%s)", name, err, new_err, "kept" if kept else "undone")
+    if kept:
+        return cand, new_err, new_counts
+    return plan, err, counts
+
+
+# ---------------------------------------------------------------- single-layer steps (in place)
+def light_step(plan: Plan, counts: list[torch.Tensor], l: int) -> None:
+    """``e_l <- e_l - mean(h^_l - h_l)`` (next layer's bias absorbs the mean error)."""
+    la = plan.layers[l]
+    dec = (counts[l] / plan.T) @ la.E.T + la.e
+    la.e -= (dec - la.h_ann).mean(0)
+
+
+def potential_step(plan: Plan, counts: list[torch.Tensor], l: int) -> None:
+    """``v0 <- v0 + V T mean(r* - r)`` per neuron."""
+    la = plan.layers[l]
+    r = counts[l] / plan.T
+    la.v0 += la.threshold * plan.T * (la.target_rates - r).mean(0)
+
+
+def decoder_step(plan: Plan, counts: list[torch.Tensor], l: int, ridge: float) -> None:
+    """Per-unit least squares of the decoder on the SNN's actual rates of layer ``l``."""
+    from lava_pinn.conversion.representations import fit_decoder
+
+    la = plan.layers[l]
+    fit_decoder(la, counts[l] / plan.T, la.h_ann, ridge=ridge)
+
+
+def _round_ste(q: torch.Tensor) -> torch.Tensor:
+    return q + (torch.floor(q) - q).detach()
+
+
+def rate_model(I: torch.Tensor, V: torch.Tensor, v0: torch.Tensor, T: int, signed: bool):
+    """Straight-through rate of a soft-reset IF neuron with constant current ``I``:
+    ``clip(floor((v0 + T I)/V), 0, T)/T`` (signed: truncation towards zero, ``-T..T``)."""
+    q = (v0 + T * I) / V
+    if signed:
+        c = torch.where(q >= 0, _round_ste(q), -_round_ste(-q))
+        return c.clamp(-T, T) / T
+    return _round_ste(q).clamp(0, T) / T
+
+
+def weight_step(plan: Plan, counts: list[torch.Tensor], l: int, ctx: CalibrationContext) -> None:
+    """Adam on ``U_l, c_l`` and the within-unit decoder ``E_l, e_l`` (straight-through rates)."""
+    la = plan.layers[l]
+    T = plan.T
+    if l == 0:
+        h_in = ctx.x
+    else:
+        prev = plan.layers[l - 1]
+        h_in = (counts[l - 1] / T) @ prev.E.T + prev.e
+    signed = get_neuron(la.neuron).signed
+    mask = (la.E != 0).to(la.E.dtype)
+    U = la.U.clone().requires_grad_(True)
+    c = la.c.clone().requires_grad_(True)
+    E = la.E.clone().requires_grad_(True)
+    e = la.e.clone().requires_grad_(True)
+    scale = [float(la.U.abs().mean()), float(la.c.abs().mean()), float(la.E.abs().mean())]
+    groups = [
+        {"params": [U], "lr": ctx.lr * max(scale[0], 1e-3)},
+        {"params": [c], "lr": ctx.lr * max(scale[1], 1e-3)},
+        {"params": [E, e], "lr": ctx.lr * max(scale[2], 1e-3)},
+    ]
+    opt = torch.optim.Adam(groups)
+    target = la.h_ann
+    with torch.enable_grad():
+        for _ in range(ctx.steps):
+            opt.zero_grad()
+            r = rate_model(h_in @ U.T + c, la.threshold, la.v0, T, signed)
+            loss = ((r @ (E * mask).T + e) - target).pow(2).mean()
+            loss.backward()
+            opt.step()
+    la.U = U.detach()
+    la.c = c.detach()
+    la.E = (E * mask).detach()
+    la.e = e.detach()
+
+
+def output_step(plan: Plan, counts: list[torch.Tensor], ctx: CalibrationContext) -> None:
+    """Least squares of the output layer on the SNN's decoded last activations (ridge towards the
+    ANN's weights): ``min |W h^ + b - y_ann|^2 + lambda N |[W b] - [W0 b0]|^2``."""
+    la = plan.layers[-1]
+    h = (counts[-1] / plan.T) @ la.E.T + la.e
+    n = h.shape[0]
+    A = torch.cat([h, torch.ones(n, 1, dtype=h.dtype)], 1)
+    theta0 = torch.cat([plan.W_out, plan.b_out[:, None]], 1).T
+    reg = ctx.ridge * n * torch.eye(A.shape[1], dtype=h.dtype)
+    sol = torch.linalg.solve(A.T @ A + reg, A.T @ ctx.y_ann + reg @ theta0)
+    plan.W_out = sol[:-1].T.contiguous()
+    plan.b_out = sol[-1].contiguous()
+
+
+# ---------------------------------------------------------------- methods
+def _per_layer(plan: Plan, ctx: CalibrationContext, steps: list[tuple[str, Callable]]) -> Plan:
+    err, counts = ctx.error(plan)
+    for l in range(len(plan.layers)):
+        for name, fn in steps:
+            plan, err, counts = _guarded(
+                f"{name}[{l}]", plan, ctx, err, counts, lambda p, c, fn=fn, l=l: fn(p, c, l, ctx)
+            )
+    return plan
+
+
+def calibrate_none(plan: Plan, ctx: CalibrationContext) -> Plan:
+    return plan
+
+
+def calibrate_light(plan: Plan, ctx: CalibrationContext) -> Plan:
+    return _per_layer(plan, ctx, [("light", lambda p, c, l, ctx: light_step(p, c, l))])
+
+
+def calibrate_potential(plan: Plan, ctx: CalibrationContext) -> Plan:
+    return _per_layer(plan, ctx, [("potential", lambda p, c, l, ctx: potential_step(p, c, l))])
+
+
+def calibrate_weight(plan: Plan, ctx: CalibrationContext) -> Plan:
+    return _per_layer(plan, ctx, [("weight", weight_step)])
+
+
+def calibrate_decoder(plan: Plan, ctx: CalibrationContext) -> Plan:
+    return _per_layer(
+        plan, ctx, [("decoder", lambda p, c, l, ctx: decoder_step(p, c, l, ctx.ridge))]
+    )
+
+
+def calibrate_advanced(plan: Plan, ctx: CalibrationContext) -> Plan:
+    plan = _per_layer(
+        plan,
+        ctx,
+        [
+            ("weight", weight_step),
+            ("potential", lambda p, c, l, ctx: potential_step(p, c, l)),
+            ("decoder", lambda p, c, l, ctx: decoder_step(p, c, l, ctx.ridge)),
+        ],
+    )
+    err, counts = ctx.error(plan)
+    plan, err, counts = _guarded(
+        "output", plan, ctx, err, counts, lambda p, c: output_step(p, c, ctx)
+    )
+    return plan
+
+
+@dataclass(frozen=True)
+class CalibrationMethod:
+    name: str
+    fn: Callable[[Plan, CalibrationContext], Plan]
+    min_points: int
+    description: str
+
+
+CALIBRATIONS: Registry[CalibrationMethod] = Registry("calibration method")
+for _m in (
+    CalibrationMethod("none", calibrate_none, 0, "no calibration"),
+    CalibrationMethod("light", calibrate_light, 32, "bias correction of the decoded activations"),
+    CalibrationMethod("potential", calibrate_potential, 64, "initial membrane potentials"),
+    CalibrationMethod("weight", calibrate_weight, 256, "layer-wise STE weight calibration (Adam)"),
+    CalibrationMethod("decoder", calibrate_decoder, 128, "layer-wise least-squares decoders"),
+    CalibrationMethod(
+        "advanced", calibrate_advanced, 256, "weight + potential + decoder per layer, then output"
+    ),
+):
+    CALIBRATIONS.register(_m.name, _m)
+
+
+def calibrate(
+    plan: Plan,
+    x: torch.Tensor,
+    y_ann: torch.Tensor,
+    method: str = "advanced",
+    *,
+    steps: int = 300,
+    lr: float = 1e-3,
+    ridge: float = 1e-4,
+) -> Plan:
+    """Run calibration ``method`` on a copy of ``plan``; the log goes to ``plan.info``."""
+    m = CALIBRATIONS.get(method)
+    if x.shape[0] < m.min_points:
+        warnings.warn(
+            f"calibration {method!r} got {x.shape[0]} calibration points; it needs at least "
+            f"{m.min_points} to be reliable (pass more calibration_inputs)",
+            stacklevel=3,
+        )
+    ctx = CalibrationContext(x=x, y_ann=y_ann, steps=steps, lr=lr, ridge=ridge, log=[])
+    out = m.fn(plan.copy(), ctx)
+    out.info["calibration"] = method
+    out.info["calibration_log"] = ctx.log
+    return out

@@ -1,0 +1,293 @@
+"""``convert``: a trained MLP PINN (or SPINN) plus calibration points -> a spiking network.
+
+Steps: read the model into ``Linear``/activation pairs (refusing anything else with the
+module's path named), build a :class:`~lava_pinn.conversion.plan.Plan` with the chosen
+representation (``pwl`` by default: several IF neurons per unit, error -> ANN's as ``T`` grows;
+``direct``: the paper's one neuron per unit), calibrate it layer by layer against the ANN's
+activations on the calibration points, compile it into a :class:`SpikingNetwork`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+import torch
+from torch import nn
+
+from lava_pinn.activations import activation_name_of
+from lava_pinn.activations import available as available_activations
+from lava_pinn.conversion.calibration import CALIBRATIONS, calibrate
+from lava_pinn.conversion.network import SpikingNetwork
+from lava_pinn.conversion.representations import REPRESENTATIONS, AnnLayer
+from lava_pinn.conversion.thresholds import THRESHOLDS, check_percentile
+from lava_pinn.neurons import NEURONS
+
+log = logging.getLogger(__name__)
+
+_NOT_ELEMENTWISE = (nn.Softmax, nn.LogSoftmax, nn.Softmin, nn.Softmax2d, nn.GLU)
+
+
+def supported_modules() -> str:
+    return (
+        "supported: Linear, Identity, Dropout (eval mode) and the elementwise activations "
+        f"{', '.join(available_activations())} (register others with "
+        "lava_pinn.activations.register_activation)"
+    )
+
+
+def _flatten(module: nn.Module, path: str) -> list[tuple[str, nn.Module]]:
+    if isinstance(module, nn.Sequential):
+        out = []
+        for name, child in module.named_children():
+            out.extend(_flatten(child, f"{path}.{name}"))
+        return out
+    return [(path, module)]
+
+
+def _check_finite(t: torch.Tensor, what: str) -> None:
+    if not torch.isfinite(t).all():
+        raise ValueError(f"{what} holds NaN or inf values; convert a finite, trained model")
+
+
+def parse_mlp(model: nn.Module, name: str = "model") -> tuple[list[AnnLayer], nn.Linear]:
+    """Split ``model`` into hidden ``AnnLayer`` s and the final ``Linear``; refuse the rest."""
+    if not isinstance(model, nn.Sequential):
+        raise TypeError(
+            f"{name} ({type(model).__name__}) is not an nn.Sequential MLP (residual blocks and "
+            f"custom forward() cannot be read); {supported_modules()}"
+        )
+    items: list[tuple[str, str, nn.Module]] = []  # (kind, path, module)
+    for path, mod in _flatten(model, name):
+        label = f"{path} ({type(mod).__name__})"
+        if isinstance(mod, nn.Linear):
+            _check_finite(mod.weight, f"{label} weight")
+            if mod.bias is not None:
+                _check_finite(mod.bias, f"{label} bias")
+            items.append(("linear", path, mod))
+        elif isinstance(mod, nn.Identity):
+            continue
+        elif isinstance(mod, nn.modules.dropout._DropoutNd):
+            if mod.training and mod.p > 0:
+                raise ValueError(
+                    f"{label} is in training mode (random); call model.eval() before converting"
+                )
+            continue
+        elif isinstance(mod, _NOT_ELEMENTWISE):
+            raise ValueError(
+                f"{label} is not an elementwise activation (it mixes units) and cannot be "
+                f"converted to spiking neurons; {supported_modules()}"
+            )
+        elif activation_name_of(mod) is not None:
+            items.append(("act", path, mod))
+        else:
+            raise ValueError(f"{label} cannot be converted; {supported_modules()}")
+    kinds = [k for k, _, _ in items]
+    if not kinds or kinds[0] != "linear" or kinds[-1] != "linear" or len(kinds) < 3:
+        raise ValueError(
+            f"{name} must be Linear, activation, Linear[, activation, Linear ...] with at least "
+            f"one hidden layer; got {[f'{p} ({type(m).__name__})' for _, p, m in items]}"
+        )
+    for (k1, p1, m1), (k2, p2, m2) in zip(items, items[1:], strict=False):
+        if k1 == k2:
+            raise ValueError(
+                f"{p1} ({type(m1).__name__}) is followed by {p2} ({type(m2).__name__}): layers "
+                "must alternate Linear and activation; merge consecutive Linear layers first"
+            )
+    hidden = []
+    for i in range(0, len(items) - 1, 2):
+        lin, act = items[i][2], items[i + 1][2]
+        bias = lin.bias if lin.bias is not None else torch.zeros(lin.out_features)
+        hidden.append(
+            AnnLayer(lin.weight.detach(), bias.detach(), activation_name_of(act), items[i][1])
+        )
+    last = items[-1][2]
+    return hidden, last
+
+
+def _check_T(T: object) -> int:
+    if isinstance(T, bool) or not isinstance(T, int) or T < 1:
+        raise ValueError(f"T (number of time steps) must be an integer >= 1, got {T!r}")
+    return T
+
+
+def _calibration_points(x: object, n_in: int) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(
+            f"calibration_inputs must be a torch.Tensor of shape (n, {n_in}), got {type(x)}"
+        )
+    if x.ndim == 1 and n_in == 1:
+        x = x[:, None]
+    if x.ndim != 2 or x.shape[1] != n_in or x.shape[0] < 2:
+        raise ValueError(
+            f"calibration_inputs must have shape (n >= 2, {n_in}), got {tuple(x.shape)}"
+        )
+    if not torch.isfinite(x).all():
+        raise ValueError("calibration_inputs hold NaN or inf values; pass finite points")
+    return x
+
+
+def convert_mlp(
+    model: nn.Module,
+    calibration_inputs: torch.Tensor,
+    *,
+    T: int = 64,
+    neuron: str = "if",
+    calibration: str = "advanced",
+    threshold: str = "mse",
+    representation: str = "pwl",
+    pieces: int = 8,
+    per_neuron_threshold: bool = False,
+    percentile: float = 99.9,
+    calibration_steps: int = 300,
+    calibration_lr: float = 1e-3,
+    dtype: torch.dtype = torch.float64,
+    metadata: dict | None = None,
+) -> SpikingNetwork:
+    """Convert an ``nn.Sequential`` MLP; see :func:`lava_pinn.convert` for the arguments."""
+    T = _check_T(T)
+    NEURONS.get(neuron)
+    CALIBRATIONS.get(calibration)
+    THRESHOLDS.get(threshold)
+    rep = REPRESENTATIONS.get(representation)
+    check_percentile(percentile)
+    t0 = time.perf_counter()
+    hidden, last = parse_mlp(model)
+    x = _calibration_points(calibration_inputs, hidden[0].weight.shape[1]).to(dtype)
+    ann = [AnnLayer(a.weight.to(dtype), a.bias.to(dtype), a.activation, a.path) for a in hidden]
+    W_out = last.weight.detach().to(dtype)
+    b_out = (last.bias if last.bias is not None else torch.zeros(last.out_features)).detach()
+    b_out = b_out.to(dtype)
+    with torch.no_grad():
+        y_ann = _ann_output(ann, W_out, b_out, x)
+    plan = rep.build(
+        ann,
+        W_out,
+        b_out,
+        x,
+        T,
+        neuron=neuron,
+        threshold=threshold,
+        per_neuron=per_neuron_threshold,
+        threshold_options={"p": percentile} if threshold == "percentile" else {},
+        pieces=pieces,
+    )
+    plan = calibrate(plan, x, y_ann, calibration, steps=calibration_steps, lr=calibration_lr)
+    hidden_layers, out = plan.compile()
+    calib_log = plan.info.get("calibration_log", [])
+    err_final = calib_log[-1]["after"] if calib_log else None
+    meta = {
+        "representation": representation,
+        "pieces": pieces if representation == "pwl" else 1,
+        "neuron": neuron,
+        "threshold": threshold,
+        "per_neuron_threshold": per_neuron_threshold,
+        "calibration": calibration,
+        "calibration_points": int(x.shape[0]),
+        "calibration_log": calib_log,
+        "calibration_error_final": err_final,
+        "activations": [a.activation for a in ann],
+        "units": [int(a.weight.shape[0]) for a in ann],
+        "convert_seconds": time.perf_counter() - t0,
+        "encoding": "direct (analog x drives layer 1 every step)",
+        "output": "non-spiking integrator, mean over T of W_out s_t + b_out",
+        **(metadata or {}),
+    }
+    log.info("converted %s in %.1f s", representation, meta["convert_seconds"])
+    return SpikingNetwork(hidden_layers, out, T, meta)
+
+
+def _ann_output(ann: list[AnnLayer], W_out, b_out, x: torch.Tensor) -> torch.Tensor:
+    from lava_pinn.conversion.representations import ann_forward
+
+    _, hs = ann_forward(ann, x)
+    return hs[-1] @ W_out.T + b_out
+
+
+def default_calibration_points(problem_name: str, params: dict, n: int, seed: int = 0):
+    """``n`` seeded uniform points in the problem's domain (float64)."""
+    from lava_pinn.problems import get_problem
+
+    problem = get_problem(problem_name, **params)
+    return problem.domain.sample(n, torch.Generator().manual_seed(seed))
+
+
+def convert(
+    model: object,
+    calibration_inputs: torch.Tensor | None = None,
+    T: int = 64,
+    neuron: str = "if",
+    calibration: str = "advanced",
+    threshold: str = "mse",
+    representation: str = "pwl",
+    **options: object,
+):
+    """Convert a trained PINN into a spiking network simulated for ``T`` steps.
+
+    ``model``: a :class:`lava_pinn.checkpoint.Checkpoint` (MLP or SPINN), an ``nn.Sequential`` of
+    ``Linear`` and elementwise activations known to :mod:`lava_pinn.activations`, or a
+    :class:`lava_pinn.models.SPINN`. ``calibration_inputs``: points ``(n, in_features)`` from
+    the PDE domain (about 512-2048; for a checkpoint, ``None`` samples 1024 from its domain).
+    ``neuron``: a :data:`lava_pinn.neurons.NEURONS` key (``if``, ``signed-if``, ``lif-hard``).
+    ``calibration``: ``none``, ``light``, ``potential``, ``weight``, ``decoder``, ``advanced``.
+    ``threshold`` (representation ``direct``): ``max``, ``percentile`` (``percentile=p``), ``mse``.
+    ``representation``: ``pwl`` (``pieces`` IF neurons per unit) or ``direct``.
+    Other options: ``pieces=8``, ``per_neuron_threshold=False``, ``calibration_steps=300``,
+    ``calibration_lr=1e-3``, ``dtype=torch.float64``.
+
+    Returns a :class:`SpikingNetwork` (MLP) or :class:`SpikingSPINN`. Its outputs are the raw
+    network outputs ``N(x)``; a checkpoint trained with hard constraints still needs
+    ``problem.apply_hard_bc(x, N(x))`` (``metadata["hard_bc"]`` says so).
+    """
+    from lava_pinn.checkpoint import Checkpoint
+    from lava_pinn.conversion.spinn import SpikingSPINN, convert_spinn
+    from lava_pinn.models import SPINN
+
+    _check_T(T)
+    if isinstance(options.get("percentile"), (int, float)):
+        check_percentile(options["percentile"])
+    meta: dict = {}
+    net = model
+    if isinstance(model, Checkpoint):
+        meta = {
+            "problem": model.problem,
+            "problem_params": dict(model.problem_params),
+            "hard_bc": bool(model.hard_bc),
+            "source_checkpoint_sha256": model.sha256,
+            "model": model.config.describe(),
+        }
+        net = model.model
+        if calibration_inputs is None:
+            calibration_inputs = default_calibration_points(
+                model.problem, model.problem_params, 1024
+            )
+    if calibration_inputs is None:
+        raise ValueError(
+            "convert(model, calibration_inputs): give calibration points of shape "
+            "(n, in_features) from the input domain (about 512-2048)"
+        )
+    kwargs = dict(
+        T=T,
+        neuron=neuron,
+        calibration=calibration,
+        threshold=threshold,
+        representation=representation,
+        **options,
+    )
+    if isinstance(net, SPINN):
+        snn: SpikingNetwork | SpikingSPINN = convert_spinn(net, calibration_inputs, meta, **kwargs)
+    else:
+        if isinstance(net, nn.Module) and not isinstance(net, nn.Sequential):
+            raise TypeError(
+                f"model ({type(net).__name__}) is not an nn.Sequential MLP or a SPINN; "
+                f"{supported_modules()}"
+            )
+        snn = convert_mlp(net, calibration_inputs, metadata=meta, **kwargs)
+    return snn
+
+
+def rel_l2(pred: torch.Tensor, ref: torch.Tensor) -> float:
+    """``||pred - ref|| / ||ref||``."""
+    den = float(torch.linalg.norm(ref))
+    return float(torch.linalg.norm(pred - ref)) / (den if den > 0 else math.inf)

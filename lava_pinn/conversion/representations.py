@@ -1,0 +1,279 @@
+"""How ANN units become spiking neurons: one neuron per unit (``direct``) or a piecewise-linear
+expansion into several IF neurons per unit (``pwl``). Each returns a :class:`Plan`.
+
+``direct`` (the paper's): unit ``j`` with activation ``f`` is one neuron. Its rate is
+clipped-linear, so ``f`` is replaced by its least-squares line over the calibration range,
+``f(z) ~ g z + d``, shifted so the neuron's output is non-negative (``lo = min f``, signed
+neurons use the midpoint): current ``I = g z + d - lo``, decoded ``h = lo + V r``. For tanh this
+is hard-tanh; its error does not vanish as ``T`` grows.
+
+``pwl`` (beyond the paper): unit ``j`` is split at a centre ``c`` (the median of its calibration
+pre-activations) into ``K`` pieces over ``[lo, hi]``, breakpoints placed with density
+``sqrt|f''| + floor`` (fine where ``f`` bends). Above ``c`` piece ``k`` is an IF neuron with
+current ``z - t_k`` and threshold ``w_k = t_{k+1} - t_k``; below ``c`` with current ``s_k - z``.
+Then ``f(z) ~ f(c) + sum_k (f(t_{k+1}) - f(t_k)) r_k + sum_k (f(s_{k+1}) - f(s_k)) r'_k``
+(``r = clip(I/w, 0, 1)`` as ``T -> inf``): the interpolant of ``f`` at the breakpoints, refined by
+least squares. As ``T`` and ``K`` grow the SNN tends to the ANN: the quantisation step of a unit
+is ``w/T`` with only one piece partially active, the interpolation error ``O(w^2 |f''|)``.
+Near-centre inputs fire few spikes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from lava_pinn.activations import get_activation
+from lava_pinn.conversion.plan import Plan, PlanLayer
+from lava_pinn.conversion.thresholds import choose_thresholds
+from lava_pinn.neurons import get_neuron
+from lava_pinn.registry import Registry
+
+
+@dataclass(frozen=True)
+class AnnLayer:
+    """One hidden layer of the source MLP: ``h = f(W h_prev + b)``."""
+
+    weight: torch.Tensor
+    bias: torch.Tensor
+    activation: str
+    path: str = ""
+
+
+def act_fn(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
+    module = get_activation(name).module()
+
+    def f(z: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return module(z)
+
+    return f
+
+
+def ann_forward(layers: list[AnnLayer], x: torch.Tensor) -> tuple[list, list]:
+    """Pre-activations ``z_l`` and activations ``h_l`` of every hidden layer."""
+    zs, hs = [], []
+    h = x
+    for la in layers:
+        z = h @ la.weight.T + la.bias
+        h = act_fn(la.activation)(z)
+        zs.append(z)
+        hs.append(h)
+    return zs, hs
+
+
+def _line_fit(z: torch.Tensor, h: torch.Tensor, f) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-unit least-squares line ``h ~ g z + d`` (slope ``f'`` at the mean when z is flat)."""
+    zm, hm = z.mean(0), h.mean(0)
+    var = (z - zm).pow(2).mean(0)
+    cov = ((z - zm) * (h - hm)).mean(0)
+    eps = 1e-4
+    deriv = (f(zm + eps) - f(zm - eps)) / (2 * eps)
+    g = torch.where(var > 1e-12, cov / var.clamp(min=1e-12), deriv)
+    return g, hm - g * zm
+
+
+def direct(
+    ann: list[AnnLayer],
+    W_out: torch.Tensor,
+    b_out: torch.Tensor,
+    x: torch.Tensor,
+    T: int,
+    *,
+    neuron: str,
+    threshold: str,
+    per_neuron: bool,
+    threshold_options: dict,
+    **_: object,
+) -> Plan:
+    """One neuron per unit, clipped-linear approximation of ``f`` (see module docstring)."""
+    signed = get_neuron(neuron).signed
+    zs, hs = ann_forward(ann, x)
+    layers = []
+    for la, z, h in zip(ann, zs, hs, strict=False):
+        f = act_fn(la.activation)
+        g, d = _line_fit(z, h, f)
+        lo = (h.max(0).values + h.min(0).values) / 2 if signed else h.min(0).values
+        current = z * g + d - lo
+        target = h - lo
+        V = choose_thresholds(
+            threshold,
+            target,
+            current,
+            T,
+            per_neuron=per_neuron,
+            signed=signed,
+            **threshold_options,
+        )
+        v0 = torch.zeros_like(V) if signed else V / 2
+        rmin = -1.0 if signed else 0.0
+        n = z.shape[1]
+        layers.append(
+            PlanLayer(
+                U=g[:, None] * la.weight,
+                c=g * la.bias + d - lo,
+                threshold=V,
+                v0=v0,
+                neuron=neuron,
+                E=torch.diag(V),
+                e=lo.clone(),
+                activation=la.activation,
+                unit_of=torch.arange(n),
+                z_ann=z,
+                h_ann=h,
+                target_rates=(target / V).clamp(rmin, 1.0),
+            )
+        )
+    return Plan(layers, W_out.clone(), b_out.clone(), T, {"representation": "direct"})
+
+
+def _breakpoints(f, lo: float, c: float, hi: float, K: int, floor: float, dtype) -> tuple:
+    """Breakpoints ``c=t_0<..<t_Kp=hi`` and ``c=s_0>..>s_Kn=lo`` with density sqrt|f''|+floor."""
+    G = 801
+    grid = torch.linspace(lo, hi, G, dtype=dtype)
+    step = (hi - lo) / (G - 1)
+    fg = f(grid)
+    f2 = torch.zeros_like(fg)
+    f2[1:-1] = (fg[2:] - 2 * fg[1:-1] + fg[:-2]) / step**2
+    f2[0], f2[-1] = f2[1], f2[-2]
+    rho = f2.abs().sqrt()
+    rho = rho + floor * rho.mean() + 1e-12
+    cdf = torch.cat([torch.zeros(1, dtype=dtype), torch.cumsum((rho[1:] + rho[:-1]) / 2, 0)])
+    cdf = cdf / cdf[-1]
+    c_mass = float(_interp(torch.tensor([c], dtype=dtype), grid, cdf)[0])
+    k_neg = int(round(K * c_mass))
+    if c - lo > 1e-9 * (hi - lo + 1e-12):
+        k_neg = max(k_neg, 1)
+    if hi - c > 1e-9 * (hi - lo + 1e-12):
+        k_neg = min(k_neg, K - 1)
+    k_pos = K - k_neg
+    pos = _interp(torch.linspace(c_mass, 1.0, k_pos + 1, dtype=dtype), cdf, grid)
+    neg = _interp(torch.linspace(c_mass, 0.0, k_neg + 1, dtype=dtype), cdf, grid)
+    pos[0], pos[-1] = c, hi
+    neg[0], neg[-1] = c, lo
+    return pos, neg
+
+
+def _interp(xq: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor) -> torch.Tensor:
+    """Piecewise-linear interpolation ``np.interp`` for increasing ``xp`` (ties allowed)."""
+    idx = torch.searchsorted(xp, xq.clamp(xp[0], xp[-1]), right=True).clamp(1, len(xp) - 1)
+    x0, x1 = xp[idx - 1], xp[idx]
+    y0, y1 = fp[idx - 1], fp[idx]
+    t = torch.where(x1 > x0, (xq - x0) / (x1 - x0).clamp(min=1e-30), torch.zeros_like(xq))
+    return y0 + t.clamp(0, 1) * (y1 - y0)
+
+
+def pwl(
+    ann: list[AnnLayer],
+    W_out: torch.Tensor,
+    b_out: torch.Tensor,
+    x: torch.Tensor,
+    T: int,
+    *,
+    neuron: str,
+    pieces: int = 8,
+    margin: float = 0.05,
+    floor: float = 0.25,
+    ridge: float = 1e-6,
+    **_: object,
+) -> Plan:
+    """``pieces`` IF neurons per unit approximating ``f`` piecewise-linearly (module docstring)."""
+    if isinstance(pieces, bool) or not isinstance(pieces, int) or pieces < 2:
+        raise ValueError(f"pieces (neurons per unit) must be an integer >= 2, got {pieces!r}")
+    if get_neuron(neuron).signed:
+        raise ValueError(
+            f"representation 'pwl' needs a non-negative neuron ('if' or 'lif-hard'), got {neuron!r}"
+        )
+    zs, hs = ann_forward(ann, x)
+    dtype = x.dtype
+    layers = []
+    for la, z, h in zip(ann, zs, hs, strict=False):
+        f = act_fn(la.activation)
+        n_units, n_prev = la.weight.shape
+        rows_u, rows_c, thr, coef, unit_of = [], [], [], [], []
+        e = torch.empty(n_units, dtype=dtype)
+        lo_all, hi_all = z.min(0).values, z.max(0).values
+        med_all = z.median(0).values
+        for j in range(n_units):
+            lo, hi = float(lo_all[j]), float(hi_all[j])
+            span = max(hi - lo, 1e-6)
+            lo, hi = lo - margin * span, hi + margin * span
+            c = float(med_all[j])
+            pos, neg = _breakpoints(f, lo, c, hi, pieces, floor, dtype)
+            fpos, fneg = f(pos), f(neg)
+            e[j] = f(torch.tensor(c, dtype=dtype))
+            w_row, b_j = la.weight[j], la.bias[j]
+            for k in range(len(pos) - 1):
+                rows_u.append(w_row)
+                rows_c.append(b_j - pos[k])
+                thr.append(pos[k + 1] - pos[k])
+                coef.append(fpos[k + 1] - fpos[k])
+                unit_of.append(j)
+            for k in range(len(neg) - 1):
+                rows_u.append(-w_row)
+                rows_c.append(neg[k] - b_j)
+                thr.append(neg[k] - neg[k + 1])
+                coef.append(fneg[k + 1] - fneg[k])
+                unit_of.append(j)
+        U = torch.stack(rows_u)
+        cvec = torch.stack(rows_c)
+        V = torch.stack(thr).clamp(min=1e-6 * float((hi_all - lo_all).max()) + 1e-9)
+        unit_of_t = torch.tensor(unit_of)
+        E = torch.zeros(n_units, len(unit_of), dtype=dtype)
+        E[unit_of_t, torch.arange(len(unit_of))] = torch.stack(coef)
+        h_prev = x if not layers else layers[-1].h_ann
+        ideal = ((h_prev @ U.T + cvec) / V).clamp(0.0, 1.0)
+        pl = PlanLayer(
+            U=U,
+            c=cvec,
+            threshold=V,
+            v0=V / 2,
+            neuron=neuron,
+            E=E,
+            e=e,
+            activation=la.activation,
+            unit_of=unit_of_t,
+            z_ann=z,
+            h_ann=h,
+            target_rates=ideal,
+        )
+        fit_decoder(pl, ideal, h, ridge=ridge)
+        layers.append(pl)
+    info = {"representation": "pwl", "pieces": pieces}
+    return Plan(layers, W_out.clone(), b_out.clone(), T, info)
+
+
+def fit_decoder(layer: PlanLayer, rates: torch.Tensor, target: torch.Tensor, ridge: float) -> None:
+    """Per unit least squares ``target_j ~ e_j + sum_{k in j} E_jk r_k`` (in place).
+
+    The ridge term pulls the coefficients towards their current values (not towards zero), so
+    pieces the calibration data never reach keep their interpolation slopes."""
+    n_pts = rates.shape[0]
+    for j in range(layer.units):
+        idx = (layer.unit_of == j).nonzero().flatten()
+        A = torch.cat([torch.ones(n_pts, 1, dtype=rates.dtype), rates[:, idx]], 1)
+        reg = ridge * n_pts * torch.eye(A.shape[1], dtype=rates.dtype)
+        reg[0, 0] = 0.0
+        theta0 = torch.cat([layer.e[j : j + 1], layer.E[j, idx]])
+        sol = torch.linalg.solve(A.T @ A + reg, A.T @ target[:, j] + reg @ theta0)
+        layer.e[j] = sol[0]
+        layer.E[j] = 0.0
+        layer.E[j, idx] = sol[1:]
+
+
+@dataclass(frozen=True)
+class Representation:
+    name: str
+    build: Callable[..., Plan]
+    description: str
+
+
+REPRESENTATIONS: Registry[Representation] = Registry("representation")
+REPRESENTATIONS.register(
+    "direct", Representation("direct", direct, "one neuron per unit, clipped-linear (paper)")
+)
+REPRESENTATIONS.register(
+    "pwl", Representation("pwl", pwl, "K IF neurons per unit, piecewise-linear activation")
+)

@@ -1,0 +1,167 @@
+"""Spiking separable PINNs: one spiking network per axis, rank-r combination on the host.
+
+A SPINN computes ``u_k(x_1..x_d) = sum_r prod_i f_i(x_i)[r, k]``. Each axis MLP ``f_i`` is
+converted on its own (calibrated on the calibration points' ``i``-th coordinate); the
+product-sum stays on the host (it is not a spiking operation). :meth:`SpikingSPINN.grid`
+evaluates an ``N_1 x ... x N_d`` grid from ``N_1 + ... + N_d`` spiking evaluations.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import torch
+
+from lava_pinn.conversion.network import FORMAT_VERSION, SNNFileError, SpikingNetwork
+from lava_pinn.models import SPINN, combine_grid, combine_pointwise
+
+FORMAT = "lava-pinn-spiking-spinn"
+
+
+class SpikingSPINN:
+    """``d`` spiking axis networks (each ``1 -> rank * out``) and the host-side combination."""
+
+    def __init__(
+        self,
+        axis_nets: list[SpikingNetwork],
+        rank: int,
+        out_features: int,
+        metadata: dict | None = None,
+    ) -> None:
+        if not axis_nets:
+            raise ValueError("SpikingSPINN.axis_nets must hold one SpikingNetwork per axis")
+        if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
+            raise ValueError(f"SpikingSPINN.rank must be a positive integer, got {rank!r}")
+        for i, net in enumerate(axis_nets):
+            if not isinstance(net, SpikingNetwork):
+                raise TypeError(f"SpikingSPINN.axis_nets[{i}] must be a SpikingNetwork")
+            if net.in_features != 1 or net.out_features != rank * out_features:
+                raise ValueError(
+                    f"SpikingSPINN.axis_nets[{i}] maps {net.in_features} -> {net.out_features}; "
+                    f"needs 1 -> rank*out = {rank * out_features}"
+                )
+        self.axis_nets = list(axis_nets)
+        self.rank = rank
+        self.out_features = out_features
+        self.metadata = dict(metadata or {})
+        self.last_stats: dict | None = None
+
+    @property
+    def axes(self) -> int:
+        return len(self.axis_nets)
+
+    @property
+    def T(self) -> int:
+        return self.axis_nets[0].T
+
+    @property
+    def neurons(self) -> int:
+        return sum(n.neurons for n in self.axis_nets)
+
+    @property
+    def synapses(self) -> int:
+        return sum(n.synapses for n in self.axis_nets)
+
+    def axis_features(self, axis: int, coords: torch.Tensor) -> torch.Tensor:
+        """Spiking features of one axis: ``(N,) -> (N, rank, out)``; stats in ``last_stats``."""
+        f = self.axis_nets[axis](coords.reshape(-1, 1))
+        return f.reshape(-1, self.rank, self.out_features)
+
+    def _collect(self, stats: list[dict]) -> None:
+        spikes = sum(s["spikes"] for s in stats)
+        points = sum(s["points"] for s in stats)
+        neuron_steps = sum(
+            s["points"] * s["T"] * sum(la["neurons"] for la in s["layers"]) for s in stats
+        )
+        self.last_stats = {
+            "T": self.T,
+            "spikes": spikes,
+            "evaluations": points,
+            "rate": spikes / neuron_steps,
+            "axes": stats,
+        }
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """Pointwise outputs ``(n, out)`` at ``(n, axes)`` points (``d * n`` spiking runs)."""
+        if x.ndim != 2 or x.shape[1] != self.axes:
+            raise ValueError(f"points must have shape (n, {self.axes}), got {tuple(x.shape)}")
+        feats, stats = [], []
+        for i in range(self.axes):
+            feats.append(self.axis_features(i, x[:, i]))
+            stats.append(self.axis_nets[i].last_stats)
+        self._collect(stats)
+        return combine_pointwise(feats)
+
+    def grid(self, coords: list[torch.Tensor]) -> torch.Tensor:
+        """Outputs on ``coords[0] x coords[1] x ...``: ``(N_1, ..., N_d, out)`` from
+        ``sum_i N_i`` spiking evaluations."""
+        if len(coords) != self.axes:
+            raise ValueError(f"grid needs {self.axes} coordinate arrays, got {len(coords)}")
+        feats, stats = [], []
+        for i, c in enumerate(coords):
+            feats.append(self.axis_features(i, c))
+            stats.append(self.axis_nets[i].last_stats)
+        self._collect(stats)
+        return combine_grid(feats)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        from lava_pinn.checkpoint import atomic_write_bytes
+        from lava_pinn.conversion.network import _plain
+
+        d = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "rank": self.rank,
+            "out_features": self.out_features,
+            "axis_nets": [n.to_dict() for n in self.axis_nets],
+            "metadata": _plain(self.metadata),
+        }
+        buf = io.BytesIO()
+        torch.save(d, buf)
+        return atomic_write_bytes(path, buf.getvalue())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> SpikingSPINN:
+        path = Path(path)
+        src = f"spiking SPINN {path}"
+        if not path.is_file():
+            raise SNNFileError(f"{src}: no such file")
+        try:
+            d = torch.load(io.BytesIO(path.read_bytes()), map_location="cpu", weights_only=True)
+        except Exception as err:  # torch raises many types on a corrupt zip/pickle
+            raise SNNFileError(f"{src}: not a readable file ({type(err).__name__})") from None
+        if not isinstance(d, dict) or d.get("format") != FORMAT:
+            raise SNNFileError(f"{src}: not a lava-pinn spiking SPINN (no '{FORMAT}' tag)")
+        try:
+            nets = [
+                SpikingNetwork.from_dict(n, source=f"{src} axis {i}")
+                for i, n in enumerate(d["axis_nets"])
+            ]
+            return cls(nets, int(d["rank"]), int(d["out_features"]), d.get("metadata", {}))
+        except (KeyError, TypeError, ValueError) as err:
+            raise SNNFileError(f"{src}: invalid spiking SPINN ({err})") from None
+
+
+def convert_spinn(
+    model: SPINN, calibration_inputs: torch.Tensor, metadata: dict, **kwargs: object
+) -> SpikingSPINN:
+    """Convert each axis MLP of ``model`` with the calibration points' coordinate on that axis."""
+    from lava_pinn.conversion.convert import _calibration_points, convert_mlp
+
+    cfg = model.config
+    x = _calibration_points(calibration_inputs, cfg.axes)
+    nets = []
+    for i, sub in enumerate(model.axis_nets):
+        nets.append(convert_mlp(sub, x[:, i : i + 1], metadata={"axis": i}, **kwargs))
+    meta = {
+        **metadata,
+        **{
+            k: v
+            for k, v in nets[0].metadata.items()
+            if k not in ("calibration_log", "axis", "convert_seconds")
+        },
+    }
+    meta["convert_seconds"] = sum(n.metadata["convert_seconds"] for n in nets)
+    return SpikingSPINN(nets, cfg.rank, cfg.out_features, meta)
