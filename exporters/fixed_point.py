@@ -66,9 +66,8 @@ def sign(x: Array) -> Array:
 
 
 def clip(x: Array, lo: int, hi: int) -> Array:
-    """Saturate ``x`` to ``[lo, hi]``."""
-    x = where(x < lo, lo, x)
-    return where(x > hi, hi, x)
+    """Saturate ``x`` to ``[lo, hi]`` (the ``clip`` method numpy arrays and torch tensors share)."""
+    return x.clip(lo, hi)
 
 
 def wrap(x: Array, bits: int) -> Array:
@@ -143,10 +142,10 @@ def if_soft_step_int(v: Array, current: Array, threshold: Array) -> tuple[Array,
     """Integer non-leaky IF, soft reset, spikes in {0, 1}.
 
     ``v <- clip(v + I, -(2**23-1), 2**23-1);  s = [v >= th];  v <- v - s*th``
-    (``I = a + bias`` in synaptic-input units; ``th >= 1``). Returns ``(s (int 0/1), v)``.
+    (``I = a + bias`` in synaptic-input units; ``th >= 1``). Returns ``(s (bool), v)``.
     """
     v = clip(v + current, -V_LIMIT, V_LIMIT)
-    s = (v >= threshold) * 1
+    s = v >= threshold
     return s, v - s * threshold
 
 

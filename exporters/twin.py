@@ -31,8 +31,8 @@ class TwinResult:
 
 
 def _exact_mm(s: torch.Tensor, w_t: torch.Tensor) -> torch.Tensor:
-    # Spikes are in {-1, 0, 1}; float64 sums of <= 2**53 are exact, then back to int64.
-    return torch.round(s @ w_t).to(torch.int64)
+    # Spikes are in {-1, 0, 1} and weights 8-bit: the float64 sums are exact integers.
+    return (s @ w_t).to(torch.int64)
 
 
 @torch.no_grad()
@@ -75,10 +75,16 @@ def _run_chunk(net: IntegerNetwork, bias0: torch.Tensor):
         for la in layers[1:]
     ]
     exps = [la.weight_exp for la in layers]
+    # IntegerNetwork validation bounds every Dense output below 2**31, so the int32 wrap of
+    # fp.dense_output is the identity and the twin applies only its shift.
+    assert all(
+        fp.dense_max_abs_output(la.weight, la.weight_exp) < 2**31 for la in layers[1:]
+    ), "IntegerNetwork validation should have bounded the Dense outputs"
     v = [torch.from_numpy(la.v0.copy()).expand(n, -1).clone() for la in layers]
     u = [torch.zeros(n, la.n_out, dtype=i64) for la in layers]
     counts = [torch.zeros(n, la.n_out, dtype=i64) for la in layers]
-    events = [torch.zeros(n, la.n_out, dtype=i64) for la in layers]
+    signed = [la.spec.signed_spikes for la in layers]
+    events = [torch.zeros(n, la.n_out, dtype=i64) if sg else None for la, sg in zip(layers, signed, strict=True)]
     ro = net.readout
     w_out = torch.from_numpy(fp.dense_effective_weights(ro.weight).T.astype(np.float64))
     acc = torch.zeros(n, ro.weight.shape[0], dtype=i64)
@@ -86,10 +92,12 @@ def _run_chunk(net: IntegerNetwork, bias0: torch.Tensor):
     for _ in range(net.T):
         s = None
         for i in range(len(layers)):
-            a = zero if i == 0 else fp.dense_output(_exact_mm(s, w_ts[i]), exps[i])
+            a = zero if i == 0 else fp.shift(_exact_mm(s, w_ts[i]), exps[i])
             s, u[i], v[i] = steps[i](u[i], v[i], a, biases[i], ths[i])
             counts[i] += s
-            events[i] += s.abs()
+            if signed[i]:
+                events[i] += s.abs()
             s = s.to(torch.float64)
-        acc += fp.dense_output(_exact_mm(s, w_out), ro.weight_exp)
+        acc += fp.shift(_exact_mm(s, w_out), ro.weight_exp)
+    events = [c.clone() if e is None else e for c, e in zip(counts, events, strict=True)]
     return acc.numpy(), [c.numpy() for c in counts], [e.numpy() for e in events]
