@@ -1,0 +1,40 @@
+"""docs/results/ann.md and ann.json hold what benchmarks/ann.py prints for the committed zoo."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lava_pinn.checkpoint import pretrained_path
+from lava_pinn.problems import available
+from lava_pinn.training import evaluate
+
+from conftest import REPO
+
+RESULTS = REPO / "docs" / "results"
+
+
+def _rows() -> dict[str, dict]:
+    return {r["problem"]: r for r in json.loads((RESULTS / "ann.json").read_text())}
+
+
+def test_every_zoo_problem_has_a_row_that_meets_its_target():
+    rows = _rows()
+    assert sorted(rows) == sorted(available())
+    for name, row in rows.items():
+        assert row["status"] == "ok", name
+        assert row["meets_targets"], name
+        for field, target in row["targets"].items():
+            assert row["rel_l2"][field] <= target, (name, field)
+
+
+@pytest.mark.parametrize("name", sorted(available()))
+def test_table_matches_a_fresh_evaluation(name):
+    row = _rows()[name]
+    fresh = evaluate(pretrained_path(name))
+    assert fresh.keys() == row["rel_l2"].keys()
+    for field, value in fresh.items():
+        # same checkpoint, same grid, same code: equal up to float summation order
+        assert value == pytest.approx(row["rel_l2"][field], rel=1e-6, abs=1e-9), field
+        assert f"{field} {100 * value:.3f}%" in (RESULTS / "ann.md").read_text()
