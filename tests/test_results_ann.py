@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import REPO
 
 from lava_pinn.checkpoint import pretrained_path
 from lava_pinn.problems import available
 from lava_pinn.training import evaluate
-
-from conftest import REPO
 
 RESULTS = REPO / "docs" / "results"
 
