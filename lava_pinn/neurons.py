@@ -79,11 +79,15 @@ NEURONS.register(
 )
 NEURONS.register(
     "signed-if",
-    NeuronModel("signed-if", signed_if_step, True, "soft", False, "IF with +1/-1 spikes, soft reset"),
+    NeuronModel(
+        "signed-if", signed_if_step, True, "soft", False, "IF with +1/-1 spikes, soft reset"
+    ),
 )
 NEURONS.register(
     "lif-hard",
-    NeuronModel("lif-hard", lif_hard_step, False, "hard", True, "Lava LIF (du=1, dv=0), hard reset"),
+    NeuronModel(
+        "lif-hard", lif_hard_step, False, "hard", True, "Lava LIF (du=1, dv=0), hard reset"
+    ),
 )
 
 
