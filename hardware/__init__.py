@@ -18,3 +18,23 @@ Nothing here imports Lava at import time; Lava (and matplotlib) are imported ins
 that need them. Nothing imports ``hardware``: it sits on top of :mod:`lava_pinn` and
 :mod:`exporters`.
 """
+
+_LAZY = {
+    "run": "hardware.runner",
+    "RunResult": "hardware.runner",
+    "load_network": "hardware.runner",
+    "available": "hardware.backends",
+    "BACKENDS": "hardware.backends",
+    "BackendUnavailable": "hardware.backends",
+    "energy_report": "hardware.costing",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'hardware' has no attribute {name!r}")

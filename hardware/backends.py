@@ -1,0 +1,384 @@
+"""Where a converted network runs: one registry of backends, each a small object.
+
+=================  ==========  ==============================================================
+name               network     what runs
+=================  ==========  ==============================================================
+``torch-float``    float SNN   :class:`lava_pinn.conversion.network.SpikingNetwork` in torch
+``torch-twin``     integer     :func:`exporters.twin.run_twin`, bit-exact with ``lava-cpu``
+``lava-cpu``       integer     Lava CPU simulator, ``Loihi2SimCfg(select_tag="fixed_pt")``
+``lava-cpu-float`` float SNN   Lava CPU simulator, ``floating_pt`` models
+``loihi2``         integer     Loihi 2 through ``Loihi2HwCfg`` (needs lava-loihi and a board)
+=================  ==========  ==============================================================
+
+Every backend answers :meth:`Backend.available` with ``(ok, reason)`` and never raises there;
+:meth:`Backend.run` takes a :class:`~hardware.runner.LoadedNetwork` and points ``x``
+``(n_points, n_in)`` and returns a :class:`RunOutput` (decoded outputs, per-point net spike
+counts and spike events per hidden layer, simulator steps). :func:`hardware.run` wraps it into a
+:class:`~hardware.runner.RunResult` with timing, versions and the layer descriptions.
+
+Counts and events: ``counts[l][p, j]`` is the net spike count of neuron ``j`` of hidden layer
+``l`` for point ``p`` over the ``T`` steps of the window (``+1`` and ``-1`` spikes of signed
+neurons cancel); ``events[l][p, j]`` counts spikes of either sign (what costs energy). They are
+equal for non-negative neurons.
+
+Lava backends compile one graph for ``batch`` points, run every batch through it and stop it on
+exit (:class:`exporters.runtime.LavaGraph` as a context manager), so no worker process outlives
+a run, also on errors and Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from lava_pinn.registry import Registry
+
+if TYPE_CHECKING:  # pragma: no cover
+    from hardware.runner import LoadedNetwork
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BACKEND = "lava-cpu"
+NEEDS = ("integer", "float")
+
+
+class BackendUnavailable(RuntimeError):
+    """A backend cannot run here; the message says what is missing and what to use instead."""
+
+
+@dataclass(frozen=True, eq=False)
+class RunOutput:
+    """What a backend returns for ``n_points`` points (numpy arrays)."""
+
+    y: np.ndarray  # (n_points, n_out) decoded outputs
+    counts: tuple[np.ndarray, ...]  # per hidden layer (n_points, n_l), net signed counts
+    events: tuple[np.ndarray, ...]  # per hidden layer (n_points, n_l), spikes of either sign
+    steps: int  # simulator time steps executed in total (all batches)
+    arithmetic: str  # "fixed_pt" or "floating_pt"
+
+
+def _lava_status() -> tuple[bool, str]:
+    from exporters._lava import require_lava
+
+    try:
+        require_lava("lava.magma.core.run_configs")
+    except ImportError as err:
+        return False, str(err)
+    return True, "Lava CPU simulator (lava-nc) importable"
+
+
+def _pos_int_option(options: dict, key: str, default: int) -> int:
+    v = options.pop(key, default)
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+        raise ValueError(f"option {key} must be an integer >= 1, got {v!r}")
+    return int(v)
+
+
+def _timeout_option(options: dict) -> float:
+    v = options.pop("timeout_s", 600.0)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+        raise ValueError(f"option timeout_s must be a number > 0 (seconds), got {v!r}")
+    return float(v)
+
+
+def _no_more(options: dict, backend: str, known: tuple[str, ...]) -> None:
+    if options:
+        raise TypeError(
+            f"backend {backend!r} got unknown option(s) {', '.join(sorted(options))}; "
+            f"it takes {', '.join(known) or 'none'}"
+        )
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A place to run a network: ``needs`` says which form of it (``integer`` or ``float``)."""
+
+    name: str
+    needs: str
+    arithmetic: str
+    description: str
+    options: tuple[str, ...]
+    _status: Callable[[], tuple[bool, str]]
+    _run: Callable[[LoadedNetwork, np.ndarray, dict], RunOutput]
+
+    def __post_init__(self) -> None:
+        if self.needs not in NEEDS:
+            raise ValueError(f"Backend.needs must be one of {NEEDS}, got {self.needs!r}")
+
+    def available(self) -> tuple[bool, str]:
+        """``(True, what runs)`` or ``(False, why not and what to use instead)``; never raises."""
+        try:
+            return self._status()
+        except Exception as err:  # noqa: BLE001 - a probe must not break the listing
+            return False, f"availability check failed: {type(err).__name__}: {err}"
+
+    def run(self, net: LoadedNetwork, x: np.ndarray, **options: Any) -> RunOutput:
+        """Run ``net`` on points ``x``; ``options`` are the backend's (see :attr:`options`)."""
+        ok, reason = self.available()
+        if not ok:
+            raise BackendUnavailable(f"backend {self.name!r} is unavailable here: {reason}")
+        return self._run(net, x, dict(options))
+
+
+# ------------------------------------------------------------------------------- torch-float
+def _torch_float(net: LoadedNetwork, x: np.ndarray, options: dict) -> RunOutput:
+    import torch
+
+    from lava_pinn.neurons import get_neuron
+
+    _no_more(options, "torch-float", ())
+    snn = net.require_float("torch-float")
+    dtype = snn.hidden[0].weight.dtype
+    xt = torch.as_tensor(np.asarray(x), dtype=dtype)
+    T = snn.T
+    if not any(get_neuron(la.neuron).signed for la in snn.hidden):
+        y, counts = snn.run(xt)
+        cs = tuple(c.numpy().astype(np.int64) for c in counts)
+        return RunOutput(y.numpy(), cs, cs, T, "floating_pt")
+    # Signed neurons: the simulator's net counts hide +1/-1 pairs; count the events as well.
+    # Same equations and operation order as lava_pinn.conversion.network.simulate.
+    n = xt.shape[0]
+    with torch.no_grad():
+        v = [la.v0.expand(n, -1).clone() for la in snn.hidden]
+        counts = [torch.zeros(n, la.n_out, dtype=dtype) for la in snn.hidden]
+        events = [torch.zeros(n, la.n_out, dtype=dtype) for la in snn.hidden]
+        steps = [get_neuron(la.neuron).step for la in snn.hidden]
+        first = xt @ snn.hidden[0].weight.T + snn.hidden[0].bias
+        for _ in range(T):
+            cur = first
+            s = xt
+            for i, la in enumerate(snn.hidden):
+                if i > 0:
+                    cur = s @ la.weight.T + la.bias
+                s, v[i] = steps[i](v[i], cur, la.threshold)
+                s = s.to(dtype)
+                counts[i] += s
+                events[i] += s.abs()
+        y = (counts[-1] / T) @ snn.output.weight.T + snn.output.bias
+    return RunOutput(
+        y.numpy(),
+        tuple(c.numpy().astype(np.int64) for c in counts),
+        tuple(e.numpy().astype(np.int64) for e in events),
+        T,
+        "floating_pt",
+    )
+
+
+# ------------------------------------------------------------------------------- torch-twin
+def _torch_twin(net: LoadedNetwork, x: np.ndarray, options: dict) -> RunOutput:
+    from exporters.twin import run_twin
+
+    chunk = _pos_int_option(options, "chunk", 65536)
+    _no_more(options, "torch-twin", ("chunk",))
+    inet = net.require_integer("torch-twin")
+    r = run_twin(inet, x, chunk=chunk)
+    return RunOutput(r.y, tuple(r.counts), tuple(r.events), inet.T, "fixed_pt")
+
+
+# ------------------------------------------------------------------------------- lava-cpu
+_LAVA_OPTIONS = ("batch", "connection", "timeout_s")
+
+
+def _graph_options(options: dict, backend: str) -> tuple[int, str, float]:
+    batch = _pos_int_option(options, "batch", 16)
+    connection = options.pop("connection", "batched")
+    timeout_s = _timeout_option(options)
+    _no_more(options, backend, _LAVA_OPTIONS)
+    return batch, connection, timeout_s
+
+
+def _graph_output(graph, x: np.ndarray, arithmetic: str) -> RunOutput:
+    with graph as g:
+        r = g.run(x)
+        n_batches = -(-x.shape[0] // g.batch)
+        steps = 1 + n_batches * g.steps_per_batch  # one warm-up step when the graph opens
+    return RunOutput(r.y, tuple(r.counts), tuple(r.events), steps, arithmetic)
+
+
+def _lava_cpu(net: LoadedNetwork, x: np.ndarray, options: dict) -> RunOutput:
+    from exporters.lava_graph import build_int_graph
+
+    batch, connection, timeout_s = _graph_options(options, "lava-cpu")
+    inet = net.require_integer("lava-cpu")
+    graph = build_int_graph(inet, batch, connection=connection, timeout_s=timeout_s)
+    return _graph_output(graph, x, "fixed_pt")
+
+
+def _lava_cpu_float(net: LoadedNetwork, x: np.ndarray, options: dict) -> RunOutput:
+    from exporters.lava_graph import build_float_graph
+
+    batch, connection, timeout_s = _graph_options(options, "lava-cpu-float")
+    snn = net.require_float("lava-cpu-float")
+    graph = build_float_graph(
+        snn.hidden, snn.output, snn.T, batch, connection=connection, timeout_s=timeout_s
+    )
+    return _graph_output(graph, x, "floating_pt")
+
+
+# ------------------------------------------------------------------------------- loihi2
+LOIHI2_INSTEAD = (
+    "use backend 'lava-cpu' (the same fixed_pt graph on Lava's CPU simulator, bit-exact with "
+    "the integer model) or 'torch-twin' (the same numbers, faster)"
+)
+
+
+def loihi2_status() -> tuple[bool, str]:
+    """``(ok, reason)`` for running on a Loihi 2 board.
+
+    Needs (1) Lava, (2) Intel's lava-loihi extension, detected as Lava itself does with
+    ``lava.utils.loihi.is_installed()`` (it looks for ``lava.utils.loihi2_profiler``), which
+    brings the Loihi 2 compiler and the NeuroCore process models behind ``Loihi2HwCfg``, and
+    (3) a board: an Oheo Gulch / Kapoho Point host named in ``NXSDKHOST`` (set by
+    ``lava.utils.loihi.use_ethernet_host``) or a SLURM partition with Loihi boards
+    (``lava.utils.loihi.use_slurm_host``; ``SLURM=1`` and ``sinfo`` answering).
+    """
+    ok, reason = _lava_status()
+    if not ok:
+        return False, f"{reason}; then {LOIHI2_INSTEAD}"
+    from lava.utils import loihi
+
+    if not loihi.is_installed():
+        return False, (
+            "Intel's lava-loihi extension (module lava.utils.loihi2_profiler, with the Loihi 2 "
+            "compiler behind Loihi2HwCfg) is not installed; it is distributed to INRC members "
+            f"only. {LOIHI2_INSTEAD}"
+        )
+    if os.environ.get("NXSDKHOST"):
+        return True, f"lava-loihi installed, Loihi 2 host {os.environ['NXSDKHOST']}"
+    if os.environ.get("SLURM") == "1":
+        from lava.utils import slurm
+
+        if slurm.is_available():
+            return True, "lava-loihi installed, Loihi 2 boards through SLURM"
+        return False, f"SLURM=1 is set but `sinfo` does not answer; {LOIHI2_INSTEAD}"
+    return False, (
+        "lava-loihi is installed but no Loihi 2 board is configured: call "
+        "lava.utils.loihi.use_slurm_host(...) or use_ethernet_host(host) first (they set "
+        f"SLURM / NXSDKHOST); until then {LOIHI2_INSTEAD}"
+    )
+
+
+def _loihi2(net: LoadedNetwork, x: np.ndarray, options: dict) -> RunOutput:  # pragma: no cover
+    # Not exercised here: no lava-loihi and no board on the machines this project runs on.
+    from exporters.lava_graph import build_int_graph
+
+    batch = _pos_int_option(options, "batch", 16)
+    timeout_s = _timeout_option(options)
+    _no_more(options, "loihi2", ("batch", "timeout_s"))
+    inet = net.require_integer("loihi2")
+    custom = sorted({la.neuron for la in inet.hidden} - {"lif-hard"})
+    if custom:
+        raise BackendUnavailable(
+            f"neuron model(s) {', '.join(custom)} are custom Lava processes: Loihi 2 runs them "
+            "only with microcode from lava-loihi, which this project does not ship; export with "
+            f"neuron 'lif-hard' (Loihi 2's built-in LIF) or {LOIHI2_INSTEAD}"
+        )
+    graph = build_int_graph(inet, batch, connection="dense", timeout_s=timeout_s)
+    graph = _as_hardware_graph(graph)
+    return _graph_output(graph, x, "fixed_pt")
+
+
+def _as_hardware_graph(graph):  # pragma: no cover - needs a board
+    """The same graph, compiled with ``Loihi2HwCfg`` instead of ``Loihi2SimCfg``.
+
+    Lava's LIF and Dense get lava-loihi's NeuroCore models; the host-side helpers (bias
+    gating, the readout Accumulator) keep their Python ``fixed_pt`` models.
+    """
+    from dataclasses import fields
+
+    from exporters.runtime import LavaGraph
+
+    class _HwGraph(LavaGraph):
+        def open(self):
+            from lava.magma.core import run_configs
+
+            original = run_configs.Loihi2SimCfg
+            run_configs.Loihi2SimCfg = lambda select_tag=None: run_configs.Loihi2HwCfg(
+                select_tag=select_tag
+            )
+            try:
+                return super().open()
+            finally:
+                run_configs.Loihi2SimCfg = original
+
+    return _HwGraph(**{f.name: getattr(graph, f.name) for f in fields(graph) if f.init})
+
+
+# ------------------------------------------------------------------------------- registry
+BACKENDS: Registry[Backend] = Registry("backend")
+for _b in (
+    Backend(
+        "torch-float",
+        "float",
+        "floating_pt",
+        "float spiking network simulated in torch (lava_pinn's simulator)",
+        (),
+        lambda: (True, "torch"),
+        _torch_float,
+    ),
+    Backend(
+        "torch-twin",
+        "integer",
+        "fixed_pt",
+        "vectorised torch twin of the Lava fixed_pt graph (bit-exact with lava-cpu)",
+        ("chunk",),
+        lambda: (True, "torch"),
+        _torch_twin,
+    ),
+    Backend(
+        "lava-cpu",
+        "integer",
+        "fixed_pt",
+        "Lava CPU simulator, fixed_pt process models (Loihi 2 integer arithmetic)",
+        _LAVA_OPTIONS,
+        _lava_status,
+        _lava_cpu,
+    ),
+    Backend(
+        "lava-cpu-float",
+        "float",
+        "floating_pt",
+        "Lava CPU simulator, floating_pt process models",
+        _LAVA_OPTIONS,
+        _lava_status,
+        _lava_cpu_float,
+    ),
+    Backend(
+        "loihi2",
+        "integer",
+        "fixed_pt",
+        "Loihi 2 board through Loihi2HwCfg (Intel's lava-loihi extension and a board)",
+        ("batch", "timeout_s"),
+        loihi2_status,
+        _loihi2,
+    ),
+):
+    BACKENDS.register(_b.name, _b)
+
+
+def get_backend(name: str) -> Backend:
+    """The backend called ``name``; ``KeyError`` lists the registered ones and which work here."""
+    if isinstance(name, Backend):
+        return name
+    try:
+        return BACKENDS.get(name)
+    except KeyError:
+        here = [n for n, b in BACKENDS.items() if b.available()[0]]
+        raise KeyError(
+            f"unknown backend {name!r}; available: {', '.join(BACKENDS.available())} "
+            f"(working here: {', '.join(here) or 'none'})"
+        ) from None
+
+
+def available() -> dict[str, str | None]:
+    """``{backend: None}`` where it works here, else ``{backend: reason}``."""
+    out: dict[str, str | None] = {}
+    for name, b in BACKENDS.items():
+        ok, reason = b.available()
+        out[name] = None if ok else reason
+    return out
