@@ -377,7 +377,7 @@ class LavaGraph:
                 done = i
             self._set(slot.proc.bias_mant, slot.bias_mant, f"bias_mant[{i}]")
         self._steps(self.steps_per_batch - done)
-        acc = self._get(self.readout.acc, "readout").reshape(self.batch, self.n_out)
+        acc = self._read_acc().reshape(self.batch, self.n_out)
         counts, events = [], []
         for i, s in enumerate(self.slots):
             if s.kind == "lif":
@@ -389,6 +389,10 @@ class LavaGraph:
             counts.append(c.reshape(self.batch, s.n))
             events.append(e.reshape(self.batch, s.n))
         return acc, counts, events
+
+    def _read_acc(self) -> np.ndarray:
+        """The readout's integrated Dense output over the window, flat ``(batch * n_out,)``."""
+        return self._get(self.readout.acc, "readout")
 
     def _reset_lif(self) -> None:
         """Zero the state the host must clear between batches when LIF layers are present."""
