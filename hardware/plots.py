@@ -6,6 +6,7 @@ function writes one PNG (or any format matplotlib infers from the suffix) and re
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,10 +31,16 @@ def _save(fig, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=150)
     import matplotlib.pyplot as plt
 
-    plt.close(fig)
+    from lava_pinn.checkpoint import atomic_write_bytes
+
+    buf = io.BytesIO()
+    try:  # render in memory, then replace the file atomically: never a half-written figure
+        fig.savefig(buf, dpi=150, format=path.suffix.lstrip(".") or "png")
+    finally:
+        plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
     return path
 
 

@@ -73,8 +73,11 @@ def _err(v: float) -> str:
 
 
 def _write(text: str, path: str | Path | None) -> str:
+    """Return ``text``; also write it to ``path`` atomically (never half-written) if given."""
     if path is not None:
-        Path(path).write_text(text, encoding="utf-8")
+        from lava_pinn.checkpoint import atomic_write_bytes
+
+        atomic_write_bytes(path, text.encode("utf-8"))
     return text
 
 
