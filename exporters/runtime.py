@@ -174,6 +174,7 @@ class GraphResult:
     counts: list[np.ndarray]  # per hidden layer (n_points, n_l): net spike counts (signed)
     events: list[np.ndarray]  # per hidden layer (n_points, n_l): spikes of either sign
     seconds: float = 0.0
+    spikes: list[np.ndarray] | None = None  # trace=True: per layer (n_points, T, n_l) int8
 
 
 @dataclass
@@ -308,8 +309,14 @@ class LavaGraph:
             pass
 
     # ------------------------------------------------------------------ running
-    def run(self, x: np.ndarray) -> GraphResult:
-        """Run every point of ``x`` (``(n_points, n_in)``) for ``T`` steps; ``batch`` at a time."""
+    def run(self, x: np.ndarray, *, trace: bool = False) -> GraphResult:
+        """Run every point of ``x`` (``(n_points, n_in)``) for ``T`` steps; ``batch`` at a time.
+
+        ``trace=True`` runs one step at a time and reads every layer's spike counter after each
+        step, so ``GraphResult.spikes[l][p, k-1, j]`` is neuron ``j`` of layer ``l`` at its local
+        step ``k`` (global step ``k + l``), as :func:`exporters.twin.run_twin` ``(trace=True)``
+        records it. Slow (one runtime round trip per step and layer): for a few points.
+        """
         x = np.asarray(x, dtype=np.float64)
         if x.ndim != 2 or x.shape[0] < 1:
             raise ValueError(f"x must have shape (n_points, n_in), got {x.shape}")
@@ -320,18 +327,22 @@ class LavaGraph:
         accs = []
         counts: list[list[np.ndarray]] = [[] for _ in self.slots]
         events: list[list[np.ndarray]] = [[] for _ in self.slots]
+        spikes: list[list[np.ndarray]] = [[] for _ in self.slots]
         try:
             for lo in range(0, n, self.batch):
                 hi = min(lo + self.batch, n)
-                acc, c, e = self._run_batch(
+                acc, c, e, sp = self._run_batch(
                     _pad(mant[lo:hi], self.batch),
                     None if exp is None else _pad(exp[lo:hi], self.batch),
+                    trace,
                 )
                 k = hi - lo
                 accs.append(acc[:k])
                 for i in range(self.depth):
                     counts[i].append(c[i][:k])
                     events[i].append(e[i][:k])
+                    if trace:
+                        spikes[i].append(sp[i][:k])
         except BaseException:
             self._abort()
             raise
@@ -342,6 +353,7 @@ class LavaGraph:
             counts=[np.concatenate(c) for c in counts],
             events=[np.concatenate(e) for e in events],
             seconds=time.perf_counter() - t0,
+            spikes=[np.concatenate(s) for s in spikes] if trace else None,
         )
 
     def _set(self, var: Any, value: np.ndarray, what: str) -> None:
@@ -356,7 +368,14 @@ class LavaGraph:
         rc = require_lava("lava.magma.core.run_conditions")
         self._call(lambda: self.readout.run(condition=rc.RunSteps(num_steps=n)), f"run {n}")
 
-    def _run_batch(self, mant: np.ndarray, exp: np.ndarray | None):
+    def _counter_vars(self) -> list[tuple[Any, str]]:
+        """Per layer, the Var holding its net spike count inside its window."""
+        return [
+            (s.counter.acc, f"count[{i}]") if s.kind == "lif" else (s.proc.count, f"count[{i}]")
+            for i, s in enumerate(self.slots)
+        ]
+
+    def _run_batch(self, mant: np.ndarray, exp: np.ndarray | None, trace: bool = False):
         first = self.slots[0]
         has_lif = any(s.kind == "lif" for s in self.slots)
         if first.kind == "lif":
@@ -370,13 +389,31 @@ class LavaGraph:
         # Custom neurons and accumulators reset themselves at the first step of a batch (their
         # step counter wraps after T + L steps). LIF layers i >= 1 get their bias at step i + 1.
         gated = [(i, s) for i, s in enumerate(self.slots) if s.gated]
+        P = self.steps_per_batch
+        stops = range(1, P + 1) if trace else sorted({i for i, _ in gated} | {P})
+        prev = [np.zeros(self.batch * s.n) for s in self.slots]
+        steps: list[list[np.ndarray]] = [[] for _ in self.slots]
         done = 0
-        for i, slot in gated:
-            if i > done:
-                self._steps(i - done)
-                done = i
-            self._set(slot.proc.bias_mant, slot.bias_mant, f"bias_mant[{i}]")
-        self._steps(self.steps_per_batch - done)
+        for stop in stops:
+            for i, slot in gated:
+                if i == done:
+                    self._set(slot.proc.bias_mant, slot.bias_mant, f"bias_mant[{i}]")
+            self._steps(stop - done)
+            done = stop
+            if trace:
+                for i, (var, what) in enumerate(self._counter_vars()):
+                    c = self._get(var, what)
+                    steps[i].append(c - prev[i])
+                    prev[i] = c
+        spikes = None
+        if trace:  # global step t = k + i for layer i's local step k = 1..T
+            spikes = [
+                np.stack(steps[i][i : i + self.T])
+                .reshape(self.T, self.batch, s.n)
+                .transpose(1, 0, 2)
+                .astype(np.int8)
+                for i, s in enumerate(self.slots)
+            ]
         acc = self._read_acc().reshape(self.batch, self.n_out)
         counts, events = [], []
         for i, s in enumerate(self.slots):
@@ -388,7 +425,7 @@ class LavaGraph:
                 e = self._get(s.proc.events, f"events[{i}]") if _signed(s) else c
             counts.append(c.reshape(self.batch, s.n))
             events.append(e.reshape(self.batch, s.n))
-        return acc, counts, events
+        return acc, counts, events, spikes
 
     def _read_acc(self) -> np.ndarray:
         """The readout's integrated Dense output over the window, flat ``(batch * n_out,)``."""

@@ -28,6 +28,7 @@ class TwinResult:
     acc: np.ndarray
     counts: list[np.ndarray]
     events: list[np.ndarray]
+    spikes: list[np.ndarray] | None = None  # trace=True: per layer (n_points, T, n_l) int8
 
 
 def _exact_mm(s: torch.Tensor, w_t: torch.Tensor) -> torch.Tensor:
@@ -37,15 +38,24 @@ def _exact_mm(s: torch.Tensor, w_t: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def run_twin(
-    net: IntegerNetwork, x: np.ndarray | torch.Tensor, *, chunk: int = 65536
+    net: IntegerNetwork,
+    x: np.ndarray | torch.Tensor,
+    *,
+    chunk: int = 65536,
+    trace: bool = False,
 ) -> TwinResult:
-    """Simulate ``net`` on points ``x`` (``(n_points, n_in)``) with integer arithmetic."""
+    """Simulate ``net`` on points ``x`` (``(n_points, n_in)``) with integer arithmetic.
+
+    ``trace=True`` also records every spike: ``spikes[l][p, k-1, j]`` is neuron ``j`` of hidden
+    layer ``l`` at its local step ``k`` (global Lava step ``k + l``) for point ``p``
+    (``n_points * T * neurons`` bytes: for locating divergences on a few points).
+    """
     x = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
     mant, exp = net.encode_input(x)
     first = net.hidden[0]
     bias0 = mant << exp if first.spec.act_shift else mant  # effective bias in v units
     parts = [
-        _run_chunk(net, torch.from_numpy(bias0[lo : lo + chunk]))
+        _run_chunk(net, torch.from_numpy(bias0[lo : lo + chunk]), trace)
         for lo in range(0, bias0.shape[0], chunk)
     ]
     acc = np.concatenate([p[0] for p in parts])
@@ -55,10 +65,11 @@ def run_twin(
         acc=acc,
         counts=[np.concatenate([p[1][i] for p in parts]) for i in range(L)],
         events=[np.concatenate([p[2][i] for p in parts]) for i in range(L)],
+        spikes=[np.concatenate([p[3][i] for p in parts]) for i in range(L)] if trace else None,
     )
 
 
-def _run_chunk(net: IntegerNetwork, bias0: torch.Tensor):
+def _run_chunk(net: IntegerNetwork, bias0: torch.Tensor, trace: bool = False):
     n = bias0.shape[0]
     layers = net.hidden
     i64 = torch.int64
@@ -89,15 +100,19 @@ def _run_chunk(net: IntegerNetwork, bias0: torch.Tensor):
     w_out = torch.from_numpy(fp.dense_effective_weights(ro.weight).T.astype(np.float64))
     acc = torch.zeros(n, ro.weight.shape[0], dtype=i64)
     zero = torch.zeros((), dtype=i64)
-    for _ in range(net.T):
+    rec = [torch.zeros(n, net.T, la.n_out, dtype=torch.int8) for la in layers] if trace else None
+    for k in range(net.T):
         s = None
         for i in range(len(layers)):
             a = zero if i == 0 else fp.shift(_exact_mm(s, w_ts[i]), exps[i])
             s, u[i], v[i] = steps[i](u[i], v[i], a, biases[i], ths[i])
             counts[i] += s
+            if rec is not None:
+                rec[i][:, k] = s
             if signed[i]:
                 events[i] += s.abs()
             s = s.to(torch.float64)
         acc += fp.shift(_exact_mm(s, w_out), ro.weight_exp)
     events = [c.clone() if e is None else e for c, e in zip(counts, events, strict=True)]
-    return acc.numpy(), [c.numpy() for c in counts], [e.numpy() for e in events]
+    spikes = [r.numpy() for r in rec] if rec is not None else None
+    return acc.numpy(), [c.numpy() for c in counts], [e.numpy() for e in events], spikes
