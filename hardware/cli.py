@@ -296,7 +296,7 @@ def _run_energy(args: argparse.Namespace) -> int:
             rec,
             profiles=profiles,
             errors=_errors_of(rd, b),
-            label=f"{rd.problem or 'network'}, {b}, T={rec.activity.T}",
+            label=f"{rd.problem or 'network'}, {b}",
             ann_profile=args.ann_profile,
             hops_per_spike=args.hops,
         )

@@ -433,3 +433,51 @@ def write_all(report: EnergyReport, directory: str | Path, stem: str = "energy")
     to_markdown(report, paths["markdown"])
     to_latex(report, paths["latex"])
     return paths
+
+
+def latex_problems(text: str) -> list[str]:
+    """Structural check of LaTeX written here (no TeX engine needed); ``[]`` when sound.
+
+    Checks: ``\\begin``/``\\end`` environments balance and nest; braces balance; every
+    ``tabular`` has ``\\toprule``, ``\\midrule``, ``\\bottomrule`` in that order (booktabs, no
+    ``\\hline``) and every row has as many cells as its column specification has columns.
+    """
+    import re
+
+    problems: list[str] = []
+    stack: list[str] = []
+    for m in re.finditer(r"\\(begin|end)\{([^}]*)\}", text):
+        kind, env = m.groups()
+        if kind == "begin":
+            stack.append(env)
+        elif not stack or stack.pop() != env:
+            problems.append(f"\\end{{{env}}} does not close the open environment")
+    problems += [f"\\begin{{{env}}} is never closed" for env in stack]
+    depth = 0
+    for i, c in enumerate(text):
+        if c in "{}" and i > 0 and text[i - 1] == "\\":
+            continue
+        depth += {"{": 1, "}": -1}.get(c, 0)
+        if depth < 0:
+            problems.append(f"unbalanced '}}' at character {i}")
+            depth = 0
+    if depth:
+        problems.append(f"{depth} unclosed '{{'")
+    for k, m in enumerate(
+        re.finditer(r"\\begin\{tabular\}\{([^}]*)\}(.*?)\\end\{tabular\}", text, re.S)
+    ):
+        spec, body = m.groups()
+        ncol = len(re.findall(r"[lrcpXS]", spec))
+        rules = re.findall(r"\\(toprule|midrule|bottomrule|hline)", body)
+        if rules[:1] != ["toprule"] or rules[-1:] != ["bottomrule"] or "midrule" not in rules:
+            problems.append(f"tabular {k}: booktabs rules must be toprule .. midrule .. bottomrule")
+        if "hline" in rules:
+            problems.append(f"tabular {k}: \\hline in a booktabs table")
+        for row in re.split(r"\\\\", body):
+            row = re.sub(r"\\(toprule|midrule|bottomrule)", "", row).strip()
+            if not row:
+                continue
+            cells = len(re.findall(r"(?<!\\)&", row)) + 1
+            if cells != ncol:
+                problems.append(f"tabular {k}: row with {cells} cells, spec has {ncol}: {row[:60]}")
+    return problems
