@@ -11,11 +11,14 @@ so a full ``N^d`` grid costs ``d * N`` network evaluations.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
 
+from lava_pinn.activations import available as available_activations
 from lava_pinn.activations import get_activation
 
 
@@ -124,7 +127,8 @@ class SPINNConfig:
 
 
 class SPINN(nn.Module):
-    """Separable PINN; ``forward`` takes points ``(n, axes)``, ``grid`` takes one 1-D array per axis."""
+    """Separable PINN: ``forward`` takes points ``(n, axes)``; ``grid`` takes one 1-D array per
+    axis."""
 
     def __init__(self, config: SPINNConfig) -> None:
         super().__init__()
@@ -146,9 +150,12 @@ class SPINN(nn.Module):
         return combine_pointwise(feats)
 
     def grid(self, coords: list[torch.Tensor]) -> torch.Tensor:
-        """Outputs on the tensor grid ``coords[0] x coords[1] x ...``: shape ``(N_1, ..., N_d, out)``."""
+        """Outputs on the tensor grid ``coords[0] x coords[1] x ...``: shape
+        ``(N_1, ..., N_d, out)``."""
         if len(coords) != self.config.axes:
-            raise ValueError(f"SPINN.grid needs {self.config.axes} coordinate arrays, got {len(coords)}")
+            raise ValueError(
+                f"SPINN.grid needs {self.config.axes} coordinate arrays, got {len(coords)}"
+            )
         return combine_grid([self.axis_features(i, c) for i, c in enumerate(coords)])
 
 
@@ -184,6 +191,105 @@ def config_from_dict(d: dict) -> ModelConfig:
     raise ValueError(f"unknown model kind {kind!r}; expected 'mlp' or 'spinn'")
 
 
+def _natural_key(text: str) -> list:
+    """``"net.10.weight"`` after ``"net.2.weight"``: digits compare as numbers."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]
+
+
+def mlp_from_state_dict(
+    state_dict: Mapping[str, torch.Tensor],
+    activation: str = "tanh",
+    widths: Sequence[int] | None = None,
+) -> nn.Sequential:
+    """Rebuild a plain MLP ``Linear, act, Linear, act, ..., Linear`` from its ``state_dict``.
+
+    For networks trained outside lava-pinn: the ``Linear`` layers are the 2-D ``*.weight``
+    tensors (shape ``(n_out, n_in)``), taken in the natural order of their key names
+    (``net.2.weight`` before ``net.10.weight``), each with an optional 1-D ``*.bias``
+    (``(n_out,)``; a missing bias is zero). The hidden widths are read from the weights;
+    ``widths``, if given, must match them. ``activation`` is a name of
+    :mod:`lava_pinn.activations` (``tanh``, ``sin``, ...) applied after every layer but the last.
+
+    Keys that are not a ``Linear`` weight or bias (batch-norm statistics, embeddings, ...) and
+    shapes that do not chain (``n_in`` of layer ``k+1`` != ``n_out`` of layer ``k``) are refused
+    with the key names and shapes in the message. The returned module is in eval mode, in the
+    weights' dtype, and can go straight into :func:`lava_pinn.convert`.
+    """
+    if not isinstance(state_dict, Mapping):
+        raise TypeError(
+            f"state_dict must be a mapping of parameter names to tensors (model.state_dict()), "
+            f"got {type(state_dict).__name__}"
+        )
+    if not isinstance(activation, str):
+        raise TypeError(
+            f"activation must be a registered activation name, got {activation!r}; "
+            f"available: {', '.join(available_activations())}"
+        )
+    try:
+        get_activation(activation)
+    except (KeyError, TypeError) as err:
+        raise ValueError(f"activation: {err.args[0]}") from None
+    weights: dict[str, torch.Tensor] = {}
+    biases: dict[str, torch.Tensor] = {}
+    for key, value in state_dict.items():
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"state_dict[{key!r}] is a {type(value).__name__}, not a tensor")
+        prefix, _, leaf = str(key).rpartition(".")
+        if leaf == "weight" and value.ndim == 2:
+            weights[prefix] = value
+        elif leaf == "bias" and value.ndim == 1:
+            biases[prefix] = value
+        else:
+            raise ValueError(
+                f"state_dict[{key!r}] (shape {tuple(value.shape)}) is not the weight (2-D) or "
+                f"bias (1-D) of a Linear layer; only plain Linear + activation MLPs can be "
+                f"rebuilt (drop other entries, or build the nn.Sequential yourself)"
+            )
+    orphans = sorted(set(biases) - set(weights))
+    if orphans:
+        raise ValueError(f"state_dict has biases without weights: {[f'{p}.bias' for p in orphans]}")
+    if len(weights) < 2:
+        raise ValueError(
+            f"state_dict holds {len(weights)} Linear weight(s) ({sorted(weights)}); an MLP "
+            f"needs at least 2 (one hidden layer)"
+        )
+    order = sorted(weights, key=_natural_key)
+    for a, b in zip(order, order[1:], strict=False):
+        n_out, n_in = weights[a].shape[0], weights[b].shape[1]
+        if n_in != n_out:
+            raise ValueError(
+                f"{b}.weight has shape {tuple(weights[b].shape)}: it takes {n_in} inputs, but "
+                f"the layer before it ({a}.weight, {tuple(weights[a].shape)}) has {n_out} "
+                f"outputs; layers are taken in key order {order}"
+            )
+    for p in order:
+        if p in biases and biases[p].shape[0] != weights[p].shape[0]:
+            raise ValueError(
+                f"{p}.bias has {biases[p].shape[0]} entries but {p}.weight has "
+                f"{weights[p].shape[0]} rows"
+            )
+    found = tuple(int(weights[p].shape[0]) for p in order[:-1])
+    if widths is not None and tuple(widths) != found:
+        raise ValueError(
+            f"widths {tuple(widths)} do not match the state_dict's hidden layers {found} "
+            f"(read from {[f'{p}.weight' for p in order]})"
+        )
+    config = MLPConfig(
+        int(weights[order[0]].shape[1]), int(weights[order[-1]].shape[0]), found, activation
+    )
+    dtype = weights[order[0]].dtype
+    model = build_mlp(config).to(dtype)
+    linears = [m for m in model if isinstance(m, nn.Linear)]
+    with torch.no_grad():
+        for lin, p in zip(linears, order, strict=True):
+            lin.weight.copy_(weights[p].detach())
+            if p in biases:
+                lin.bias.copy_(biases[p].detach())
+            else:
+                lin.bias.zero_()
+    return model.eval()
+
+
 __all__ = [
     "MLPConfig",
     "SPINNConfig",
@@ -192,4 +298,5 @@ __all__ = [
     "combine_grid",
     "combine_pointwise",
     "config_from_dict",
+    "mlp_from_state_dict",
 ]
