@@ -1,0 +1,377 @@
+"""The deployable artifact: one versioned HDF5 file holding the integer network, its
+quantization report and the float SNN it came from.
+
+Layout (format ``lava-pinn-artifact``, version :data:`FORMAT_VERSION`)::
+
+    /                 attrs: format, format_version, neuron, T, depth, sizes, lava_pinn_version,
+                             created_utc, problem, source_sha256, input_scale, output_scale,
+                             weight_exps, metadata_json, content_sha256
+    /network          attrs: T;  datasets input_scale (n_in,), output_scale (n_out,) float64
+    /network/hidden/<i>   attrs: name, neuron, weight_exp;  datasets weight, bias_mant,
+                          bias_exp, threshold, v0 (int64)
+    /network/readout      attrs: name, weight_exp;  datasets weight, bias (int64)
+    /report           attrs: json (QuantizationReport.to_dict(), absent for a network exported
+                      without its float source)
+    /float_snn        attrs: T, metadata_json;  /float_snn/hidden/<i>: weight, bias, threshold,
+                      v0 (float), attrs neuron;  /float_snn/output: weight, bias
+
+``content_sha256`` hashes every dataset (path, dtype, shape, bytes) and the other root
+attributes, so a flipped byte anywhere is reported as corruption. The file is written to a
+temporary name in the target folder and moved into place with ``os.replace``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from exporters.intnet import IntegerNetwork, IntLayer, IntReadout
+from exporters.quant_report import QuantizationReport
+
+FORMAT = "lava-pinn-artifact"
+FORMAT_VERSION = 1
+_HASH_ATTR = "content_sha256"
+
+
+class ArtifactError(ValueError):
+    """An artifact file is missing, not HDF5, corrupt, truncated, or of another format/version."""
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A loaded artifact: the integer network, the float SNN (``None`` when the network was
+    exported on its own), the manifest (root attributes, decoded), the report and the path."""
+
+    network: IntegerNetwork
+    float_snn: object | None
+    manifest: dict
+    report: QuantizationReport | None
+    path: Path
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.network, IntegerNetwork):
+            raise TypeError("Artifact.network must be an IntegerNetwork")
+        if self.report is not None and not isinstance(self.report, QuantizationReport):
+            raise TypeError("Artifact.report must be a QuantizationReport or None")
+        if not isinstance(self.manifest, dict):
+            raise TypeError("Artifact.manifest must be a dict")
+        object.__setattr__(self, "path", Path(self.path))
+
+
+# --------------------------------------------------------------------------- helpers
+def _jsonable(obj: object) -> object:
+    """Metadata as JSON: tensors and arrays become lists, unknown objects their ``str``."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (bool, str)) or obj is None:
+        return obj
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        f = float(obj)
+        return f if np.isfinite(f) else str(f)
+    if hasattr(obj, "detach"):
+        obj = obj.detach().cpu().numpy()
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    return str(obj)
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _source_sha(source: object, snn: object) -> str:
+    if source is None:
+        meta = getattr(snn, "metadata", None) or {}
+        return str(meta.get("source_checkpoint_sha256", ""))
+    sha = getattr(source, "sha256", None)  # a loaded lava_pinn Checkpoint
+    if isinstance(sha, str):
+        return sha
+    if isinstance(source, (str, os.PathLike)):
+        p = Path(source)
+        if not p.is_file():
+            raise ValueError(f"export(source=...): checkpoint {p} does not exist")
+        return _sha256_file(p)
+    raise TypeError(
+        f"export(source=...) must be a checkpoint path or a loaded Checkpoint, got "
+        f"{type(source).__name__}"
+    )
+
+
+def _attr(value: object) -> object:
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _content_hash(f) -> str:
+    """sha256 over every dataset (path, dtype, shape, bytes) and every attribute but the hash."""
+    h = hashlib.sha256()
+
+    def attrs(name: str, obj) -> None:
+        for k in sorted(obj.attrs):
+            if name == "/" and k == _HASH_ATTR:
+                continue
+            h.update(f"{name}@{k}={_attr(obj.attrs[k])!r};".encode())
+
+    attrs("/", f)
+
+    def visit(name: str, obj) -> None:
+        attrs(name, obj)
+        if hasattr(obj, "dtype"):
+            arr = np.ascontiguousarray(obj[()])
+            h.update(f"{name}:{arr.dtype.str}:{arr.shape};".encode())
+            h.update(arr.tobytes())
+
+    names: list[str] = []
+    f.visit(names.append)
+    for name in sorted(names):
+        visit(name, f[name])
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- writing
+def _write_network(g, net: IntegerNetwork) -> None:
+    g.attrs["T"] = net.T
+    g.create_dataset("input_scale", data=np.asarray(net.input_scale, dtype=np.float64))
+    g.create_dataset("output_scale", data=np.asarray(net.output_scale, dtype=np.float64))
+    for i, la in enumerate(net.hidden):
+        h = g.create_group(f"hidden/{i}")
+        h.attrs["name"], h.attrs["neuron"] = la.name, la.neuron
+        h.attrs["weight_exp"] = la.weight_exp
+        for f in ("weight", "bias_mant", "bias_exp", "threshold", "v0"):
+            h.create_dataset(f, data=np.asarray(getattr(la, f), dtype=np.int64))
+    r = g.create_group("readout")
+    r.attrs["name"], r.attrs["weight_exp"] = net.readout.name, net.readout.weight_exp
+    r.create_dataset("weight", data=np.asarray(net.readout.weight, dtype=np.int64))
+    r.create_dataset("bias", data=np.asarray(net.readout.bias, dtype=np.int64))
+
+
+def _write_float(g, snn) -> None:
+    g.attrs["T"] = int(snn.T)
+    g.attrs["metadata_json"] = json.dumps(_jsonable(snn.metadata))
+    for i, la in enumerate(snn.hidden):
+        h = g.create_group(f"hidden/{i}")
+        h.attrs["neuron"] = la.neuron
+        for f in ("weight", "bias", "threshold", "v0"):
+            h.create_dataset(f, data=getattr(la, f).detach().cpu().numpy())
+    o = g.create_group("output")
+    o.create_dataset("weight", data=snn.output.weight.detach().cpu().numpy())
+    o.create_dataset("bias", data=snn.output.bias.detach().cpu().numpy())
+
+
+def _manifest(net: IntegerNetwork, snn, report, source_sha: str) -> dict:
+    from lava_pinn._version import __version__
+
+    meta = dict(getattr(snn, "metadata", None) or {})
+    neurons = sorted({la.neuron for la in net.hidden})
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "neuron": neurons[0] if len(neurons) == 1 else ",".join(neurons),
+        "T": net.T,
+        "depth": net.depth,
+        "sizes": list(net.sizes),
+        "lava_pinn_version": __version__,
+        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "problem": str(meta.get("problem", "")),
+        "source_sha256": source_sha,
+        "input_scale": [float(v) for v in net.input_scale],
+        "output_scale": [float(v) for v in net.output_scale],
+        "weight_exps": [la.weight_exp for la in net.hidden] + [net.readout.weight_exp],
+        "has_float_snn": snn is not None,
+        "has_report": report is not None,
+        "metadata_json": json.dumps(_jsonable(meta)),
+    }
+
+
+def export(
+    snn,
+    path: str | os.PathLike,
+    *,
+    calibration_inputs=None,
+    source: object = None,
+    **quantize_options,
+) -> Path:
+    """Quantize ``snn`` (a float :class:`~lava_pinn.conversion.network.SpikingNetwork`, or an
+    already quantized :class:`IntegerNetwork`) and write one artifact file atomically.
+
+    ``calibration_inputs`` and ``quantize_options`` go to :func:`exporters.quantize.quantize`.
+    ``source``: the checkpoint path (or loaded ``Checkpoint``) the SNN was converted from; its
+    sha256 goes into the manifest (default: ``snn.metadata["source_checkpoint_sha256"]``).
+    Returns the path written.
+    """
+    import h5py
+
+    path = Path(path)
+    if isinstance(snn, IntegerNetwork):
+        if calibration_inputs is not None or quantize_options:
+            raise ValueError(
+                "export: calibration_inputs and quantize options apply to a float SNN; an "
+                "IntegerNetwork is written as it is"
+            )
+        net, report, float_snn = snn, None, None
+    else:
+        from exporters.quantize import quantize
+
+        net, report = quantize(snn, calibration_inputs, **quantize_options)
+        float_snn = snn
+    manifest = _manifest(net, float_snn, report, _source_sha(source, float_snn))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        with h5py.File(tmp, "w") as f:
+            for k, v in manifest.items():
+                f.attrs[k] = v
+            _write_network(f.create_group("network"), net)
+            if report is not None:
+                f.create_group("report").attrs["json"] = json.dumps(report.to_dict())
+            if float_snn is not None:
+                _write_float(f.create_group("float_snn"), float_snn)
+            f.attrs[_HASH_ATTR] = _content_hash(f)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+# --------------------------------------------------------------------------- reading
+def _open(path: Path):
+    import h5py
+
+    if not path.is_file():
+        raise ArtifactError(f"artifact {path}: no such file")
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if head != b"\x89HDF\r\n\x1a\n":
+        raise ArtifactError(f"artifact {path}: not an HDF5 file (no HDF5 signature)")
+    try:
+        return h5py.File(path, "r")
+    except OSError as err:
+        raise ArtifactError(
+            f"artifact {path}: unreadable HDF5 (truncated or corrupt: {err})"
+        ) from None
+
+
+def _read_manifest(f, path: Path) -> dict:
+    fmt = _attr(f.attrs.get("format", ""))
+    if fmt != FORMAT:
+        raise ArtifactError(f"artifact {path}: not a lava-pinn artifact (format {fmt!r})")
+    version = _attr(f.attrs.get("format_version", 0))
+    if not isinstance(version, int) or version < 1:
+        raise ArtifactError(f"artifact {path}: invalid format_version {version!r}")
+    if version > FORMAT_VERSION:
+        raise ArtifactError(
+            f"artifact {path}: format version {version} is newer than this lava-pinn reads "
+            f"(<= {FORMAT_VERSION}); upgrade lava-pinn"
+        )
+    manifest = {k: _attr(f.attrs[k]) for k in f.attrs}
+    stored = manifest.get(_HASH_ATTR)
+    actual = _content_hash(f)
+    if stored != actual:
+        raise ArtifactError(
+            f"artifact {path}: content checksum mismatch (stored {stored!s:.12}, computed "
+            f"{actual:.12}): the file is corrupt"
+        )
+    manifest["metadata"] = json.loads(manifest.pop("metadata_json", "{}"))
+    return manifest
+
+
+def _read_network(g) -> IntegerNetwork:
+    hidden = []
+    for i in range(len(g["hidden"])):
+        h = g[f"hidden/{i}"]
+        hidden.append(
+            IntLayer(
+                h["weight"][()],
+                int(h.attrs["weight_exp"]),
+                h["bias_mant"][()],
+                h["bias_exp"][()],
+                h["threshold"][()],
+                h["v0"][()],
+                _attr(h.attrs["neuron"]),
+                name=_attr(h.attrs["name"]),
+            )
+        )
+    r = g["readout"]
+    ro = IntReadout(
+        r["weight"][()], int(r.attrs["weight_exp"]), r["bias"][()], name=_attr(r.attrs["name"])
+    )
+    return IntegerNetwork(
+        tuple(hidden), ro, g["input_scale"][()], g["output_scale"][()], int(g.attrs["T"])
+    )
+
+
+def _read_float(g):
+    import torch
+
+    from lava_pinn.conversion.network import OutputLayer, SpikingLayer, SpikingNetwork
+
+    def t(ds):
+        return torch.from_numpy(np.array(ds[()]))
+
+    hidden = []
+    for i in range(len(g["hidden"])):
+        h = g[f"hidden/{i}"]
+        hidden.append(
+            SpikingLayer(
+                t(h["weight"]),
+                t(h["bias"]),
+                _attr(h.attrs["neuron"]),
+                t(h["threshold"]),
+                t(h["v0"]),
+            )
+        )
+    out = OutputLayer(t(g["output/weight"]), t(g["output/bias"]))
+    meta = json.loads(_attr(g.attrs.get("metadata_json", "{}")))
+    return SpikingNetwork(hidden, out, int(g.attrs["T"]), meta)
+
+
+def load_artifact(path: str | os.PathLike) -> Artifact:
+    """Read and validate an artifact; every failure is an :class:`ArtifactError` naming the
+    file and what is wrong."""
+    path = Path(path)
+    f = _open(path)
+    try:
+        manifest = _read_manifest(f, path)
+        net = _read_network(f["network"])
+        report = (
+            QuantizationReport.from_dict(json.loads(_attr(f["report"].attrs["json"])))
+            if "report" in f
+            else None
+        )
+        float_snn = _read_float(f["float_snn"]) if "float_snn" in f else None
+    except ArtifactError:
+        raise
+    except (KeyError, TypeError, ValueError, OSError, RuntimeError) as err:
+        raise ArtifactError(f"artifact {path}: invalid or corrupt content ({err})") from None
+    finally:
+        f.close()
+    return Artifact(net, float_snn, manifest, report, path)
+
+
+def load(path: str | os.PathLike) -> IntegerNetwork:
+    """The validated :class:`IntegerNetwork` of an artifact file."""
+    return load_artifact(path).network
