@@ -2,6 +2,7 @@
 
     lava-pinn problems                       # the problem zoo
     lava-pinn train burgers-1d --out runs/b  # train, write runs/b/checkpoint.pt, print metrics
+    lava-pinn convert runs/b --T 32          # runs/b/checkpoint.pt -> runs/b/snn.pt
 
 Each subcommand is a :class:`Command` (name, help, ``add_arguments(parser)``, ``run(args) -> int``)
 registered with :func:`register_command`; other modules add theirs (demo, convert, export, run,
@@ -171,8 +172,15 @@ def _train_run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise CLIError(f"--out {out} exists and is not a folder", "pass a folder path")
+    rd = _run_dir(out, create=True)
+    rd.set_problem(problem.name)
     result = train(problem, model_config, config, progress=not args.quiet)
-    path = result.save(out / "checkpoint.pt")
+    path = result.save(rd.file("checkpoint"))
+    rd.record(
+        "train",
+        {"source": "trained", "seed": config.seed, "model": model_config.describe()},
+        {"rel_l2": result.metrics.get("rel_l2", {})},
+    )
     m = result.metrics
     print(f"problem     {problem.name} {problem.param_values}")
     print(f"model       {model_config.describe()}{' (hard BC)' if config.hard_bc else ''}")
@@ -187,8 +195,121 @@ def _train_run(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------------------------ convert
+def _run_dir(path: Path, *, create: bool = False):
+    """The run directory at ``path``; its errors become one-line :class:`CLIError` s."""
+    from lava_pinn.rundir import RunDir, RunDirError
+
+    try:
+        return RunDir(path, create=create)
+    except RunDirError as err:
+        raise CLIError(str(err), "see `lava-pinn pipeline --help`") from None
+
+
+def add_convert_arguments(p: argparse.ArgumentParser, *, defaults: bool = True) -> None:
+    """The conversion options (shared by ``convert`` and ``pipeline``); ``defaults=False``
+    leaves them ``None`` so a config file can fill what the command line does not give."""
+    from lava_pinn.stages import ConvertOptions
+
+    d = ConvertOptions()
+
+    def dflt(v):
+        return v if defaults else None
+
+    p.add_argument("--T", type=_positive_int, default=dflt(d.T), help=f"time steps ({d.T})")
+    p.add_argument("--neuron", default=dflt(d.neuron), help=f"if, signed-if, lif-hard ({d.neuron})")
+    p.add_argument(
+        "--calibration",
+        default=dflt(d.calibration),
+        help=f"none, light, potential, weight, decoder, advanced ({d.calibration})",
+    )
+    p.add_argument(
+        "--threshold", default=dflt(d.threshold), help=f"max, percentile, mse ({d.threshold})"
+    )
+    p.add_argument(
+        "--representation",
+        default=dflt(d.representation),
+        help=f"pwl (several IF neurons per unit) or direct ({d.representation})",
+    )
+    p.add_argument(
+        "--pieces", type=_positive_int, default=dflt(d.pieces), help=f"pwl pieces ({d.pieces})"
+    )
+    p.add_argument(
+        "--calibration-points",
+        type=_positive_int,
+        default=dflt(d.calibration_points),
+        help=f"calibration points from the domain ({d.calibration_points})",
+    )
+    p.add_argument(
+        "--calibration-steps",
+        type=_positive_int,
+        default=dflt(d.calibration_steps),
+        help=f"Adam steps of weight calibration ({d.calibration_steps})",
+    )
+
+
+def convert_options(args: argparse.Namespace, base: dict | None = None):
+    """:class:`~lava_pinn.stages.ConvertOptions` from parsed flags over ``base`` values."""
+    import dataclasses
+
+    from lava_pinn.stages import ConvertOptions
+
+    values = dict(base or {})
+    for f in dataclasses.fields(ConvertOptions):
+        v = getattr(args, f.name, None)
+        if v is not None:
+            values[f.name] = v
+    return ConvertOptions(**values)
+
+
+def _convert_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dir", type=Path, help="run directory holding checkpoint.pt")
+    add_convert_arguments(p)
+    p.add_argument("--seed", type=int, default=0, help="seed of the calibration points (0)")
+    p.add_argument("--threads", type=_positive_int, default=1, help="torch threads (default 1)")
+
+
+def _convert_run(args: argparse.Namespace) -> int:
+    import torch
+
+    from lava_pinn.stages import convert_stage
+
+    torch.set_num_threads(args.threads)
+    rd = _run_dir(args.dir)
+    opts = convert_options(args)
+    snn = convert_stage(rd, opts)
+    info = rd.stage("convert")["info"]
+    err = info.get("calibration_error_final")
+    print(f"network     {snn!r}: {snn.neurons} neurons, {snn.synapses} synapses")
+    print(
+        f"conversion  {opts.representation} / {opts.calibration} calibration on "
+        f"{opts.calibration_points} points, {info['seconds']:.1f} s"
+        + (f"; calibration-set error vs ANN {100 * err:.3g}%" if err is not None else "")
+    )
+    print(f"snn         {rd.file('snn')}")
+    print(f"next        lava-pinn export {rd.path}")
+    return 0
+
+
+def run_command(name: str, argv: list[str]) -> int:
+    """Run the registered subcommand ``name`` with ``argv`` in this process (errors propagate).
+
+    How one command (the pipeline) reuses another's parsing and behaviour exactly.
+    """
+    cmd = COMMANDS.get(name)
+    parser = _Parser(prog=f"{PROG} {name}", description=cmd.help)
+    cmd.add_arguments(parser)
+    return int(cmd.run(parser.parse_args(argv)) or 0)
+
+
 register_command("problems", "list the PINN problem zoo", _problems_args, _problems_run)
 register_command("train", "train a PINN on a zoo problem", _train_args, _train_run)
+register_command(
+    "convert",
+    "convert DIR/checkpoint.pt into a spiking network DIR/snn.pt",
+    _convert_args,
+    _convert_run,
+)
 
 
 # ------------------------------------------------------------------------------------ main
@@ -230,6 +351,10 @@ def _hint_for(err: BaseException) -> str:
         return "check the path, or retrain with `lava-pinn train PROBLEM --out DIR`"
     if "TrainConfig" in text or "MLPConfig" in text or "SPINNConfig" in text:
         return "fix the option named above (see `lava-pinn train --help`)"
+    if "Options." in text or "PipelineConfig" in text:
+        return "fix the option named above (see `lava-pinn COMMAND --help`)"
+    if "lava-pinn " in text:
+        return "run the command named above"
     return "run with --debug for the traceback"
 
 
