@@ -1,0 +1,491 @@
+"""``lava-pinn pipeline PROBLEM --out DIR``: the whole study in one run directory.
+
+Stages (:data:`STAGES`, in this order), each writing fixed files into ``DIR`` (see
+:mod:`lava_pinn.rundir`) and recording its options in ``DIR/run.json``:
+
+=========  =====================================================  ==============================
+stage      what it does                                           writes
+=========  =====================================================  ==============================
+train      copy the pretrained checkpoint (``--train``: train)    ``checkpoint.pt``
+convert    convert + calibrate (:func:`lava_pinn.convert`)        ``snn.pt``
+export     quantize to Loihi integers (:func:`exporters.export`)  ``network.h5``
+run        ``lava-pinn run``: torch twin on the evaluation grid,  ``predictions.npz``,
+           Lava CPU simulator on a seeded subset                  ``activity_<backend>.json``
+energy     ``lava-pinn energy``: per-inference energy, ANN beside ``energy.{json,md,tex,csv}``
+figures    fields (exact / ANN / SNN on Lava) and error maps,      ``figures/*.png``,
+           spike raster, error vs ``T``, energy-error Pareto      ``figures/figures.npz``
+report     the summary table                                      ``report.md``
+=========  =====================================================  ==============================
+
+A stage is skipped when ``run.json`` records it with the same options, its files exist, and no
+stage before it ran again since (``--redo STAGE`` / ``--redo all`` force it and everything after
+it). Every file is written atomically and every Lava run stops its runtime (also on Ctrl-C), so
+an interrupted pipeline keeps each finished artifact and leaves no Lava process behind; running
+the same command again continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from exporters.cli import ExportOptions
+from lava_pinn.registry import Registry
+from lava_pinn.stages import CheckpointOptions, ConvertOptions
+
+log = logging.getLogger(__name__)
+
+LOG_FILE = "pipeline.log"
+STAGE_NAMES = ("train", "convert", "export", "run", "energy", "figures", "report")
+
+
+def _pos_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"PipelineConfig.{name} must be an integer >= 1, got {value!r}")
+    return value
+
+
+def _str_tuple(value: object, name: str) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise TypeError(f"PipelineConfig.{name} must be a list of names, got {value!r}")
+    if not value or not all(isinstance(v, str) and v for v in value):
+        raise ValueError(f"PipelineConfig.{name} must be a non-empty list of names, got {value!r}")
+    return tuple(dict.fromkeys(value))
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Everything ``lava-pinn pipeline`` does, with defaults that work for every MLP zoo problem.
+
+    ``backends``: where the exported network runs (``torch-twin``: the whole evaluation grid, or
+    ``grid_points`` seeded points of it; Lava backends: ``lava_points`` seeded grid points, in
+    graphs of ``lava_batch`` points side by side, stopped after ``timeout_s`` seconds).
+    ``profiles``: energy profiles (names or TOML files). ``field_times``: values of the third
+    input (time) at which the field figures slice the domain, on ``field_grid`` points per axis
+    (the Lava backend evaluates exactly these points). ``sweep_T``: time steps at which the
+    converted network (calibrated at ``convert.T``) is re-simulated in float (torch) on
+    ``sweep_points`` grid points for the error-vs-T and Pareto figures. ``threads``: torch
+    threads. ``redo``: stages to run again (``"all"`` for every one).
+    """
+
+    problem: str
+    out: Path
+    train: bool = False
+    convert: ConvertOptions = field(default_factory=ConvertOptions)
+    export: ExportOptions = field(default_factory=ExportOptions)
+    backends: tuple[str, ...] = ("torch-twin", "lava-cpu")
+    lava_points: int = 512
+    lava_batch: int = 64
+    grid_points: int | None = None
+    timeout_s: float = 600.0
+    profiles: tuple[str, ...] = ("loihi2", "loihi", "cmos-45nm")
+    field_times: tuple[float, ...] = (0.0, 0.5, 1.0)
+    field_grid: int = 21
+    sweep_T: tuple[int, ...] = (8, 16, 32, 64, 128)
+    sweep_points: int = 512
+    figures: bool = True
+    seed: int = 0
+    threads: int = 1
+    redo: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        from hardware.backends import get_backend
+
+        if not isinstance(self.problem, str) or not self.problem:
+            raise ValueError(f"PipelineConfig.problem must be a problem name, got {self.problem!r}")
+        object.__setattr__(self, "out", Path(self.out))
+        if not isinstance(self.train, bool):
+            raise TypeError(f"PipelineConfig.train must be true or false, got {self.train!r}")
+        if not isinstance(self.convert, ConvertOptions):
+            raise TypeError("PipelineConfig.convert must be a lava_pinn.stages.ConvertOptions")
+        if not isinstance(self.export, ExportOptions):
+            raise TypeError("PipelineConfig.export must be an exporters.cli.ExportOptions")
+        backends = _str_tuple(self.backends, "backends")
+        object.__setattr__(self, "backends", tuple(get_backend(b).name for b in backends))
+        for name in ("lava_points", "lava_batch", "field_grid", "sweep_points", "threads"):
+            _pos_int(getattr(self, name), name)
+        if self.grid_points is not None:
+            _pos_int(self.grid_points, "grid_points")
+        t = self.timeout_s
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not t > 0:
+            raise ValueError(f"PipelineConfig.timeout_s must be a number > 0, got {t!r}")
+        object.__setattr__(self, "profiles", _str_tuple(self.profiles, "profiles"))
+        times = self.field_times
+        if isinstance(times, (int, float)):
+            times = (times,)
+        try:
+            times = tuple(float(v) for v in times)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"PipelineConfig.field_times must be a list of numbers, got {self.field_times!r}"
+            ) from None
+        if not times:
+            raise ValueError("PipelineConfig.field_times must hold at least one time")
+        object.__setattr__(self, "field_times", times)
+        sweep = tuple(self.sweep_T)
+        for v in sweep:
+            _pos_int(v, "sweep_T entries")
+        object.__setattr__(self, "sweep_T", tuple(sorted(set(sweep))))
+        if not isinstance(self.figures, bool):
+            raise TypeError(f"PipelineConfig.figures must be true or false, got {self.figures!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise ValueError(f"PipelineConfig.seed must be an integer, got {self.seed!r}")
+        redo = tuple(self.redo)
+        for r in redo:
+            if r != "all" and r not in STAGE_NAMES:
+                raise ValueError(
+                    f"PipelineConfig.redo: unknown stage {r!r}; stages: "
+                    f"{', '.join(STAGE_NAMES)} (or 'all')"
+                )
+        object.__setattr__(self, "redo", redo)
+
+    @property
+    def lava_backend(self) -> str | None:
+        """The Lava backend that evaluates the field slices (``None`` if none is chosen)."""
+        for b in self.backends:
+            if b.startswith("lava") or b == "loihi2":
+                return b
+        return None
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["out"] = str(self.out)
+        return d
+
+
+# ------------------------------------------------------------------------------------ stages
+@dataclass(frozen=True)
+class Stage:
+    """One pipeline stage: ``options(config)`` is what ``run.json`` must hold for it to count as
+    done, ``artifacts(rd, config)`` the files it must have left, ``run(ctx, bar)`` does it."""
+
+    name: str
+    options: Callable[[PipelineConfig], dict]
+    artifacts: Callable[..., list[Path]]
+    run: Callable[..., None]
+    steps: Callable[[PipelineConfig], int] = lambda c: 1
+
+
+STAGES: Registry[Stage] = Registry("pipeline stage")
+
+
+@dataclass
+class Context:
+    """What stages share: the config, the run directory path, and the stages run this time."""
+
+    config: PipelineConfig
+    path: Path
+    ran: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def rundir(self):
+        """A fresh view of ``run.json`` (commands called by a stage write it themselves)."""
+        from lava_pinn.rundir import RunDir
+
+        return RunDir(self.path)
+
+
+def _cli(name: str, argv: Sequence[str]) -> None:
+    import exporters.cli  # noqa: F401  registers `export`
+    import hardware.cli  # noqa: F401  registers `run` and `energy`
+    from lava_pinn.cli import run_command
+
+    run_command(name, [str(a) for a in argv])
+
+
+def _train_options(c: PipelineConfig) -> dict:
+    return CheckpointOptions(train=c.train, seed=c.seed).to_dict()
+
+
+def _train_run(ctx: Context, bar) -> None:
+    from lava_pinn.stages import checkpoint_stage
+
+    c = ctx.config
+    checkpoint_stage(ctx.rundir(), c.problem, CheckpointOptions(c.train, c.seed), progress=False)
+    bar.update()
+
+
+def _convert_run(ctx: Context, bar) -> None:
+    from lava_pinn.stages import convert_stage
+
+    convert_stage(ctx.rundir(), ctx.config.convert)
+    bar.update()
+
+
+def _export_run(ctx: Context, bar) -> None:
+    from exporters.cli import export_stage
+
+    export_stage(ctx.rundir(), ctx.config.export)
+    bar.update()
+
+
+def _run_options(c: PipelineConfig) -> dict:
+    return {
+        "backends": list(c.backends),
+        "lava_points": c.lava_points,
+        "grid_points": c.grid_points,
+        "lava_batch": c.lava_batch,
+        "seed": c.seed,
+    }
+
+
+def _run_run(ctx: Context, bar) -> None:
+    """``lava-pinn run`` once per backend (Lava: ``lava_points``; torch: the grid), then one
+    ``run`` record with the pipeline's options and every backend's figures."""
+    c = ctx.config
+    info: dict = {}
+    for b in c.backends:
+        lava = b.startswith("lava") or b == "loihi2"
+        argv = [ctx.path, "--backend", b, "--seed", c.seed, "--threads", c.threads]
+        points = c.lava_points if lava else c.grid_points
+        if points is not None:
+            argv += ["--points", points]
+        if lava:
+            argv += ["--batch", c.lava_batch, "--timeout", c.timeout_s]
+        _cli("run", argv)
+        rec = ctx.rundir().stage("run") or {}
+        info.update(rec.get("info", {}))
+        bar.update()
+    ctx.rundir().record("run", _run_options(c), info)
+
+
+def _energy_options(c: PipelineConfig) -> dict:
+    return {"profiles": list(c.profiles), "backends": list(c.backends)}
+
+
+def _energy_run(ctx: Context, bar) -> None:
+    argv: list = [ctx.path]
+    for p in ctx.config.profiles:
+        argv += ["--profile", p]
+    _cli("energy", argv)
+    rd = ctx.rundir()
+    rec = rd.stage("energy") or {}
+    rd.record("energy", _energy_options(ctx.config), rec.get("info", {}))
+    bar.update()
+
+
+def _figures_options(c: PipelineConfig) -> dict:
+    return {
+        "field_times": list(c.field_times),
+        "field_grid": c.field_grid,
+        "sweep_T": list(c.sweep_T),
+        "sweep_points": c.sweep_points,
+        "lava_backend": c.lava_backend,
+        "profiles": list(c.profiles),
+        "seed": c.seed,
+    }
+
+
+def _figures_run(ctx: Context, bar) -> None:
+    from hardware.pipeline_figures import make_figures
+
+    make_figures(ctx.rundir(), ctx.config, bar)
+
+
+def _report_run(ctx: Context, bar) -> None:
+    from hardware.summary import write_report
+
+    write_report(ctx.rundir())
+    bar.update()
+
+
+def _files(*keys: str):
+    def get(rd, c: PipelineConfig) -> list[Path]:
+        return [rd.file(k) for k in keys]
+
+    return get
+
+
+def _run_files(rd, c: PipelineConfig) -> list[Path]:
+    return [rd.file("predictions")] + [rd.file("activity", backend=b) for b in c.backends]
+
+
+def _figure_files(rd, c: PipelineConfig) -> list[Path]:
+    from hardware.pipeline_figures import figure_files
+
+    return figure_files(rd, c)
+
+
+for _stage in (
+    Stage("train", _train_options, _files("checkpoint"), _train_run),
+    Stage("convert", lambda c: c.convert.to_dict(), _files("snn"), _convert_run),
+    Stage("export", lambda c: c.export.to_dict(), _files("network"), _export_run),
+    Stage("run", _run_options, _run_files, _run_run, lambda c: len(c.backends)),
+    Stage("energy", _energy_options, _files("energy"), _energy_run),
+    Stage("figures", _figures_options, _figure_files, _figures_run, lambda c: 3 + len(c.sweep_T)),
+    Stage("report", lambda c: {}, _files("report"), _report_run),
+):
+    STAGES.register(_stage.name, _stage)
+
+
+# ------------------------------------------------------------------------------------ driver
+def _is_done(rd, stage: Stage, c: PipelineConfig, upstream_finished: str | None) -> bool:
+    entry = rd.stage(stage.name)
+    if entry is None:
+        return False
+    if stage.name == "train":
+        # a checkpoint already in DIR is kept (it may be the user's own), unless --train asks
+        # for a trained one and the recorded one is the pretrained copy
+        if c.train and entry.get("options", {}).get("source") != "trained":
+            return False
+        return rd.file("checkpoint").is_file()
+    if not rd.is_done(stage.name, stage.options(c), *stage.artifacts(rd, c)):
+        return False
+    return upstream_finished is None or entry.get("finished", "") >= upstream_finished
+
+
+class _Quiet:
+    """Collect what a stage prints and warns, for ``DIR/pipeline.log`` and a short notice."""
+
+    def __init__(self, ctx: Context, stage: str) -> None:
+        self.ctx, self.stage = ctx, stage
+        self.out = io.StringIO()
+        self._stack = contextlib.ExitStack()
+
+    def __enter__(self) -> _Quiet:
+        self._stack.enter_context(contextlib.redirect_stdout(self.out))
+        self.caught = self._stack.enter_context(warnings.catch_warnings(record=True))
+        warnings.simplefilter("always")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+        lines = [f"== {self.stage} ==", self.out.getvalue().rstrip()]
+        seen: dict[str, None] = {}
+        for w in self.caught:
+            seen.setdefault(f"{w.category.__name__}: {w.message}")
+        lines += [f"warning: {m}" for m in seen]
+        self.ctx.warnings += [f"{self.stage}: {m}" for m in seen]
+        try:
+            with open(self.ctx.path / LOG_FILE, "a", encoding="utf-8") as fh:
+                fh.write("\n".join(x for x in lines if x) + "\n")
+        except OSError as err:  # the log is a convenience; never hide the stage's own error
+            log.warning("could not write %s: %s", self.ctx.path / LOG_FILE, err)
+
+
+def _progress(total: int, desc: str, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, leave=True, disable=not enabled, unit="step")
+
+
+def run_pipeline(
+    config: PipelineConfig,
+    *,
+    progress: bool = True,
+    after_stage: Callable[[str], None] | None = None,
+    stream=None,
+) -> Context:
+    """Run every stage of ``config`` in ``config.out`` (see the module docstring).
+
+    ``after_stage(name)`` is called after each stage that ran or was skipped (tests use it to
+    interrupt). ``stream`` (default ``sys.stderr``) receives the one-line notices. Returns the
+    :class:`Context` with the stages that ran and were skipped.
+    """
+    import sys
+
+    import torch
+
+    from lava_pinn.problems import get_problem
+    from lava_pinn.rundir import RunDir
+
+    stream = sys.stderr if stream is None else stream
+    c = config
+    get_problem(c.problem)  # unknown problem: KeyError listing the zoo, before any file exists
+    rd = RunDir(c.out, create=True)
+    rd.set_problem(get_problem(c.problem).name)
+    _check_backends(c)
+    if c.lava_backend is not None:
+        # Lava sets the multiprocessing start method when imported; tqdm's lock would fix it
+        # first (and Lava's import then fails), so Lava is imported before any progress bar.
+        from exporters._lava import require_lava
+
+        require_lava()
+    torch.set_num_threads(c.threads)
+    ctx = Context(c, rd.path)
+    redo_all = "all" in c.redo
+    forced = False
+    upstream: str | None = None
+    names = [n for n in STAGE_NAMES if c.figures or n != "figures"]
+    current = None
+    try:
+        for i, name in enumerate(names, start=1):
+            current = name
+            stage = STAGES.get(name)
+            desc = f"[{i}/{len(names)}] {name:8s}"
+            forced = forced or redo_all or name in c.redo
+            rd = ctx.rundir()
+            if not forced and _is_done(rd, stage, c, upstream):
+                ctx.skipped.append(name)
+                print(f"{desc}: done earlier, kept (--redo {name} to run it again)", file=stream)
+            else:
+                forced = True  # everything after a stage that ran is redone
+                t0 = time.perf_counter()
+                with _progress(stage.steps(c), desc, progress) as bar, _Quiet(ctx, name) as q:
+                    stage.run(ctx, bar)
+                _notice(q, stream)
+                ctx.ran.append(name)
+                log.info("stage %s: %.1f s", name, time.perf_counter() - t0)
+            entry = ctx.rundir().stage(name)
+            upstream = entry.get("finished") if entry else upstream
+            current = None
+            if after_stage is not None:
+                after_stage(name)
+    except KeyboardInterrupt:
+        done = [n for n in names if ctx.rundir().stage(n) is not None and n != current]
+        print(
+            f"\ninterrupted{f' during stage {current!r}' if current else ''}; finished stages "
+            f"kept: {', '.join(done) or 'none'}. Run the same command again to continue.",
+            file=stream,
+        )
+        raise
+    return ctx
+
+
+_QUIET_WARNINGS = (ImportWarning, DeprecationWarning, PendingDeprecationWarning, ResourceWarning)
+
+
+def _notice(q: _Quiet, stream) -> None:
+    """One line per kind of warning a stage raised (layer names folded), full text in the log."""
+    import re
+
+    kinds: dict[str, None] = {}
+    for w in q.caught:
+        if issubclass(w.category, _QUIET_WARNINGS):
+            continue
+        text = re.sub(r"\b(layer|hidden)\s*\[?\d+\]?", r"\1 k", str(w.message))
+        kinds.setdefault(f"{w.category.__name__}: {text}")
+    for text in list(kinds)[:3]:
+        print(f"    warning: {text[:200]}", file=stream)
+    if len(kinds) > 3:
+        print(f"    ... {len(kinds) - 3} more kinds of warnings in {LOG_FILE}", file=stream)
+
+
+def _check_backends(c: PipelineConfig) -> None:
+    from hardware.backends import get_backend
+
+    for b in c.backends:
+        ok, reason = get_backend(b).available()
+        if not ok:
+            raise ValueError(
+                f"backend {b!r} is unavailable here: {reason}; choose others with --backends "
+                f"(for example torch-twin)"
+            )
+
+
+__all__ = [
+    "LOG_FILE",
+    "STAGES",
+    "STAGE_NAMES",
+    "Context",
+    "PipelineConfig",
+    "Stage",
+    "run_pipeline",
+]

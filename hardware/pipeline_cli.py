@@ -1,0 +1,252 @@
+"""``lava-pinn pipeline``, ``lava-pinn report`` and ``lava-pinn demo``.
+
+    lava-pinn pipeline navier-stokes-tg --out runs/ns            # every stage, summary at the end
+    lava-pinn pipeline regression-1d --out runs/x2 --T 32 --config study.toml
+    lava-pinn pipeline navier-stokes-tg --out runs/ns --redo export   # export and what follows
+    lava-pinn report runs/ns                                      # the summary + DIR/report.md
+    lava-pinn demo                                                # the README's demo (runs/demo)
+
+Options come from, in increasing priority: the defaults of :class:`~hardware.pipeline.
+PipelineConfig`, a TOML file (``--config``: top-level keys are ``PipelineConfig`` fields,
+tables ``[convert]`` and ``[export]`` hold :class:`~lava_pinn.stages.ConvertOptions` and
+:class:`~exporters.cli.ExportOptions`), and the command line. The commands register with
+:func:`lava_pinn.cli.register_command` when this module is imported (entry point group
+``lava_pinn.commands``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from lava_pinn.cli import CLIError, add_convert_arguments, register_command
+
+DEMO_PROBLEM = "navier-stokes-tg"
+DEMO_OUT = Path("runs/demo")
+# The demo's choices: small enough for 5 minutes on 2 cores, the rest at the defaults.
+DEMO_CONFIG: dict[str, Any] = {"convert": {}}
+
+
+def _csv(kind: type):
+    def parse(text: str):
+        try:
+            vals = [kind(v) for v in text.replace(",", " ").split()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected a comma-separated list of {kind.__name__}, got {text!r}"
+            ) from None
+        if not vals:
+            raise argparse.ArgumentTypeError("expected at least one value")
+        return vals
+
+    return parse
+
+
+def _pos_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return v
+
+
+def _pipeline_args(p: argparse.ArgumentParser, *, demo: bool = False) -> None:
+    if demo:
+        p.add_argument("problem", nargs="?", default=DEMO_PROBLEM, help=f"({DEMO_PROBLEM})")
+        p.add_argument("--out", type=Path, default=DEMO_OUT, help=f"run directory ({DEMO_OUT})")
+    else:
+        p.add_argument("problem", help="zoo problem name (see `lava-pinn problems`)")
+        p.add_argument("--out", type=Path, required=True, help="run directory")
+    p.add_argument("--config", type=Path, help="TOML file with pipeline options")
+    p.add_argument("--train", action="store_true", default=None, help="train instead of pretrained")
+    g = p.add_argument_group("convert")
+    add_convert_arguments(g, defaults=False)
+    g = p.add_argument_group("export")
+    g.add_argument("--export-points", type=_pos_int, help="points scoring the quantization (256)")
+    g.add_argument("--netx", action="store_true", default=None, help="also write network.net")
+    g = p.add_argument_group("run")
+    g.add_argument(
+        "--backends", type=_csv(str), help="comma-separated backends (torch-twin,lava-cpu)"
+    )
+    g.add_argument("--lava-points", type=_pos_int, help="grid points run on Lava (512)")
+    g.add_argument("--lava-batch", type=_pos_int, help="Lava points per graph (64)")
+    g.add_argument("--grid-points", type=_pos_int, help="torch backends: a subset (all)")
+    g.add_argument("--timeout", type=float, dest="timeout_s", help="Lava watchdog, s (600)")
+    g = p.add_argument_group("energy and figures")
+    g.add_argument("--profiles", type=_csv(str), help="energy profiles (loihi2,loihi,cmos-45nm)")
+    g.add_argument("--field-times", type=_csv(float), help="times of the field slices (0,0.5,1)")
+    g.add_argument("--field-grid", type=_pos_int, help="slice points per axis (21)")
+    g.add_argument("--sweep-T", type=_csv(int), dest="sweep_T", help="T values (8,16,32,64,128)")
+    g.add_argument("--sweep-points", type=_pos_int, help="grid points of the T sweep (512)")
+    g.add_argument("--no-figures", action="store_true", help="skip the figures stage")
+    g = p.add_argument_group("general")
+    g.add_argument("--seed", type=int, help="seed of point subsets and calibration points (0)")
+    g.add_argument("--threads", type=_pos_int, help="torch threads (1)")
+    g.add_argument(
+        "--redo",
+        action="append",
+        default=[],
+        metavar="STAGE",
+        help="run STAGE and the stages after it again (repeatable; 'all')",
+    )
+    g.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+_PIPELINE_FLAGS = (
+    "train",
+    "backends",
+    "lava_points",
+    "lava_batch",
+    "grid_points",
+    "timeout_s",
+    "profiles",
+    "field_times",
+    "field_grid",
+    "sweep_T",
+    "sweep_points",
+    "seed",
+    "threads",
+)
+
+
+def read_config(path: Path) -> dict:
+    """The options of a TOML pipeline file, checked against the known fields."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    from hardware.pipeline import PipelineConfig
+
+    if not path.is_file():
+        raise CLIError(f"config file {path} does not exist", "pass an existing TOML file")
+    try:
+        data = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise CLIError(f"config file {path}: not valid TOML ({err})", "fix the file") from None
+    known = {f.name for f in dataclasses.fields(PipelineConfig)} - {"out", "redo"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise CLIError(
+            f"config file {path}: unknown option(s) {', '.join(unknown)}",
+            f"known: {', '.join(sorted(known))}",
+        )
+    for table, cls in (("convert", "ConvertOptions"), ("export", "ExportOptions")):
+        if table in data and not isinstance(data[table], dict):
+            raise CLIError(f"config file {path}: '{table}' must be a table [{table}]", "fix it")
+        fields = _fields_of(cls)
+        bad = sorted(set(data.get(table, {})) - fields)
+        if bad:
+            raise CLIError(
+                f"config file {path}: unknown [{table}] option(s) {', '.join(bad)}",
+                f"known: {', '.join(sorted(fields))}",
+            )
+    return data
+
+
+def _fields_of(cls: str) -> set[str]:
+    from exporters.cli import ExportOptions
+    from lava_pinn.stages import ConvertOptions
+
+    return {
+        f.name
+        for f in dataclasses.fields(
+            {"ConvertOptions": ConvertOptions, "ExportOptions": ExportOptions}[cls]
+        )
+    }
+
+
+def build_config(args: argparse.Namespace, base: dict | None = None):
+    """:class:`~hardware.pipeline.PipelineConfig` from ``base`` (demo defaults), ``--config``
+    and the flags, in that order of priority."""
+    from exporters.cli import ExportOptions
+    from hardware.pipeline import PipelineConfig
+    from lava_pinn.cli import convert_options
+
+    values: dict = {k: v for k, v in (base or {}).items()}
+    conv = dict(values.pop("convert", {}))
+    exp = dict(values.pop("export", {}))
+    if args.config is not None:
+        data = read_config(args.config)
+        conv.update(data.pop("convert", {}))
+        exp.update(data.pop("export", {}))
+        values.update(data)
+    for name in _PIPELINE_FLAGS:
+        v = getattr(args, name, None)
+        if v is not None:
+            values[name] = v
+    if args.no_figures:
+        values["figures"] = False
+    if args.export_points is not None:
+        exp["calibration_points"] = args.export_points
+    if args.netx:
+        exp["netx"] = True
+    values.pop("problem", None)
+    return PipelineConfig(
+        problem=args.problem,
+        out=args.out,
+        convert=convert_options(args, conv),
+        export=ExportOptions(**exp),
+        redo=tuple(args.redo),
+        **values,
+    )
+
+
+def _pipeline_run(args: argparse.Namespace, base: dict | None = None) -> int:
+    from hardware.pipeline import run_pipeline
+    from hardware.summary import summarize, to_text
+    from lava_pinn.rundir import RunDir, RunDirError
+
+    config = build_config(args, base)
+    try:
+        ctx = run_pipeline(config, progress=not args.quiet)
+        rd = RunDir(ctx.path)
+        print(to_text(summarize(rd)))
+    except RunDirError as err:
+        raise CLIError(str(err), "see `lava-pinn pipeline --help`") from None
+    ran = ", ".join(ctx.ran) or "none"
+    print(f"\nstages run: {ran}; kept from before: {', '.join(ctx.skipped) or 'none'}")
+    print(f"report: {rd.file('report')}")
+    return 0
+
+
+def _demo_run(args: argparse.Namespace) -> int:
+    return _pipeline_run(args, DEMO_CONFIG)
+
+
+def _report_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dir", type=Path, help="run directory (after `lava-pinn run`)")
+
+
+def _report_run(args: argparse.Namespace) -> int:
+    from hardware.summary import summarize, to_text, write_report
+    from lava_pinn.rundir import RunDir, RunDirError
+
+    try:
+        rd = RunDir(args.dir)
+        path = write_report(rd)
+    except RunDirError as err:
+        raise CLIError(str(err), "run the command named above first") from None
+    print(to_text(summarize(rd)))
+    print(f"\nreport: {path}")
+    return 0
+
+
+register_command(
+    "pipeline",
+    "train/pretrained -> convert -> export -> run -> energy -> figures -> report, in one run dir",
+    _pipeline_args,
+    _pipeline_run,
+)
+register_command(
+    "demo",
+    f"the README demo: pipeline {DEMO_PROBLEM} into {DEMO_OUT}",
+    lambda p: _pipeline_args(p, demo=True),
+    _demo_run,
+)
+register_command("report", "summary table and DIR/report.md of a run", _report_args, _report_run)
+
+__all__ = ["DEMO_CONFIG", "build_config", "read_config"]
