@@ -212,3 +212,49 @@ def test_watchdog_stops_a_hanging_run(monkeypatch, no_leftover_workers):
         with g:
             g.run(np.zeros((2, 3)))
     assert time.monotonic() - t0 < 60
+
+
+# ------------------------------------------------------------------------------ zoo networks
+ZOO = [
+    # (problem, representation, calibration, neuron): fast conversions at small T; what matters
+    # here is the integer network quantize() makes of each zoo PINN, run in Lava and the twin
+    ("regression-1d", "pwl", "none", "if"),  # the piecewise-linear (wide) representation
+    ("navier-stokes-tg", "direct", "none", "if"),
+    ("navier-stokes-tg", "direct", "light", "lif-hard"),
+    ("poisson-2d", "direct", "none", "if"),
+    ("diffusion-reaction", "direct", "light", "lif-hard"),
+    ("kovasznay", "direct", "none", "if"),
+    ("burgers-1d", "direct", "none", "if"),
+    ("heat-2d-separable", "direct", "none", "if"),  # SPINN: its first axis network
+]
+
+
+@pytest.mark.parametrize("problem,representation,calibration,neuron", ZOO)
+def test_twin_equals_lava_on_quantized_zoo_network(
+    problem, representation, calibration, neuron, no_leftover_workers
+):
+    import warnings
+
+    import lava_pinn
+    from exporters.quantize import quantize
+    from lava_pinn.checkpoint import load_pretrained
+    from lava_pinn.conversion.convert import default_calibration_points
+
+    ck = load_pretrained(problem)
+    x = default_calibration_points(ck.problem, ck.problem_params, 32, seed=0)
+    snn = lava_pinn.convert(
+        ck, x, T=6, representation=representation, calibration=calibration, neuron=neuron
+    )
+    if hasattr(snn, "axis_nets"):
+        snn, x = snn.axis_nets[0], x[:, :1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # rounding notes of a deliberately coarse network
+        net, _ = quantize(snn, x, search=False)
+        pts = x[:4].numpy()
+        twin = run_twin(net, pts)
+    assert sum(int(e.sum()) for e in twin.events) > 0, "zoo network is silent"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with lava_graph.build_int_graph(net, 4) as g:
+            got = g.run(pts)
+    _assert_same(got, twin)
