@@ -182,6 +182,7 @@ class Context:
     config: PipelineConfig
     path: Path
     ran: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -328,14 +329,15 @@ for _stage in (
 # ------------------------------------------------------------------------------------ driver
 def _is_done(rd, stage: Stage, c: PipelineConfig, upstream_finished: str | None) -> bool:
     entry = rd.stage(stage.name)
-    if entry is None:
-        return False
     if stage.name == "train":
         # a checkpoint already in DIR is kept (it may be the user's own), unless --train asks
-        # for a trained one and the recorded one is the pretrained copy
-        if c.train and entry.get("options", {}).get("source") != "trained":
+        # for a trained one and the one there is the pretrained copy
+        source = (entry or {}).get("options", {}).get("source")
+        if c.train and source == "pretrained":
             return False
         return rd.file("checkpoint").is_file()
+    if entry is None:
+        return False
     if not rd.is_done(stage.name, stage.options(c), *stage.artifacts(rd, c)):
         return False
     return upstream_finished is None or entry.get("finished", "") >= upstream_finished
@@ -424,6 +426,8 @@ def run_pipeline(
             rd = ctx.rundir()
             if not forced and _is_done(rd, stage, c, upstream):
                 ctx.skipped.append(name)
+                if rd.stage(name) is None:  # a checkpoint put into DIR by hand: adopt it
+                    rd.record(name, {"source": "existing"})
                 print(f"{desc}: done earlier, kept (--redo {name} to run it again)", file=stream)
             else:
                 forced = True  # everything after a stage that ran is redone
@@ -432,7 +436,8 @@ def run_pipeline(
                     stage.run(ctx, bar)
                 _notice(q, stream)
                 ctx.ran.append(name)
-                log.info("stage %s: %.1f s", name, time.perf_counter() - t0)
+                ctx.seconds[name] = time.perf_counter() - t0
+                log.info("stage %s: %.1f s", name, ctx.seconds[name])
             entry = ctx.rundir().stage(name)
             upstream = entry.get("finished") if entry else upstream
             current = None

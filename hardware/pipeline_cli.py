@@ -207,7 +207,7 @@ def _pipeline_run(args: argparse.Namespace, base: dict | None = None) -> int:
         print(to_text(summarize(rd)))
     except RunDirError as err:
         raise CLIError(str(err), "see `lava-pinn pipeline --help`") from None
-    ran = ", ".join(ctx.ran) or "none"
+    ran = ", ".join(f"{n} ({ctx.seconds[n]:.0f} s)" for n in ctx.ran) or "none"
     print(f"\nstages run: {ran}; kept from before: {', '.join(ctx.skipped) or 'none'}")
     print(f"report: {rd.file('report')}")
     return 0

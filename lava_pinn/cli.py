@@ -131,6 +131,26 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hard-bc", action="store_true", help="impose BC/IC exactly: u = g + d*N")
     p.add_argument("--threads", type=_positive_int, default=1, help="torch threads (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--pretrained",
+        action="store_true",
+        help="copy the committed pretrained checkpoint instead of training",
+    )
+
+
+def _copy_pretrained(problem, out: Path) -> int:
+    from lava_pinn.stages import CheckpointOptions, checkpoint_stage
+
+    if out.exists() and not out.is_dir():
+        raise CLIError(f"--out {out} exists and is not a folder", "pass a folder path")
+    ck = checkpoint_stage(_run_dir(out, create=True), problem.name, CheckpointOptions())
+    print(f"problem     {problem.name} {problem.param_values}")
+    print(f"model       {ck.config.describe()} (pretrained)")
+    rel = ck.metrics.get("rel_l2", {})
+    if rel:
+        print("rel. L2     " + ", ".join(f"{k} {100 * v:.3f}%" for k, v in rel.items()))
+    print(f"checkpoint  {ck.path}")
+    return 0
 
 
 def _model_config(problem, args: argparse.Namespace):
@@ -153,6 +173,8 @@ def _train_run(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(args.threads)
     problem = get_problem(args.problem)
+    if args.pretrained:
+        return _copy_pretrained(problem, Path(args.out))
     overrides = {
         k: v
         for k, v in {
