@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 import time
 
 import torch
@@ -47,8 +48,38 @@ def _flatten(module: nn.Module, path: str) -> list[tuple[str, nn.Module]]:
 
 
 def _check_finite(t: torch.Tensor, what: str) -> None:
+    if isinstance(t, nn.parameter.UninitializedParameter):
+        raise ValueError(
+            f"{what} is uninitialized (a lazy module); run one forward pass on a batch of "
+            "points before converting"
+        )
     if not torch.isfinite(t).all():
         raise ValueError(f"{what} holds NaN or inf values; convert a finite, trained model")
+
+
+def _unsupported(label: str, mod: nn.Module) -> str:
+    """Why ``mod`` cannot be converted, with the fix."""
+    from lava_pinn.activations import ACTIVATIONS
+
+    for name, act in ACTIVATIONS.items():
+        if type(mod) is act.module_type:
+            diff = [
+                f"{k}={getattr(mod, k, v)!r} (needs {v!r})"
+                for k, v in act.defaults
+                if getattr(mod, k, v) != v
+            ]
+            return (
+                f"{label} is activation {name!r} with non-default {', '.join(diff)}; register "
+                f"it under its own name with lava_pinn.activations.register_activation; "
+                f"{supported_modules()}"
+            )
+    if any(True for _ in mod.children()):
+        return (
+            f"{label} has its own forward() over sub-modules (a residual block or other custom "
+            f"container) and cannot be read as a chain of layers; write the model as an "
+            f"nn.Sequential; {supported_modules()}"
+        )
+    return f"{label} cannot be converted; {supported_modules()}"
 
 
 def parse_mlp(model: nn.Module, name: str = "model") -> tuple[list[AnnLayer], nn.Linear]:
@@ -82,7 +113,7 @@ def parse_mlp(model: nn.Module, name: str = "model") -> tuple[list[AnnLayer], nn
         elif activation_name_of(mod) is not None:
             items.append(("act", path, mod))
         else:
-            raise ValueError(f"{label} cannot be converted; {supported_modules()}")
+            raise ValueError(_unsupported(label, mod))
     kinds = [k for k, _, _ in items]
     if not kinds or kinds[0] != "linear" or kinds[-1] != "linear" or len(kinds) < 3:
         raise ValueError(
@@ -107,9 +138,10 @@ def parse_mlp(model: nn.Module, name: str = "model") -> tuple[list[AnnLayer], nn
 
 
 def _check_T(T: object) -> int:
-    if isinstance(T, bool) or not isinstance(T, int) or T < 1:
+    """``T`` as a Python int (numpy integers accepted); ``ValueError`` naming it otherwise."""
+    if isinstance(T, bool) or not isinstance(T, numbers.Integral) or T < 1:
         raise ValueError(f"T (number of time steps) must be an integer >= 1, got {T!r}")
-    return T
+    return int(T)
 
 
 def _calibration_points(x: object, n_in: int) -> torch.Tensor:
@@ -123,9 +155,13 @@ def _calibration_points(x: object, n_in: int) -> torch.Tensor:
         raise ValueError(
             f"calibration_inputs must have shape (n >= 2, {n_in}), got {tuple(x.shape)}"
         )
-    if not torch.isfinite(x).all():
-        raise ValueError("calibration_inputs hold NaN or inf values; pass finite points")
-    return x
+    bad = (~torch.isfinite(x)).any(1).nonzero().flatten()
+    if bad.numel():
+        raise ValueError(
+            f"calibration_inputs hold NaN or inf values ({bad.numel()} of {x.shape[0]} rows, "
+            f"first: row {int(bad[0])}); pass finite points"
+        )
+    return x.detach()
 
 
 def convert_mlp(

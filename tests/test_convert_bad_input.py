@@ -1,0 +1,216 @@
+"""convert() on bad input: unconvertible modules, non-elementwise activations, NaN/inf, too few
+calibration points, bad T or percentile. Each error names the bad value and the fix."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import lava_pinn
+from lava_pinn.conversion.calibration import CALIBRATIONS
+from lava_pinn.models import SPINNConfig
+
+
+def _x(n: int = 64, d: int = 1) -> torch.Tensor:
+    g = torch.Generator().manual_seed(0)
+    return torch.rand(n, d, generator=g, dtype=torch.float64) * 2 - 1
+
+
+def _mlp(*middle: nn.Module) -> nn.Sequential:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(1, 4), *middle, nn.Linear(4, 1)).double()
+
+
+class Residual(nn.Module):
+    """``x + f(x)``: has its own forward(), cannot be read as a chain."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.f = nn.Sequential(nn.Linear(4, 4), nn.Tanh())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.f(x)
+
+
+class Swish2(nn.Module):
+    """An activation object the registry does not know."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.sigmoid(2 * x)
+
+
+SUPPORTED = "supported: Linear"
+
+
+@pytest.mark.parametrize(
+    ("module", "label"),
+    [
+        (nn.Conv1d(4, 4, 1), r"model\.1 \(Conv1d\)"),
+        (nn.LayerNorm(4), r"model\.1 \(LayerNorm\)"),
+        (nn.BatchNorm1d(4), r"model\.1 \(BatchNorm1d\)"),
+        (Residual(), r"model\.1 \(Residual\)"),
+        (Swish2(), r"model\.1 \(Swish2\)"),
+        (nn.ELU(), r"model\.1 \(ELU\)"),
+    ],
+)
+def test_unconvertible_module_names_path_and_lists_supported(module, label):
+    with pytest.raises(ValueError, match=label) as info:
+        lava_pinn.convert(_mlp(module), _x())
+    assert SUPPORTED in str(info.value) and "tanh" in str(info.value)
+
+
+def test_nested_path_is_named():
+    net = nn.Sequential(nn.Sequential(nn.Linear(1, 4), nn.GroupNorm(2, 4)), nn.Linear(4, 1))
+    with pytest.raises(ValueError, match=r"model\.0\.1 \(GroupNorm\)"):
+        lava_pinn.convert(net, _x())
+
+
+def test_residual_block_hint():
+    with pytest.raises(ValueError, match="own forward"):
+        lava_pinn.convert(_mlp(Residual()), _x())
+
+
+def test_non_default_activation_parameter_is_named():
+    with pytest.raises(ValueError, match=r"model\.1 \(Softplus\).*beta"):
+        lava_pinn.convert(_mlp(nn.Softplus(beta=2.0)), _x())
+
+
+@pytest.mark.parametrize("module", [nn.Softmax(-1), nn.LogSoftmax(-1), nn.Softmin(-1), nn.GLU()])
+def test_non_elementwise_refused(module):
+    net = nn.Sequential(
+        nn.Linear(1, 4), module, nn.Linear(4 if not isinstance(module, nn.GLU) else 2, 1)
+    )
+    with pytest.raises(ValueError, match=r"model\.1 .*not an elementwise"):
+        lava_pinn.convert(net.double(), _x())
+
+
+def test_dropout_train_mode_refused_eval_mode_accepted():
+    net = _mlp(nn.Tanh(), nn.Dropout(0.2))
+    with pytest.raises(ValueError, match=r"model\.2 \(Dropout\).*model\.eval\(\)"):
+        lava_pinn.convert(net, _x())
+    snn = lava_pinn.convert(net.eval(), _x(), T=4, representation="direct", calibration="none")
+    assert snn.neurons == 4
+
+
+def test_top_level_custom_module_refused():
+    with pytest.raises(TypeError, match="Residual.*nn.Sequential"):
+        lava_pinn.convert(Residual(), _x(d=4))
+
+
+def test_no_hidden_layer_or_bad_alternation():
+    with pytest.raises(ValueError, match="at least one hidden layer"):
+        lava_pinn.convert(nn.Sequential(nn.Linear(1, 1)), _x())
+    net = nn.Sequential(nn.Linear(1, 4), nn.Linear(4, 4), nn.Tanh(), nn.Linear(4, 1))
+    with pytest.raises(ValueError, match=r"model\.0 \(Linear\) is followed by model\.1"):
+        lava_pinn.convert(net, _x())
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_non_finite_weights_and_bias(bad):
+    net = _mlp(nn.Tanh())
+    with torch.no_grad():
+        net[2].weight[0, 1] = bad
+    with pytest.raises(ValueError, match=r"model\.2 \(Linear\) weight.*NaN or inf"):
+        lava_pinn.convert(net, _x())
+    net = _mlp(nn.Tanh())
+    with torch.no_grad():
+        net[0].bias[3] = bad
+    with pytest.raises(ValueError, match=r"model\.0 \(Linear\) bias.*NaN or inf"):
+        lava_pinn.convert(net, _x())
+
+
+@pytest.mark.filterwarnings("ignore:Lazy modules")
+def test_uninitialised_lazy_linear():
+    net = nn.Sequential(nn.LazyLinear(4), nn.Tanh(), nn.Linear(4, 1))
+    with pytest.raises(ValueError, match=r"model\.0 \(LazyLinear\).*uninitiali[sz]ed"):
+        lava_pinn.convert(net, _x())
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_non_finite_calibration_inputs(bad):
+    x = _x()
+    x[5, 0] = bad
+    with pytest.raises(ValueError, match="calibration_inputs.*NaN or inf.*row 5"):
+        lava_pinn.convert(_mlp(nn.Tanh()), x)
+
+
+def test_calibration_inputs_shape_and_type():
+    net = _mlp(nn.Tanh())
+    with pytest.raises(ValueError, match=r"\(n >= 2, 1\).*\(64, 3\)"):
+        lava_pinn.convert(net, _x(d=3))
+    with pytest.raises(TypeError, match="torch.Tensor"):
+        lava_pinn.convert(net, [[0.0], [1.0]])
+    with pytest.raises(ValueError, match="calibration_inputs"):
+        lava_pinn.convert(net, None)
+
+
+@pytest.mark.parametrize("T", [0, -3, 2.5, "64", True])
+def test_bad_T_named(T):
+    with pytest.raises(ValueError, match=f"T .*{T!r}"):
+        lava_pinn.convert(_mlp(nn.Tanh()), _x(), T=T)
+
+
+def test_numpy_integer_T_accepted():
+    snn = lava_pinn.convert(
+        _mlp(nn.Tanh()), _x(), T=np.int64(4), representation="direct", calibration="none"
+    )
+    assert snn.T == 4 and type(snn.T) is int
+
+
+@pytest.mark.parametrize("p", [-5, 0, 100.5])
+def test_bad_percentile_named(p):
+    with pytest.raises(ValueError, match=f"percentile.*{p!r}"):
+        lava_pinn.convert(
+            _mlp(nn.Tanh()), _x(), representation="direct", threshold="percentile", percentile=p
+        )
+
+
+def test_unknown_names_list_choices():
+    net = _mlp(nn.Tanh())
+    for kw, choice in [
+        ({"neuron": "lif9"}, "signed-if"),
+        ({"calibration": "magic"}, "advanced"),
+        ({"threshold": "median"}, "percentile"),
+        ({"representation": "fourier"}, "pwl"),
+    ]:
+        with pytest.raises(KeyError, match=choice):
+            lava_pinn.convert(net, _x(), **kw)
+
+
+@pytest.mark.parametrize("method", [m for m in CALIBRATIONS.available() if m != "none"])
+def test_too_few_calibration_points_warns_with_the_number_needed(method):
+    need = CALIBRATIONS.get(method).min_points
+    n = max(2, need // 4)
+    with pytest.warns(UserWarning, match=f"{n} calibration points.*at least {need}"):
+        lava_pinn.convert(
+            _mlp(nn.Tanh()),
+            _x(n),
+            T=4,
+            representation="direct",
+            calibration=method,
+            calibration_steps=2,
+        )
+
+
+def test_enough_calibration_points_do_not_warn():
+    need = max(CALIBRATIONS.get(m).min_points for m in ("light", "decoder"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lava_pinn.convert(
+            _mlp(nn.Tanh()), _x(need), T=4, representation="direct", calibration="light"
+        )
+
+
+def test_spinn_bad_calibration_inputs():
+    torch.manual_seed(0)
+    model = SPINNConfig(axes=2, out_features=1, widths=(4,), rank=2).build().double()
+    with pytest.raises(ValueError, match=r"\(n >= 2, 2\)"):
+        lava_pinn.convert(model, _x(d=3))
+    x = _x(d=2)
+    x[0, 1] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        lava_pinn.convert(model, x)
