@@ -300,13 +300,21 @@ def _finish_neurons(fl, spec, k, T, where):
     return th, bias_v, v0
 
 
-def _clamp_v0(v0, th, spec) -> tuple[np.ndarray, int]:
-    """Keep ``v0`` strictly inside the firing threshold (IntLayer's rule); count moves."""
+def _clamp_v0(v0, th, spec, where: str) -> tuple[np.ndarray, int]:
+    """Keep ``v0`` strictly inside the firing threshold (IntLayer's rule: no spike before the
+    first input arrives); count and warn about the neurons moved."""
     th_v = th * spec.threshold_unit
     hi = th_v if spec.uniform_threshold else th_v - 1
-    lo = -th_v + 1 if spec.signed_spikes else np.full_like(th_v, fp.UV_MAX * -1 + 1)
+    lo = -th_v + 1 if spec.signed_spikes else np.full_like(th_v, -fp.V_LIMIT)
     clamped = np.clip(v0, lo, hi)
-    return clamped, int((clamped != v0).sum())
+    moved = int((clamped != v0).sum())
+    if moved:
+        warnings.warn(
+            f"{where}: {moved} initial potential(s) v0 at or beyond the firing threshold were "
+            f"moved just inside it (counted as saturated in the report)",
+            stacklevel=4,
+        )
+    return clamped, moved
 
 
 def _encode_bias(bias_v: np.ndarray, spec: IntNeuronSpec, where: str):
@@ -375,7 +383,7 @@ def _quantize_host(
     th, bias_v, v0 = _finish_neurons(fl, spec, k, 0, where)
     if spec.uniform_threshold:
         th = np.full_like(th, vth)
-    v0, sat = _clamp_v0(v0, th, spec)
+    v0, sat = _clamp_v0(v0, th, spec, where)
     mant, bexp = _encode_bias(bias_v, spec, where)
     layer = IntLayer(Q, e0, mant, bexp, th, v0, fl.neuron, name=fl.name)
     W_deq = Q * (k[:, None] * 2.0 ** (e0 + act)) / in_scale[None, :]
@@ -441,7 +449,7 @@ def _quantize_dense(
     Q, s, e, k, th, bias_v, v0, headroom = choice
     if th.size and (th.min() < th_lo or th.max() > th_hi):
         raise QuantizationError(f"{where}: thresholds need [{th.min()}, {th.max()}] units")
-    v0, sat = _clamp_v0(v0, th, spec)
+    v0, sat = _clamp_v0(v0, th, spec, where)
     sat += _saturated(W / s[:, None], lo, hi, step)
     mant, bexp = _encode_bias(bias_v, spec, where)
     layer = IntLayer(Q, e, mant, bexp, th, v0, fl.neuron, name=fl.name)
@@ -664,12 +672,31 @@ def _rel_errors(y: np.ndarray, ref: np.ndarray) -> np.ndarray:
     return np.linalg.norm(y - ref, axis=0) / den
 
 
+def _refit_readout(
+    W: np.ndarray, b: np.ndarray, r: np.ndarray, y: np.ndarray, ridge: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Readout re-fitted to the integer network's own last-layer rates ``r``:
+    ``min ||[r 1] [W' b']^T - y||^2 / n + lam ||W' - W||^2`` with ``lam = ridge * mean(diag H)``
+    (ridge towards the float readout; ``y``: the float SNN's outputs)."""
+    n = r.shape[0]
+    A = np.hstack([r, np.ones((n, 1))])
+    H = A.T @ A / n
+    reg = ridge * max(float(np.trace(H[:-1, :-1])) / max(r.shape[1], 1), 1e-12)
+    R = reg * np.eye(H.shape[0])
+    R[-1, -1] = 0.0
+    theta0 = np.hstack([W, b[:, None]]).T
+    sol = np.linalg.solve(H + R, A.T @ y / n + R @ theta0)
+    return sol[:-1].T.copy(), sol[-1].copy()
+
+
 def quantize(
     snn,
     calibration_inputs: torch.Tensor | np.ndarray | None = None,
     *,
     candidates: tuple[ScaleCandidate, ...] = DEFAULT_CANDIDATES,
     search: bool = True,
+    refit_readout: bool = True,
+    ridge: float = 1e-3,
     n_points: int = 256,
     seed: int = 1,
 ) -> tuple[IntegerNetwork, QuantizationReport]:
@@ -680,7 +707,11 @@ def quantize(
     scored by the search (``None``: ``n_points`` seeded points from the problem in
     ``snn.metadata``). ``candidates``: the :class:`ScaleCandidate` s tried per Dense layer and
     for the readout (the first is the starting point); ``search=False`` keeps the first.
-    Raises :class:`QuantizationError` for a layer that does not fit the bit widths.
+    ``refit_readout``: the readout is also tried re-fitted (ridge ``ridge``, see
+    :func:`_refit_readout`) to the spikes the chosen integer hidden layers really produce, on a
+    second seeded set of points (on ``calibration_inputs`` themselves when given); it is kept
+    only where it scores better. Raises :class:`QuantizationError` for a layer that does not
+    fit the bit widths.
     """
     from exporters.twin import run_twin
     from lava_pinn.conversion.network import SpikingNetwork
@@ -697,6 +728,8 @@ def quantize(
         raise TypeError("candidates must be a non-empty tuple of ScaleCandidate")
     if isinstance(n_points, bool) or not isinstance(n_points, int) or n_points < 1:
         raise ValueError(f"n_points must be an int >= 1, got {n_points!r}")
+    if not isinstance(ridge, (int, float)) or not ridge > 0:
+        raise ValueError(f"ridge must be a number > 0, got {ridge!r}")
     T = snn.T
     layers = _float_layers(snn)
     specs = [INT_NEURONS.get(fl.neuron) for fl in layers]
@@ -709,20 +742,28 @@ def quantize(
     host, host_rep, in_scale = _quantize_host(layers[0], specs[0], _input_range(snn, x))
     W_out = snn.output.weight.detach().cpu().double().numpy()
     b_out = snn.output.bias.detach().cpu().double().numpy()
-    L = len(layers)
+    L, nc = len(layers), len(candidates)
     cache: dict[tuple[int, int], tuple] = {}
+    refit: dict[str, object] = {}
 
     def part(i: int, c: int) -> tuple:
-        """Slot ``i`` (1..L-1: hidden layer, L: readout) built with candidate ``c``."""
+        """Slot ``i`` (1..L-1: hidden layer, L: readout) built with candidate ``c`` (readout
+        ``c >= nc``: candidate ``c - nc`` on the re-fitted readout)."""
         if (i, c) not in cache:
             if i < L:
                 signed_in = specs[i - 1].signed_spikes
                 cache[i, c] = _quantize_dense(
                     layers[i], specs[i], stats[i - 1], candidates[c], T, signed_in
                 )
-            else:
+            elif c < nc:
                 cache[i, c] = _quantize_readout(W_out, b_out, stats[-1], candidates[c], T)
+            else:
+                W2, b2, st = refit["W"], refit["b"], refit["stats"]
+                cache[i, c] = _quantize_readout(W2, b2, st, candidates[c - nc], T)
         return cache[i, c]
+
+    def label(i: int, c: int) -> str:
+        return candidates[c].label if c < nc else f"refit,{candidates[c - nc].label}"
 
     def assemble(choice: list[int]) -> IntegerNetwork:
         hidden = [host] + [part(i, choice[i])[0] for i in range(1, L)]
@@ -731,46 +772,73 @@ def quantize(
 
     caught: list[warnings.WarningMessage] = []
 
-    def score(net: IntegerNetwork) -> np.ndarray:
+    def twin(net: IntegerNetwork, pts: np.ndarray):
         with warnings.catch_warnings(record=True) as w:
             warnings.simplefilter("always")
-            y = run_twin(net, x_np).y
+            res = run_twin(net, pts)
         caught.extend(w)
-        return _rel_errors(y, y_ref)
+        return res
+
+    def score(net: IntegerNetwork) -> np.ndarray:
+        return _rel_errors(twin(net, x_np).y, y_ref)
 
     choice = [0] * (L + 1)
     best_err = score(assemble(choice))
     evaluations = 1
     tried: dict[int, list[tuple[str, float]]] = {i: [] for i in range(1, L + 1)}
-    if search and len(candidates) > 1:
-        for i in range(1, L + 1):
-            tried[i].append((candidates[choice[i]].label, float(best_err.mean())))
-            for c in range(len(candidates)):
-                if c == choice[i]:
-                    continue
-                trial = list(choice)
-                trial[i] = c
-                try:
-                    err = score(assemble(trial))
-                except QuantizationError as exc:
-                    log.info("slot %d candidate %s refused: %s", i, candidates[c].label, exc)
-                    continue
-                evaluations += 1
-                tried[i].append((candidates[c].label, float(err.mean())))
-                if err.mean() < best_err.mean():
-                    best_err, choice = err, trial
-            log.info(
-                "slot %d: kept %s (objective %.3e)", i, candidates[choice[i]].label, best_err.mean()
-            )
+
+    def try_slot(i: int, options: list[int] | range) -> None:
+        nonlocal best_err, choice, evaluations
+        tried[i].append((label(i, choice[i]), float(best_err.mean())))
+        for c in options:
+            if c == choice[i]:
+                continue
+            trial = list(choice)
+            trial[i] = c
+            try:
+                err = score(assemble(trial))
+            except QuantizationError as exc:
+                log.info("slot %d candidate %s refused: %s", i, label(i, c), exc)
+                continue
+            evaluations += 1
+            tried[i].append((label(i, c), float(err.mean())))
+            if err.mean() < best_err.mean():
+                best_err, choice = err, trial
+        log.info("slot %d: kept %s (objective %.3e)", i, label(i, choice[i]), best_err.mean())
+
+    if search and nc > 1:
+        for i in range(1, L):
+            try_slot(i, range(nc))
+    readout_options = list(range(nc if search else 1))
+    if refit_readout:
+        if calibration_inputs is None:
+            x_fit = _calibration_points(snn, None, n_points, seed + 1)
+            with torch.no_grad():
+                y_fit = snn(x_fit).double().numpy()
+            x_fit = x_fit.numpy()
+        else:
+            x_fit, y_fit = x_np, y_ref
+        r = twin(assemble(choice), x_fit).counts[-1] / T
+        refit["W"], refit["b"] = _refit_readout(W_out, b_out, r, y_fit, float(ridge))
+        refit["stats"] = _stats(r)
+        evaluations += 1
+        readout_options += [nc + c for c in readout_options]
+    if len(readout_options) > 1:
+        try_slot(L, readout_options)
     for msg in {str(w.message): w for w in caught}.values():
         warnings.warn(msg.message, msg.category, stacklevel=2)
     net = assemble(choice)
     reports = [host_rep] + [_with_search(part(i, choice[i])[1], tried[i]) for i in range(1, L)]
+    ro_rep = part(L, choice[L])[2]
+    if choice[L] >= nc:
+        from dataclasses import replace
+
+        ro_rep = replace(ro_rep, choice=label(L, choice[L]))
     report = QuantizationReport(
         neuron=layers[0].neuron if len({fl.neuron for fl in layers}) == 1 else "mixed",
         T=T,
         layers=tuple(reports),
-        readout=_with_search(part(L, choice[L])[2], tried[L]),
+        readout=_with_search(ro_rep, tried[L]),
         input_scale=tuple(float(v) for v in net.input_scale),
         output_scale=tuple(float(v) for v in net.output_scale),
         calibration_points=int(x.shape[0]),
