@@ -60,6 +60,7 @@ class RunOutput:
     events: tuple[np.ndarray, ...]  # per hidden layer (n_points, n_l), spikes of either sign
     steps: int  # simulator time steps executed in total (all batches)
     arithmetic: str  # "fixed_pt" or "floating_pt"
+    measured: Any = None  # hardware.energy.MeasuredEnergy from a board's power profiler
 
 
 def _lava_status() -> tuple[bool, str]:
@@ -266,10 +267,12 @@ def loihi2_status() -> tuple[bool, str]:
 def _loihi2(net: LoadedNetwork, x: np.ndarray, options: dict) -> RunOutput:  # pragma: no cover
     # Not exercised here: no lava-loihi and no board on the machines this project runs on.
     from exporters.lava_graph import build_int_graph
+    from hardware.energy.measured import measure_loihi2
 
     batch = _pos_int_option(options, "batch", 16)
     timeout_s = _timeout_option(options)
-    _no_more(options, "loihi2", ("batch", "timeout_s"))
+    measure = bool(options.pop("measure_power", True))
+    _no_more(options, "loihi2", ("batch", "timeout_s", "measure_power"))
     inet = net.require_integer("loihi2")
     custom = sorted({la.neuron for la in inet.hidden} - {"lif-hard"})
     if custom:
@@ -278,16 +281,33 @@ def _loihi2(net: LoadedNetwork, x: np.ndarray, options: dict) -> RunOutput:  # p
             "only with microcode from lava-loihi, which this project does not ship; export with "
             f"neuron 'lif-hard' (Loihi 2's built-in LIF) or {LOIHI2_INSTEAD}"
         )
-    graph = build_int_graph(inet, batch, connection="dense", timeout_s=timeout_s)
-    graph = _as_hardware_graph(graph)
-    return _graph_output(graph, x, "fixed_pt")
+    box: dict[str, RunOutput] = {}
+
+    def run_on_board(pre: list, post: list) -> None:
+        callbacks = []
+        if pre or post:
+            from lava.magma.core.callback_fx import IterableCallBack
+
+            callbacks = [IterableCallBack(pre_run_fxs=pre, post_run_fxs=post)]
+        graph = build_int_graph(inet, batch, connection="dense", timeout_s=timeout_s)
+        box["out"] = _graph_output(_as_hardware_graph(graph, callbacks), x, "fixed_pt")
+
+    if not measure:
+        run_on_board([], [])
+        return box["out"]
+    steps = 1 + -(-x.shape[0] // batch) * (inet.T + inet.depth)
+    measured = measure_loihi2(run_on_board, steps, n_samples=x.shape[0])
+    out = box["out"]
+    return RunOutput(out.y, out.counts, out.events, out.steps, out.arithmetic, measured)
 
 
-def _as_hardware_graph(graph):  # pragma: no cover - needs a board
+def _as_hardware_graph(graph, callback_fxs: list):  # pragma: no cover - needs a board
     """The same graph, compiled with ``Loihi2HwCfg`` instead of ``Loihi2SimCfg``.
 
-    Lava's LIF and Dense get lava-loihi's NeuroCore models; the host-side helpers (bias
-    gating, the readout Accumulator) keep their Python ``fixed_pt`` models.
+    :class:`exporters.runtime.LavaGraph` builds its run configuration inside ``open()``; the
+    subclass swaps the configuration class for the duration of that call. Lava's LIF and Dense
+    then get lava-loihi's NeuroCore models; the host-side helpers (bias gating, the readout
+    Accumulator) keep their Python ``fixed_pt`` models. Untested: no board here.
     """
     from dataclasses import fields
 
@@ -297,14 +317,16 @@ def _as_hardware_graph(graph):  # pragma: no cover - needs a board
         def open(self):
             from lava.magma.core import run_configs
 
-            original = run_configs.Loihi2SimCfg
-            run_configs.Loihi2SimCfg = lambda select_tag=None: run_configs.Loihi2HwCfg(
-                select_tag=select_tag
-            )
+            sim_cfg = run_configs.Loihi2SimCfg
+
+            def hw_cfg(select_tag=None):
+                return run_configs.Loihi2HwCfg(select_tag=select_tag, callback_fxs=callback_fxs)
+
+            run_configs.Loihi2SimCfg = hw_cfg
             try:
                 return super().open()
             finally:
-                run_configs.Loihi2SimCfg = original
+                run_configs.Loihi2SimCfg = sim_cfg
 
     return _HwGraph(**{f.name: getattr(graph, f.name) for f in fields(graph) if f.init})
 
@@ -353,7 +375,7 @@ for _b in (
         "integer",
         "fixed_pt",
         "Loihi 2 board through Loihi2HwCfg (Intel's lava-loihi extension and a board)",
-        ("batch", "timeout_s"),
+        ("batch", "timeout_s", "measure_power"),
         loihi2_status,
         _loihi2,
     ),

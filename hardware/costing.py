@@ -141,6 +141,9 @@ def energy_report(
         run = rec.run
         if run.get("arithmetic"):
             label = label or f"{run.get('backend')} ({run['arithmetic']}), T={activity.T}"
+    board = getattr(measured, "measured", None)
+    if board is not None and "measured" not in options:
+        options["measured"] = (board,)  # a board's power measurement goes beside the estimates
     rep = estimate_energy(activity, ann, profiles, errors=errors, label=label, **options)
     if note:
         rep = dataclasses.replace(

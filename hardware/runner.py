@@ -258,6 +258,7 @@ class RunResult:
     metadata: dict = field(default_factory=dict)
     options: dict = field(default_factory=dict)
     resources: ResourceReport | None = None
+    measured: Any = None  # hardware.energy.MeasuredEnergy (loihi2 with lava-loihi's profiler)
 
     @property
     def n_points(self) -> int:
@@ -355,6 +356,7 @@ def run(
         metadata=dict(net.metadata),
         options={k: v for k, v in options.items()},
         resources=resources,
+        measured=out.measured,
     )
 
 

@@ -103,8 +103,9 @@ def measure_loihi2(
 ) -> MeasuredEnergy:
     """Run on Loihi 2 with lava-loihi's power and time loggers attached; return the energy.
 
-    ``run(pre_run_fxs, post_run_fxs)`` must build ``Loihi2HwCfg(pre_run_fxs=...,
-    post_run_fxs=...)`` from the two lists, run the network for ``num_steps`` steps and stop
+    ``run(pre_run_fxs, post_run_fxs)`` must pass the two lists to the run configuration (in
+    lava-nc 0.10.0: ``Loihi2HwCfg(callback_fxs=[IterableCallBack(pre_run_fxs, post_run_fxs)])``
+    from ``lava.magma.core.callback_fx``), run the network for ``num_steps`` steps and stop
     it. Raises :class:`ProfilerUnavailable` (with the reason) where lava-loihi is absent.
     """
     ok, reason = loihi2_profiler_status()
