@@ -1,7 +1,19 @@
 """Where converted networks run and what they cost: activity records, energy estimates, the
 Loihi 2 resource check and reports.
 
-Typical use, once a backend has counted spikes (``counts[k]``: spikes per neuron of layer ``k``
+Run an exported network anywhere and price what it did::
+
+    import hardware
+    hardware.available()                       # {backend: None if it works here, else why not}
+    res = hardware.run("runs/ns/network.h5", x, backend="lava-cpu")   # -> RunResult
+    from hardware.costing import energy_report
+    print(energy_report(res).estimate_for("loihi").snn_total_pj)
+
+Backends (:mod:`hardware.backends`): ``torch-float``, ``torch-twin``, ``lava-cpu`` (default),
+``lava-cpu-float``, ``loihi2``. Subcommands ``lava-pinn run`` / ``lava-pinn energy`` live in
+:mod:`hardware.cli`.
+
+Lower level, once a backend has counted spikes (``counts[k]``: spikes per neuron of layer ``k``
 summed over samples and steps, ``None`` for the non-spiking output layer)::
 
     from hardware.activity import SNNActivity
