@@ -744,22 +744,26 @@ def quantize(
     b_out = snn.output.bias.detach().cpu().double().numpy()
     L, nc = len(layers), len(candidates)
     cache: dict[tuple[int, int], tuple] = {}
+    warned: dict[tuple[int, int], list[warnings.WarningMessage]] = {}
     refit: dict[str, object] = {}
 
     def part(i: int, c: int) -> tuple:
         """Slot ``i`` (1..L-1: hidden layer, L: readout) built with candidate ``c`` (readout
         ``c >= nc``: candidate ``c - nc`` on the re-fitted readout)."""
         if (i, c) not in cache:
-            if i < L:
-                signed_in = specs[i - 1].signed_spikes
-                cache[i, c] = _quantize_dense(
-                    layers[i], specs[i], stats[i - 1], candidates[c], T, signed_in
-                )
-            elif c < nc:
-                cache[i, c] = _quantize_readout(W_out, b_out, stats[-1], candidates[c], T)
-            else:
-                W2, b2, st = refit["W"], refit["b"], refit["stats"]
-                cache[i, c] = _quantize_readout(W2, b2, st, candidates[c - nc], T)
+            with warnings.catch_warnings(record=True) as w:
+                warnings.simplefilter("always")
+                if i < L:
+                    signed_in = specs[i - 1].signed_spikes
+                    cache[i, c] = _quantize_dense(
+                        layers[i], specs[i], stats[i - 1], candidates[c], T, signed_in
+                    )
+                elif c < nc:
+                    cache[i, c] = _quantize_readout(W_out, b_out, stats[-1], candidates[c], T)
+                else:
+                    W2, b2, st = refit["W"], refit["b"], refit["stats"]
+                    cache[i, c] = _quantize_readout(W2, b2, st, candidates[c - nc], T)
+            warned[i, c] = list(w)
         return cache[i, c]
 
     def label(i: int, c: int) -> str:
@@ -825,9 +829,11 @@ def quantize(
         readout_options += [nc + c for c in readout_options]
     if len(readout_options) > 1:
         try_slot(L, readout_options)
-    for msg in {str(w.message): w for w in caught}.values():
-        warnings.warn(msg.message, msg.category, stacklevel=2)
     net = assemble(choice)
+    # warnings of the kept candidates (once each), then those of the twin runs
+    kept = [w for i in range(1, L + 1) for w in warned.get((i, choice[i]), [])]
+    for msg in {str(w.message): w for w in kept + caught}.values():
+        warnings.warn(msg.message, msg.category, stacklevel=2)
     reports = [host_rep] + [_with_search(part(i, choice[i])[1], tried[i]) for i in range(1, L)]
     ro_rep = part(L, choice[L])[2]
     if choice[L] >= nc:
