@@ -121,7 +121,9 @@ def _meta_from(float_snn: Any, manifest: Any) -> dict:
         for key in ("snn_metadata", "metadata", "float_metadata"):
             if isinstance(manifest.get(key), dict):
                 meta.update(manifest[key])
-        meta.update({k: v for k, v in manifest.items() if k in ("problem", "hard_bc", "units")})
+        for k in ("problem", "hard_bc", "units"):
+            if manifest.get(k) and k not in meta:
+                meta[k] = manifest[k]
     if float_snn is not None:
         meta.update(getattr(float_snn, "metadata", {}) or {})
     return meta

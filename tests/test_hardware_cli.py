@@ -128,6 +128,7 @@ def test_latex_table_is_sound_and_compiles_where_a_tex_engine_exists(tmp_path):
 
 
 @pytest.mark.lava
+@pytest.mark.filterwarnings("ignore::hardware.resources.LoihiResourceWarning")  # IF neurons
 def test_run_twin_and_lava_cpu_agree_then_energy(tmp_path, snn, capsys):
     pytest.importorskip("lava.magma.core.process.process")
     rd = _rundir(tmp_path / "run", snn, with_snn=False)
@@ -145,6 +146,8 @@ def test_run_twin_and_lava_cpu_agree_then_energy(tmp_path, snn, capsys):
     assert rows.sum() == 6 and np.array_equal(twin[rows], lava[rows])
     a = load_activity(rd.file("activity", backend="torch-twin")).activity
     b = load_activity(rd.file("activity", backend="lava-cpu")).activity
+    rec = load_activity(rd.file("activity", backend="lava-cpu"))
+    assert rec.ann.widths == (1, 64, 64, 64, 64, 1)  # from the artifact's metadata
     for ca, cb in zip(a.spike_counts, b.spike_counts, strict=True):
         assert (ca is None and cb is None) or np.array_equal(ca, cb)
     capsys.readouterr()
