@@ -40,7 +40,8 @@ class LayerReport:
     * ``weight_error``: ``||W_eff - W|| / ||W||`` with ``W_eff`` the weights the integer layer
       really applies (Lava's even truncation included) mapped back to float units.
     * ``threshold_error``: ``max_i |th_int_i * unit_i - V_i| / V_i``; ``bias_error``:
-      ``max_i |b_eff_i - b_i| / V_i`` (per step, in thresholds); ``v0_error`` likewise.
+      ``max_i |b_eff_i - b_i| / V_i`` (per step, in thresholds; includes the bias correction);
+      ``v0_error`` likewise. Readout: ``bias_error = max_k |b_eff_k - b_k| / sum_j |W_kj|``.
     * ``v_headroom``: ``(2**23 - 1) / worst-case |v|`` over any input (``>= 1``: ``v`` can never
       saturate); ``choice``: the scale candidate the search kept; ``search``: objective per
       candidate tried (relative output error of the twin vs the float SNN).
