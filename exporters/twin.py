@@ -31,9 +31,23 @@ class TwinResult:
     spikes: list[np.ndarray] | None = None  # trace=True: per layer (n_points, T, n_l) int8
 
 
+F32_EXACT = 2**24  # float32 holds every integer of magnitude <= 2**24
+
+
 def _exact_mm(s: torch.Tensor, w_t: torch.Tensor) -> torch.Tensor:
-    # Spikes are in {-1, 0, 1} and weights 8-bit: the float64 sums are exact integers.
+    # Spikes are in {-1, 0, 1} and weights 8-bit: every partial sum is an integer bounded by
+    # the largest row sum of |W|, below F32_EXACT (float32) or 2**53 (float64): exact.
     return (s @ w_t).to(torch.int64)
+
+
+def _mm_dtype(weights: list[np.ndarray]) -> torch.dtype:
+    """float32 when every ``sum_j |W_ij|`` is below ``2**24`` (exact), else float64."""
+    worst = max(int(np.abs(w).sum(axis=1).max()) if w.size else 0 for w in weights)
+    return torch.float32 if worst < F32_EXACT else torch.float64
+
+
+def _shift(x: torch.Tensor, exp: int) -> torch.Tensor:
+    return x if exp == 0 else fp.shift(x, exp)
 
 
 @torch.no_grad()
@@ -81,10 +95,11 @@ def _run_chunk(net: IntegerNetwork, bias0: torch.Tensor, trace: bool = False):
         for la in layers
     ]
     biases = [bias0] + [torch.from_numpy(la.bias.copy()) for la in layers[1:]]
-    w_ts = [None] + [
-        torch.from_numpy(fp.dense_effective_weights(la.weight).T.astype(np.float64))
-        for la in layers[1:]
-    ]
+    eff = [fp.dense_effective_weights(la.weight) for la in layers[1:]]
+    ro = net.readout
+    eff_out = fp.dense_effective_weights(ro.weight)
+    mm = _mm_dtype([*eff, eff_out])
+    w_ts = [None] + [torch.from_numpy(w.T.copy()).to(mm) for w in eff]
     exps = [la.weight_exp for la in layers]
     # IntegerNetwork validation bounds every Dense output below 2**31 (intnet._check_dense), so
     # the int32 wrap of fp.dense_output is the identity and the twin applies only its shift.
@@ -96,23 +111,22 @@ def _run_chunk(net: IntegerNetwork, bias0: torch.Tensor, trace: bool = False):
         torch.zeros(n, la.n_out, dtype=i64) if sg else None
         for la, sg in zip(layers, signed, strict=True)
     ]
-    ro = net.readout
-    w_out = torch.from_numpy(fp.dense_effective_weights(ro.weight).T.astype(np.float64))
+    w_out = torch.from_numpy(eff_out.T.copy()).to(mm)
     acc = torch.zeros(n, ro.weight.shape[0], dtype=i64)
     zero = torch.zeros((), dtype=i64)
     rec = [torch.zeros(n, net.T, la.n_out, dtype=torch.int8) for la in layers] if trace else None
     for k in range(net.T):
         s = None
         for i in range(len(layers)):
-            a = zero if i == 0 else fp.shift(_exact_mm(s, w_ts[i]), exps[i])
+            a = zero if i == 0 else _shift(_exact_mm(s, w_ts[i]), exps[i])
             s, u[i], v[i] = steps[i](u[i], v[i], a, biases[i], ths[i])
             counts[i] += s
             if rec is not None:
                 rec[i][:, k] = s
             if signed[i]:
                 events[i] += s.abs()
-            s = s.to(torch.float64)
-        acc += fp.shift(_exact_mm(s, w_out), ro.weight_exp)
+            s = s.to(mm)
+        acc += _shift(_exact_mm(s, w_out), ro.weight_exp)
     events = [c.clone() if e is None else e for c, e in zip(counts, events, strict=True)]
     spikes = [r.numpy() for r in rec] if rec is not None else None
     return acc.numpy(), [c.numpy() for c in counts], [e.numpy() for e in events], spikes
