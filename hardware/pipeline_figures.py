@@ -54,7 +54,7 @@ def slice_points(problem, config) -> tuple[np.ndarray, list[tuple[str, float | N
     mid = (lo + hi) / 2
     d = problem.in_features
     if d == 1:
-        n = max(config.field_grid, 101)
+        n = 4 * config.field_grid + 1  # a line: denser than an image axis, same cost order
         x = np.linspace(lo[0], hi[0], n)[:, None]
         return x, [("fields.png", None, (n,))]
     g = config.field_grid
@@ -196,7 +196,9 @@ def _fields(rd, config, problem, data: dict) -> list[Path]:
 
 
 def _key(label: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in label).strip("_").lower()
+    import re
+
+    return re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
 
 
 # ------------------------------------------------------------------------------------ raster
