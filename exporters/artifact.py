@@ -8,8 +8,9 @@ Layout (format ``lava-pinn-artifact``, version :data:`FORMAT_VERSION`)::
                              weight_exps, metadata_json, content_sha256
     /network          attrs: T;  datasets input_scale (n_in,), output_scale (n_out,) float64
     /network/hidden/<i>   attrs: name, neuron, weight_exp;  datasets weight, bias_mant,
-                          bias_exp, threshold, v0 (int64)
-    /network/readout      attrs: name, weight_exp;  datasets weight, bias (int64)
+                          bias_exp, threshold, v0 (integers, stored in the smallest dtype
+                          that holds them, read back as int64; large ones gzip-compressed)
+    /network/readout      attrs: name, weight_exp;  datasets weight, bias (integers)
     /report           attrs: json (QuantizationReport.to_dict(), absent for a network exported
                       without its float source)
     /float_snn        attrs: T, metadata_json;  /float_snn/hidden/<i>: weight, bias, threshold,
@@ -149,6 +150,19 @@ def _content_hash(f) -> str:
 
 
 # --------------------------------------------------------------------------- writing
+def _dataset(g, name: str, arr: np.ndarray) -> None:
+    """Integers in the smallest dtype that holds them (read back as int64), gzip when large."""
+    arr = np.asarray(arr)
+    if arr.dtype.kind in "iu":
+        lo, hi = (int(arr.min()), int(arr.max())) if arr.size else (0, 0)
+        for dt in (np.int8, np.int16, np.int32, np.int64):
+            if np.iinfo(dt).min <= lo and hi <= np.iinfo(dt).max:
+                arr = arr.astype(dt)
+                break
+    kw = {"compression": "gzip", "compression_opts": 4} if arr.size > 4096 else {}
+    g.create_dataset(name, data=arr, **kw)
+
+
 def _write_network(g, net: IntegerNetwork) -> None:
     g.attrs["T"] = net.T
     g.create_dataset("input_scale", data=np.asarray(net.input_scale, dtype=np.float64))
@@ -158,11 +172,11 @@ def _write_network(g, net: IntegerNetwork) -> None:
         h.attrs["name"], h.attrs["neuron"] = la.name, la.neuron
         h.attrs["weight_exp"] = la.weight_exp
         for f in ("weight", "bias_mant", "bias_exp", "threshold", "v0"):
-            h.create_dataset(f, data=np.asarray(getattr(la, f), dtype=np.int64))
+            _dataset(h, f, np.asarray(getattr(la, f), dtype=np.int64))
     r = g.create_group("readout")
     r.attrs["name"], r.attrs["weight_exp"] = net.readout.name, net.readout.weight_exp
-    r.create_dataset("weight", data=np.asarray(net.readout.weight, dtype=np.int64))
-    r.create_dataset("bias", data=np.asarray(net.readout.bias, dtype=np.int64))
+    _dataset(r, "weight", np.asarray(net.readout.weight, dtype=np.int64))
+    _dataset(r, "bias", np.asarray(net.readout.bias, dtype=np.int64))
 
 
 def _write_float(g, snn) -> None:
@@ -172,10 +186,10 @@ def _write_float(g, snn) -> None:
         h = g.create_group(f"hidden/{i}")
         h.attrs["neuron"] = la.neuron
         for f in ("weight", "bias", "threshold", "v0"):
-            h.create_dataset(f, data=getattr(la, f).detach().cpu().numpy())
+            _dataset(h, f, getattr(la, f).detach().cpu().numpy())
     o = g.create_group("output")
-    o.create_dataset("weight", data=snn.output.weight.detach().cpu().numpy())
-    o.create_dataset("bias", data=snn.output.bias.detach().cpu().numpy())
+    _dataset(o, "weight", snn.output.weight.detach().cpu().numpy())
+    _dataset(o, "bias", snn.output.bias.detach().cpu().numpy())
 
 
 def _manifest(net: IntegerNetwork, snn, report, source_sha: str) -> dict:
@@ -300,24 +314,30 @@ def _read_manifest(f, path: Path) -> dict:
 
 
 def _read_network(g) -> IntegerNetwork:
+    def i64(ds) -> np.ndarray:
+        arr = np.asarray(ds[()])
+        if arr.dtype.kind not in "iu":
+            raise ValueError(f"{ds.name} holds {arr.dtype} values, not integers")
+        return arr.astype(np.int64)
+
     hidden = []
     for i in range(len(g["hidden"])):
         h = g[f"hidden/{i}"]
         hidden.append(
             IntLayer(
-                h["weight"][()],
+                i64(h["weight"]),
                 int(h.attrs["weight_exp"]),
-                h["bias_mant"][()],
-                h["bias_exp"][()],
-                h["threshold"][()],
-                h["v0"][()],
+                i64(h["bias_mant"]),
+                i64(h["bias_exp"]),
+                i64(h["threshold"]),
+                i64(h["v0"]),
                 _attr(h.attrs["neuron"]),
                 name=_attr(h.attrs["name"]),
             )
         )
     r = g["readout"]
     ro = IntReadout(
-        r["weight"][()], int(r.attrs["weight_exp"]), r["bias"][()], name=_attr(r.attrs["name"])
+        i64(r["weight"]), int(r.attrs["weight_exp"]), i64(r["bias"]), name=_attr(r.attrs["name"])
     )
     return IntegerNetwork(
         tuple(hidden), ro, g["input_scale"][()], g["output_scale"][()], int(g.attrs["T"])
