@@ -216,3 +216,15 @@ def test_report_json_is_plain(artifact_file):
         d = json.loads(f["report"].attrs["json"])
     assert d["T"] == 16 and len(d["layers"]) == 2
     assert os.path.getsize(path) > 0
+
+
+def test_import_exporters_is_light():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, exporters; "
+        "heavy = [m for m in ('torch', 'h5py', 'lava', 'exporters.quantize') if m in sys.modules]; "
+        "assert not heavy, heavy"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
