@@ -289,10 +289,15 @@ def _resolve(source: Any, x: np.ndarray, network: IntegerNetwork | None):
         from exporters.artifact import load_artifact
 
         source = load_artifact(Path(source))
-    snn = getattr(source, "float_snn", None)
-    if snn is not None and network is None:
-        network = getattr(source, "network", None)
-    if snn is None:
+    if isinstance(getattr(source, "network", None), IntegerNetwork):  # an Artifact
+        if source.float_snn is None:
+            where = getattr(source, "path", "the artifact")
+            raise ValueError(
+                f"{where} holds no float SNN (it was exported from an IntegerNetwork); the "
+                f"ladder needs one: export the float SpikingNetwork (exporters.export(snn, path))"
+            )
+        snn, network = source.float_snn, network or source.network
+    else:
         snn = source
     if not all(hasattr(snn, a) for a in ("hidden", "output", "T")):
         raise TypeError(

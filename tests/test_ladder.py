@@ -117,3 +117,28 @@ def test_lava_fixed_mismatch_is_located_step_by_step(pair, monkeypatch):
     assert c.ok is False and not c.identical
     assert (c.divergence.layer, c.divergence.step) == (0, 5), c.divergence
     assert "MISMATCH" in rep.to_markdown()
+
+
+def test_ladder_from_an_artifact_file_of_a_zoo_network(tmp_path):
+    import warnings
+
+    import lava_pinn
+    from exporters.artifact import export, load
+    from lava_pinn.checkpoint import load_pretrained
+    from lava_pinn.conversion.convert import default_calibration_points
+
+    ck = load_pretrained("regression-1d")
+    x = default_calibration_points(ck.problem, ck.problem_params, 32, seed=0)
+    snn = lava_pinn.convert(ck, x, T=16, representation="direct", calibration="light")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        path = export(snn, tmp_path / "reg.h5", calibration_inputs=x, search=False)
+        rep = equivalence_ladder(path, x[:8], ann=ck.model, lava=False)
+    assert [r.name for r in rep.rungs] == ["ann", "snn-float", "snn-int"]
+    assert rep.reference == "ann" and rep.rung("ann").rel_to_reference == 0.0
+    assert rep.rung("snn-int").rel_to_previous == rep.check("snn-int").rel_diff
+    net = load(path)
+    assert net.T == 16
+    netonly = export(net, tmp_path / "net.h5")
+    with pytest.raises(ValueError, match="holds no float SNN"):
+        equivalence_ladder(netonly, x[:2], lava=False)
