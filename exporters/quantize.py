@@ -161,7 +161,7 @@ def quantize(
     candidates: tuple[ScaleCandidate, ...] = DEFAULT_CANDIDATES,
     search: bool = True,
     refit_readout: bool = True,
-    ridge: float = 1e-3,
+    ridges: tuple[float, ...] = (1e-3, 1e-2),
     n_points: int = 256,
     seed: int = 1,
 ) -> tuple[IntegerNetwork, QuantizationReport]:
@@ -172,11 +172,11 @@ def quantize(
     scored by the search (``None``: ``n_points`` seeded points from the problem in
     ``snn.metadata``). ``candidates``: the :class:`ScaleCandidate` s tried per Dense layer and
     for the readout (the first is the starting point); ``search=False`` keeps the first.
-    ``refit_readout``: the readout is also tried re-fitted (ridge ``ridge``, see
+    ``refit_readout``: the readout is also tried re-fitted (each of ``ridges``, see
     :func:`_refit_readout`) to the spikes the chosen integer hidden layers really produce, on a
-    second seeded set of points (on ``calibration_inputs`` themselves when given); it is kept
-    only where it scores better. Raises :class:`QuantizationError` for a layer that does not
-    fit the bit widths.
+    second seeded set of ``max(n_points, 2 * last width)`` points (on ``calibration_inputs``
+    themselves when given); it is kept only where it scores better.
+    Raises :class:`QuantizationError` for a layer that does not fit the bit widths.
     """
     from exporters.twin import run_twin
     from lava_pinn.conversion.network import SpikingNetwork
@@ -193,8 +193,9 @@ def quantize(
         raise TypeError("candidates must be a non-empty tuple of ScaleCandidate")
     if isinstance(n_points, bool) or not isinstance(n_points, int) or n_points < 1:
         raise ValueError(f"n_points must be an int >= 1, got {n_points!r}")
-    if not isinstance(ridge, (int, float)) or not ridge > 0:
-        raise ValueError(f"ridge must be a number > 0, got {ridge!r}")
+    ridges = tuple(ridges)
+    if not ridges or not all(isinstance(r, (int, float)) and r > 0 for r in ridges):
+        raise ValueError(f"ridges must be numbers > 0, got {ridges!r}")
     T = snn.T
     layers = _float_layers(snn)
     specs = [INT_NEURONS.get(fl.neuron) for fl in layers]
@@ -210,11 +211,13 @@ def quantize(
     L, nc = len(layers), len(candidates)
     cache: dict[tuple[int, int], tuple] = {}
     warned: dict[tuple[int, int], list[warnings.WarningMessage]] = {}
-    refit: dict[str, object] = {}
+    refit: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+    refit_stats: list[_Stats] = []
+    refit_opts: list[tuple[float, int]] = []
 
     def part(i: int, c: int) -> tuple:
         """Slot ``i`` (1..L-1: hidden layer, L: readout) built with candidate ``c`` (readout
-        ``c >= nc``: candidate ``c - nc`` on the re-fitted readout)."""
+        ``c >= nc``: option ``c - nc`` of the re-fitted readouts)."""
         if (i, c) not in cache:
             with warnings.catch_warnings(record=True) as w:
                 warnings.simplefilter("always")
@@ -226,13 +229,17 @@ def quantize(
                 elif c < nc:
                     cache[i, c] = _quantize_readout(W_out, b_out, stats[-1], candidates[c], T)
                 else:
-                    W2, b2, st = refit["W"], refit["b"], refit["stats"]
-                    cache[i, c] = _quantize_readout(W2, b2, st, candidates[c - nc], T)
+                    ridge, ci = refit_opts[c - nc]
+                    W2, b2 = refit[ridge]
+                    cache[i, c] = _quantize_readout(W2, b2, refit_stats[0], candidates[ci], T)
             warned[i, c] = list(w)
         return cache[i, c]
 
     def label(i: int, c: int) -> str:
-        return candidates[c].label if c < nc else f"refit,{candidates[c - nc].label}"
+        if c < nc:
+            return candidates[c].label
+        ridge, ci = refit_opts[c - nc]
+        return f"refit(ridge={ridge:g}),{candidates[ci].label}"
 
     def assemble(choice: list[int]) -> IntegerNetwork:
         hidden = [host] + [part(i, choice[i])[0] for i in range(1, L)]
@@ -281,17 +288,20 @@ def quantize(
     readout_options = list(range(nc if search else 1))
     if refit_readout:
         if calibration_inputs is None:
-            x_fit = _calibration_points(snn, None, n_points, seed + 1)
+            n_fit = max(n_points, 2 * layers[-1].W.shape[0])
+            x_fit = _calibration_points(snn, None, n_fit, seed + 1)
             with torch.no_grad():
                 y_fit = snn(x_fit).double().numpy()
             x_fit = x_fit.numpy()
         else:
             x_fit, y_fit = x_np, y_ref
         r = twin(assemble(choice), x_fit).counts[-1] / T
-        refit["W"], refit["b"] = _refit_readout(W_out, b_out, r, y_fit, float(ridge))
-        refit["stats"] = _stats(r)
+        for ridge in ridges:
+            refit[ridge] = _refit_readout(W_out, b_out, r, y_fit, float(ridge))
+        refit_stats.append(_stats(r))
         evaluations += 1
-        readout_options += [nc + c for c in readout_options]
+        refit_opts.extend((ridge, ci) for ridge in ridges for ci in readout_options)
+        readout_options += [nc + k for k in range(len(refit_opts))]
     if len(readout_options) > 1:
         try_slot(L, readout_options)
     net = assemble(choice)

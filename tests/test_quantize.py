@@ -249,11 +249,12 @@ def test_search_keeps_the_best_candidate_per_layer():
         net, rep = quantize(snn, x)
     assert rep.objective <= first.objective
     nc = len(DEFAULT_CANDIDATES)
-    # start, 2 Dense layers x (nc - 1), one twin run for the readout refit, readout 2 nc - 1
-    assert rep.search_evaluations == 1 + 2 * (nc - 1) + 1 + (2 * nc - 1)
+    # start, 2 Dense layers x (nc - 1), one twin run for the readout refit, readout
+    # (nc - 1) + 2 ridges x nc
+    assert rep.search_evaluations == 1 + 2 * (nc - 1) + 1 + (nc - 1) + 2 * nc
     for la in rep.layers[1:]:
         assert len(la.search) == nc and la.choice in {label for label, _ in la.search}
-    assert len(rep.readout.search) == 2 * nc
+    assert len(rep.readout.search) == 3 * nc
     assert rep.readout.choice in {label for label, _ in rep.readout.search}
     assert min(e for _, e in rep.readout.search) == pytest.approx(rep.objective, abs=1e-15)
     y = run_twin(net, x.numpy()).y
@@ -277,7 +278,7 @@ def test_regression_1d_twin_close_to_float_snn(regression_snn):
     snn = regression_snn
     # points from the problem named in the metadata; first candidate, readout refit tried
     net, rep = quantize(snn, n_points=128, search=False)
-    assert len(rep.readout.search) == 2
+    assert len(rep.readout.search) == 3
     x = torch.linspace(-1, 1, 101, dtype=D)[:, None]
     y_f = snn(x).numpy()
     y_q = run_twin(net, x.numpy()).y
