@@ -142,3 +142,28 @@ def test_ladder_from_an_artifact_file_of_a_zoo_network(tmp_path):
     netonly = export(net, tmp_path / "net.h5")
     with pytest.raises(ValueError, match="holds no float SNN"):
         equivalence_ladder(netonly, x[:2], lava=False)
+
+
+@pytest.mark.lava
+def test_ladder_command_on_a_run_directory(tmp_path, capsys):
+    pytest.importorskip("lava.magma.core.process.process")
+    import exporters.cli  # noqa: F401  registers `export`
+    import exporters.ladder_cli  # noqa: F401  registers `ladder`
+    from lava_pinn.cli import main
+
+    d = tmp_path / "run"
+    assert main(["train", "regression-1d", "--out", str(d), "--pretrained"]) == 0
+    fast = ["--T", "8", "--representation", "direct", "--calibration", "light"]
+    assert main(["convert", str(d), *fast, "--calibration-points", "64"]) == 0
+    assert main(["export", str(d), "--calibration-points", "32", "--no-search"]) == 0
+    capsys.readouterr()
+    # a deliberately coarse network (T=8): quantization moves it by about 10%
+    assert main(["ladder", str(d), "--points", "6", "--no-lava"]) == 1
+    assert "MISMATCH" in capsys.readouterr().out
+    assert main(["ladder", str(d), "--points", "6", "--batch", "6", "--quant-tolerance", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "Lava fixed_pt" in out and "(identical)" in out and "reference: exact" in out
+    rep = json.loads((d / "ladder.json").read_text())
+    assert [r["name"] for r in rep["rungs"]][-1] == "lava-fixed" and rep["ok"]
+    assert (d / "ladder.md").read_text().startswith("Equivalence ladder")
+    assert main(["ladder", str(tmp_path / "nothing")]) == 2
