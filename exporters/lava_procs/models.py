@@ -142,8 +142,7 @@ class _BatchDenseModel(PyLoihiProcessModel):
     def _matmul(self, s):
         batch = int(self.proc_params["batch"])
         n_in = self._w.shape[1]
-        # float64 product is exact here: |W s| <= n_in * 256 * max|s| << 2**53.
-        return s.reshape(batch, n_in).astype(np.float64) @ self._w.T
+        return s.reshape(batch, n_in).astype(self._w.dtype) @ self._w.T
 
 
 @implements(proc=BatchDense, protocol=LoihiProtocol)
@@ -178,10 +177,15 @@ class PyBatchDenseModelFixed(_BatchDenseModel):
 
     def run_spk(self) -> None:
         if self._w is None:  # Lava's Dense clips/truncates once, on its first step
-            self._w = fp.dense_effective_weights(self.weights.astype(np.int64)).astype(np.float64)
+            w = fp.dense_effective_weights(self.weights.astype(np.int64))
+            # Spikes (|s| <= 1 binary, |s| <= 1 signed-IF graded) times 8-bit weights: every
+            # partial sum is an integer of magnitude <= max_i sum_j |W_ij|, exact in float32
+            # below 2**24 (else float64, exact below 2**53).
+            exact32 = w.size == 0 or int(np.abs(w).sum(axis=1).max()) < 2**24
+            self._w = w.astype(np.float32 if exact32 else np.float64)
         self.a_out.send(self.a_buff)
         s = self.s_in.recv()
         if self.num_message_bits[0] == 0:
             s = s != 0  # binary spikes, as Lava's Dense reads them
-        acc = np.rint(self._matmul(s)).astype(np.int64)
+        acc = self._matmul(s).astype(np.int64)
         self.a_buff = fp.dense_output(acc, int(self.proc_params["weight_exp"])).reshape(-1)
