@@ -33,10 +33,11 @@ comparing with the float SNN (mean relative L2 over outputs). Rounding rules
 (:data:`ROUNDINGS`): ``nearest``, and ``compensated`` (sequential rounding that pushes each
 weight's rounding error onto the not yet rounded weights of the same row, weighted by the
 second moment ``H = E[r r^T]`` of the layer's input rates: GPTQ/OBQ). Bias correction removes
-the mean current error ``E[(W_eff - W) r]`` through the (much finer) integer bias. Last, the
-readout is also tried *re-fitted* to the spikes the chosen integer hidden layers really emit
-(ridge least squares towards the float readout, target the float SNN's outputs, on a second set
-of points) and kept where the twin scores better.
+the mean current error ``E[(W_eff - W) r]`` through the (much finer) integer bias. Then each
+Dense layer and the readout, in order, is also tried *re-fitted* to the spikes the integer
+layers before it really emit (ridge least squares towards the float weights; target: the float
+currents at rate level, ``r_float W^T + b``; on a second set of points) and kept where the twin
+scores better: this undoes the drift the rounding of earlier layers causes.
 
 Nothing is clipped silently: weights, thresholds, biases and ``v0`` are scaled to fit; what
 rounds to zero is counted in the :class:`~exporters.quant_report.QuantizationReport` (warned
@@ -48,6 +49,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -137,12 +139,13 @@ def _rel_errors(y: np.ndarray, ref: np.ndarray) -> np.ndarray:
     return np.linalg.norm(y - ref, axis=0) / den
 
 
-def _refit_readout(
+def _refit(
     W: np.ndarray, b: np.ndarray, r: np.ndarray, y: np.ndarray, ridge: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Readout re-fitted to the integer network's own last-layer rates ``r``:
+    """A layer (or the readout) re-fitted to the integer network's own input rates ``r``:
     ``min ||[r 1] [W' b']^T - y||^2 / n + lam ||W' - W||^2`` with ``lam = ridge * mean(diag H)``
-    (ridge towards the float readout; ``y``: the float SNN's outputs)."""
+    (ridge towards the float weights; ``y = r_float W^T + b``: the float currents at rate
+    level, for the readout the float SNN's outputs)."""
     n = r.shape[0]
     A = np.hstack([r, np.ones((n, 1))])
     H = A.T @ A / n
@@ -160,7 +163,7 @@ def quantize(
     *,
     candidates: tuple[ScaleCandidate, ...] = DEFAULT_CANDIDATES,
     search: bool = True,
-    refit_readout: bool = True,
+    refit: bool = True,
     ridges: tuple[float, ...] = (1e-3, 1e-2),
     n_points: int = 256,
     seed: int = 1,
@@ -172,10 +175,11 @@ def quantize(
     scored by the search (``None``: ``n_points`` seeded points from the problem in
     ``snn.metadata``). ``candidates``: the :class:`ScaleCandidate` s tried per Dense layer and
     for the readout (the first is the starting point); ``search=False`` keeps the first.
-    ``refit_readout``: the readout is also tried re-fitted (each of ``ridges``, see
-    :func:`_refit_readout`) to the spikes the chosen integer hidden layers really produce, on a
-    second seeded set of ``max(n_points, 2 * last width)`` points (on ``calibration_inputs``
-    themselves when given); it is kept only where it scores better.
+    ``refit``: each Dense layer and the readout, in order, is also tried re-fitted (each of
+    ``ridges``, see :func:`_refit`) to the spikes the integer layers before it really produce,
+    on a second seeded set of ``max(n_points, 2 * widest layer)`` points (on
+    ``calibration_inputs`` themselves when given); kept only where the twin scores better (also
+    with ``search=False``).
     Raises :class:`QuantizationError` for a layer that does not fit the bit widths.
     """
     from exporters.twin import run_twin
@@ -211,34 +215,33 @@ def quantize(
     L, nc = len(layers), len(candidates)
     cache: dict[tuple[int, int], tuple] = {}
     warned: dict[tuple[int, int], list[warnings.WarningMessage]] = {}
-    refit: dict[float, tuple[np.ndarray, np.ndarray]] = {}
-    refit_stats: list[_Stats] = []
-    refit_opts: list[tuple[float, int]] = []
+    # re-fitted slots: (slot, k) -> (W', b', input statistics, candidate index, ridge)
+    refits: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, _Stats, int, float]] = {}
 
     def part(i: int, c: int) -> tuple:
-        """Slot ``i`` (1..L-1: hidden layer, L: readout) built with candidate ``c`` (readout
-        ``c >= nc``: option ``c - nc`` of the re-fitted readouts)."""
+        """Slot ``i`` (1..L-1: hidden layer, L: readout) built with candidate ``c``
+        (``c >= nc``: the re-fitted option ``c - nc`` of that slot)."""
         if (i, c) not in cache:
+            if c < nc:
+                W, b, st, ci = None, None, stats[i - 1], c
+            else:
+                W, b, st, ci, _ = refits[i, c - nc]
             with warnings.catch_warnings(record=True) as w:
                 warnings.simplefilter("always")
                 if i < L:
+                    fl = layers[i] if W is None else replace(layers[i], W=W, b=b)
                     signed_in = specs[i - 1].signed_spikes
-                    cache[i, c] = _quantize_dense(
-                        layers[i], specs[i], stats[i - 1], candidates[c], T, signed_in
-                    )
-                elif c < nc:
-                    cache[i, c] = _quantize_readout(W_out, b_out, stats[-1], candidates[c], T)
+                    cache[i, c] = _quantize_dense(fl, specs[i], st, candidates[ci], T, signed_in)
                 else:
-                    ridge, ci = refit_opts[c - nc]
-                    W2, b2 = refit[ridge]
-                    cache[i, c] = _quantize_readout(W2, b2, refit_stats[0], candidates[ci], T)
+                    W, b = (W_out, b_out) if W is None else (W, b)
+                    cache[i, c] = _quantize_readout(W, b, st, candidates[ci], T)
             warned[i, c] = list(w)
         return cache[i, c]
 
     def label(i: int, c: int) -> str:
         if c < nc:
             return candidates[c].label
-        ridge, ci = refit_opts[c - nc]
+        _, _, _, ci, ridge = refits[i, c - nc]
         return f"refit(ridge={ridge:g}),{candidates[ci].label}"
 
     def assemble(choice: list[int]) -> IntegerNetwork:
@@ -265,7 +268,8 @@ def quantize(
 
     def try_slot(i: int, options: list[int] | range) -> None:
         nonlocal best_err, choice, evaluations
-        tried[i].append((label(i, choice[i]), float(best_err.mean())))
+        if not tried[i]:
+            tried[i].append((label(i, choice[i]), float(best_err.mean())))
         for c in options:
             if c == choice[i]:
                 continue
@@ -282,39 +286,46 @@ def quantize(
                 best_err, choice = err, trial
         log.info("slot %d: kept %s (objective %.3e)", i, label(i, choice[i]), best_err.mean())
 
-    if search and nc > 1:
-        for i in range(1, L):
-            try_slot(i, range(nc))
-    readout_options = list(range(nc if search else 1))
-    if refit_readout:
+    if refit:
         if calibration_inputs is None:
-            n_fit = max(n_points, 2 * layers[-1].W.shape[0])
-            x_fit = _calibration_points(snn, None, n_fit, seed + 1)
+            n_fit = max(n_points, 2 * max(fl.W.shape[0] for fl in layers))
+            x_fit_t = _calibration_points(snn, None, n_fit, seed + 1)
             with torch.no_grad():
-                y_fit = snn(x_fit).double().numpy()
-            x_fit = x_fit.numpy()
+                _, counts_fit = snn.run(x_fit_t)
+            x_fit = x_fit_t.numpy()
+            rates_fit = [c.double().numpy() / T for c in counts_fit]
         else:
-            x_fit, y_fit = x_np, y_ref
-        r = twin(assemble(choice), x_fit).counts[-1] / T
-        for ridge in ridges:
-            refit[ridge] = _refit_readout(W_out, b_out, r, y_fit, float(ridge))
-        refit_stats.append(_stats(r))
+            x_fit, rates_fit = x_np, [c.double().numpy() / T for c in counts]
+    plain = list(range(nc if search else 1))
+    for i in range(1, L + 1):
+        if len(plain) > 1:
+            try_slot(i, plain)
+        if not refit:
+            continue
+        # the layer's inputs as the integer network really spikes them, and the float currents
+        # (rate level) they should produce: least squares, ridge towards the float weights
+        r = twin(assemble(choice), x_fit).counts[i - 1] / T
         evaluations += 1
-        refit_opts.extend((ridge, ci) for ridge in ridges for ci in readout_options)
-        readout_options += [nc + k for k in range(len(refit_opts))]
-    if len(readout_options) > 1:
-        try_slot(L, readout_options)
+        W, b = (layers[i].W, layers[i].b) if i < L else (W_out, b_out)
+        target = rates_fit[i - 1] @ W.T + b
+        st, ci = _stats(r), (choice[i] if choice[i] < nc else 0)
+        options = []
+        for ridge in ridges:
+            W2, b2 = _refit(W, b, r, target, float(ridge))
+            k = sum(1 for key in refits if key[0] == i)
+            refits[i, k] = (W2, b2, st, ci, float(ridge))
+            options.append(nc + k)
+        try_slot(i, options)
     net = assemble(choice)
     # warnings of the kept candidates (once each), then those of the twin runs
     kept = [w for i in range(1, L + 1) for w in warned.get((i, choice[i]), [])]
     for msg in {str(w.message): w for w in kept + caught}.values():
         warnings.warn(msg.message, msg.category, stacklevel=2)
-    reports = [host_rep] + [_with_search(part(i, choice[i])[1], tried[i]) for i in range(1, L)]
-    ro_rep = part(L, choice[L])[2]
-    if choice[L] >= nc:
-        from dataclasses import replace
-
-        ro_rep = replace(ro_rep, choice=label(L, choice[L]))
+    reports = [host_rep] + [
+        _with_search(replace(part(i, choice[i])[1], choice=label(i, choice[i])), tried[i])
+        for i in range(1, L)
+    ]
+    ro_rep = replace(part(L, choice[L])[2], choice=label(L, choice[L]))
     report = QuantizationReport(
         neuron=layers[0].neuron if len({fl.neuron for fl in layers}) == 1 else "mixed",
         T=T,
@@ -332,6 +343,4 @@ def quantize(
 
 
 def _with_search(rep: LayerReport, tried: list[tuple[str, float]]) -> LayerReport:
-    from dataclasses import replace
-
     return replace(rep, search=tuple(tried))

@@ -249,12 +249,12 @@ def test_search_keeps_the_best_candidate_per_layer():
         net, rep = quantize(snn, x)
     assert rep.objective <= first.objective
     nc = len(DEFAULT_CANDIDATES)
-    # start, 2 Dense layers x (nc - 1), one twin run for the readout refit, readout
-    # (nc - 1) + 2 ridges x nc
-    assert rep.search_evaluations == 1 + 2 * (nc - 1) + 1 + (nc - 1) + 2 * nc
+    # start; per slot (2 Dense layers, readout): nc - 1 candidates, a twin run on the fit
+    # points, 2 re-fitted options (2 ridges)
+    assert rep.search_evaluations == 1 + 3 * ((nc - 1) + 1 + 2)
     for la in rep.layers[1:]:
-        assert len(la.search) == nc and la.choice in {label for label, _ in la.search}
-    assert len(rep.readout.search) == 3 * nc
+        assert len(la.search) == nc + 2 and la.choice in {label for label, _ in la.search}
+    assert len(rep.readout.search) == nc + 2
     assert rep.readout.choice in {label for label, _ in rep.readout.search}
     assert min(e for _, e in rep.readout.search) == pytest.approx(rep.objective, abs=1e-15)
     y = run_twin(net, x.numpy()).y
