@@ -11,7 +11,6 @@ so a full ``N^d`` grid costs ``d * N`` network evaluations.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
@@ -191,11 +190,6 @@ def config_from_dict(d: dict) -> ModelConfig:
     raise ValueError(f"unknown model kind {kind!r}; expected 'mlp' or 'spinn'")
 
 
-def _natural_key(text: str) -> list:
-    """``"net.10.weight"`` after ``"net.2.weight"``: digits compare as numbers."""
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]
-
-
 def mlp_from_state_dict(
     state_dict: Mapping[str, torch.Tensor],
     activation: str = "tanh",
@@ -204,8 +198,9 @@ def mlp_from_state_dict(
     """Rebuild a plain MLP ``Linear, act, Linear, act, ..., Linear`` from its ``state_dict``.
 
     For networks trained outside lava-pinn: the ``Linear`` layers are the 2-D ``*.weight``
-    tensors (shape ``(n_out, n_in)``), taken in the natural order of their key names
-    (``net.2.weight`` before ``net.10.weight``), each with an optional 1-D ``*.bias``
+    tensors (shape ``(n_out, n_in)``), taken in the order of the ``state_dict`` (the order
+    the modules were created in, which ``model.state_dict()`` keeps; reorder the mapping if
+    your forward pass uses them differently), each with an optional 1-D ``*.bias``
     (``(n_out,)``; a missing bias is zero). The hidden widths are read from the weights;
     ``widths``, if given, must match them. ``activation`` is a name of
     :mod:`lava_pinn.activations` (``tanh``, ``sin``, ...) applied after every layer but the last.
@@ -253,14 +248,14 @@ def mlp_from_state_dict(
             f"state_dict holds {len(weights)} Linear weight(s) ({sorted(weights)}); an MLP "
             f"needs at least 2 (one hidden layer)"
         )
-    order = sorted(weights, key=_natural_key)
+    order = list(weights)
     for a, b in zip(order, order[1:], strict=False):
         n_out, n_in = weights[a].shape[0], weights[b].shape[1]
         if n_in != n_out:
             raise ValueError(
                 f"{b}.weight has shape {tuple(weights[b].shape)}: it takes {n_in} inputs, but "
                 f"the layer before it ({a}.weight, {tuple(weights[a].shape)}) has {n_out} "
-                f"outputs; layers are taken in key order {order}"
+                f"outputs; layers are taken in state_dict order {order}"
             )
     for p in order:
         if p in biases and biases[p].shape[0] != weights[p].shape[0]:
