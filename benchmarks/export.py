@@ -331,7 +331,8 @@ def throughput(args) -> dict:
 
 # ------------------------------------------------------------------------------ report
 def markdown(data: dict) -> str:
-    rows, tps, meta = data.get("accuracy", []), data.get("throughput", []), data.get("meta", {})
+    rows, meta = data.get("accuracy", []), data.get("meta", {})
+    tps = [t for t in data.get("throughput") or [] if isinstance(t, dict)]
     lines = [
         "# Export: deployed accuracy and Lava throughput",
         "",
@@ -341,7 +342,7 @@ def markdown(data: dict) -> str:
         "process graph on the CPU simulator. The torch twin runs the whole reference grid "
         "(MLPs: up to "
         f"{meta.get('grid_points', '?')} seeded grid points); Lava runs a seeded subset "
-        f"({meta.get('lava_points', '?')} points; SPINN: the whole grid, axis by axis) on "
+        f"(up to {meta.get('lava_points', '?')} points; SPINN: the whole grid, axis by axis) on "
         "which twin and Lava are checked bit-exact (`==` on every output and spike count), so "
         "the twin's error is the deployed error. Relative L2 error per output field.",
         "",
@@ -411,9 +412,35 @@ def markdown(data: dict) -> str:
     return "\n".join(lines)
 
 
+def _acc_key(r: dict) -> tuple:
+    return (ORDER.index(r["problem"]) if r["problem"] in ORDER else 99, r["T"])
+
+
+def merge(disk: dict, new_rows: list[dict], new_tps: list[dict], meta: dict) -> dict:
+    """``disk``'s rows with this run's rows (same problem and T) and throughput entries (same
+    network) replaced, so runs of different parts, even at the same time, keep each other's."""
+    keys = {(r["problem"], r["T"]) for r in new_rows}
+    nets = {t["network"] for t in new_tps}
+    acc = [r for r in disk.get("accuracy", []) if (r["problem"], r["T"]) not in keys]
+    tps = [t for t in disk.get("throughput") or [] if isinstance(t, dict)]
+    tps = [t for t in tps if t.get("network") not in nets]
+    return {
+        "meta": meta,
+        "accuracy": sorted([*acc, *new_rows], key=_acc_key),
+        "throughput": [*tps, *new_tps],
+    }
+
+
+def read_results() -> dict:
+    path = RESULTS / "export.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
 def write(data: dict) -> None:
+    """Merge this run's rows into ``docs/results/export.json`` (re-read now) and rewrite both."""
     from lava_pinn.checkpoint import atomic_write_bytes
 
+    data = merge(read_results(), data["accuracy"], data["throughput"], data["meta"])
     RESULTS.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(RESULTS / "export.json", (json.dumps(data, indent=2) + "\n").encode())
     atomic_write_bytes(RESULTS / "export.md", markdown(data).encode())
@@ -422,7 +449,12 @@ def write(data: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--part", choices=["all", "accuracy", "throughput"], default="all")
+    ap.add_argument(
+        "--part",
+        choices=["all", "accuracy", "throughput", "report"],
+        default="all",
+        help="report: rewrite export.md from export.json",
+    )
     ap.add_argument("--problems", nargs="+", default=ORDER)
     ap.add_argument("--T", nargs="+", type=int, default=[32, 64])
     ap.add_argument("--method", default="pwl/if/advanced", help="representation/neuron/calibration")
@@ -439,9 +471,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    old = {}
-    if (RESULTS / "export.json").is_file():
-        old = json.loads((RESULTS / "export.json").read_text())
+    if args.part == "report":
+        old = read_results()
+        (RESULTS / "export.md").write_text(markdown(old))
+        print(f"wrote {RESULTS / 'export.md'}")
+        return 0
     data = {
         "meta": {
             "method": args.method,
@@ -451,8 +485,8 @@ def main(argv: list[str] | None = None) -> int:
             "command": ".venv/bin/python benchmarks/export.py " + " ".join(argv or sys.argv[1:]),
             "machine": platform.machine(),
         },
-        "accuracy": old.get("accuracy", []),
-        "throughput": [t for t in old.get("throughput") or [] if isinstance(t, dict)],
+        "accuracy": [],  # this run's rows only; write() merges them into the file
+        "throughput": [],
     }
     if args.part in ("all", "accuracy"):
         for name in args.problems:
