@@ -60,7 +60,8 @@ def convert(problem_name: str, T: int, cache: Path | None):
     path = cache / f"{problem_name}_T{T}.snn.pt" if cache else None
     if path is not None and path.is_file():
         print(f"  loading the converted SNN from {path}")
-        return SpikingNetwork.load(path), 0.0
+        snn = SpikingNetwork.load(path)
+        return snn, float(snn.metadata.get("convert_seconds", 0.0))  # as timed when converted
     t0 = time.perf_counter()
     snn = lava_pinn.convert(load_pretrained(problem_name), None, T=T)
     secs = time.perf_counter() - t0
@@ -235,7 +236,8 @@ def write_markdown(args, problem, studies, ann_grid, n_points, path: Path, figur
     for s in studies:
         r = s["runs"]
         out.append(
-            f"- T = {s['T']}: convert {s['convert_s']:.0f} s, quantize {s['quantize_s']:.0f} s; "
+            f"- T = {s['T']}: convert {s['convert_s']:.0f} s (wall, on a shared machine), "
+            f"quantize {s['quantize_s']:.0f} s; "
             f"twin {r['torch-twin'][0].wall_s:.0f} s for {r['torch-twin'][0].n_points} points, "
             f"Lava fixed_pt {r['lava-cpu'][0].wall_s:.0f} s for {r['lava-cpu'][0].n_points} points; "  # noqa: E501
             f"twin == Lava on those points (outputs and every spike count): "
