@@ -37,7 +37,9 @@ the mean current error ``E[(W_eff - W) r]`` through the (much finer) integer bia
 Dense layer and the readout, in order, is also tried *re-fitted* to the spikes the integer
 layers before it really emit (ridge least squares towards the float weights; target: the float
 currents at rate level, ``r_float W^T + b``; on a second set of points) and kept where the twin
-scores better: this undoes the drift the rounding of earlier layers causes.
+scores better: this undoes the drift the rounding of earlier layers causes. The whole chain is
+re-fitted at once (per ridge) and compared with the plain one: a layer's refit shifts its rates,
+which pays off only once the next layers are re-fitted to them.
 
 Nothing is clipped silently: weights, thresholds, biases and ``v0`` are scaled to fit; what
 rounds to zero is counted in the :class:`~exporters.quant_report.QuantizationReport` (warned
@@ -175,11 +177,11 @@ def quantize(
     scored by the search (``None``: ``n_points`` seeded points from the problem in
     ``snn.metadata``). ``candidates``: the :class:`ScaleCandidate` s tried per Dense layer and
     for the readout (the first is the starting point); ``search=False`` keeps the first.
-    ``refit``: each Dense layer and the readout, in order, is also tried re-fitted (each of
-    ``ridges``, see :func:`_refit`) to the spikes the integer layers before it really produce,
-    on a second seeded set of ``max(n_points, 2 * widest layer)`` points (on
-    ``calibration_inputs`` themselves when given); kept only where the twin scores better (also
-    with ``search=False``).
+    ``refit``: then, per ridge in ``ridges``, the whole chain is re-fitted: each Dense layer
+    and the readout in order, to the spikes the integer layers before it really produce (see
+    :func:`_refit`), on a second seeded set of ``max(n_points, widest layer)`` points (on
+    ``calibration_inputs`` themselves when given); a re-fitted chain is kept only where the twin
+    scores better (also with ``search=False``).
     Raises :class:`QuantizationError` for a layer that does not fit the bit widths.
     """
     from exporters.twin import run_twin
@@ -286,9 +288,12 @@ def quantize(
                 best_err, choice = err, trial
         log.info("slot %d: kept %s (objective %.3e)", i, label(i, choice[i]), best_err.mean())
 
+    if search and nc > 1:
+        for i in range(1, L + 1):
+            try_slot(i, range(nc))
     if refit:
         if calibration_inputs is None:
-            n_fit = max(n_points, 2 * max(fl.W.shape[0] for fl in layers))
+            n_fit = max(n_points, max(fl.W.shape[0] for fl in layers))
             x_fit_t = _calibration_points(snn, None, n_fit, seed + 1)
             with torch.no_grad():
                 _, counts_fit = snn.run(x_fit_t)
@@ -296,26 +301,34 @@ def quantize(
             rates_fit = [c.double().numpy() / T for c in counts_fit]
         else:
             x_fit, rates_fit = x_np, [c.double().numpy() / T for c in counts]
-    plain = list(range(nc if search else 1))
-    for i in range(1, L + 1):
-        if len(plain) > 1:
-            try_slot(i, plain)
-        if not refit:
-            continue
-        # the layer's inputs as the integer network really spikes them, and the float currents
-        # (rate level) they should produce: least squares, ridge towards the float weights
-        r = twin(assemble(choice), x_fit).counts[i - 1] / T
-        evaluations += 1
-        W, b = (layers[i].W, layers[i].b) if i < L else (W_out, b_out)
-        target = rates_fit[i - 1] @ W.T + b
-        st, ci = _stats(r), (choice[i] if choice[i] < nc else 0)
-        options = []
+        base = list(choice)
         for ridge in ridges:
-            W2, b2 = _refit(W, b, r, target, float(ridge))
-            k = sum(1 for key in refits if key[0] == i)
-            refits[i, k] = (W2, b2, st, ci, float(ridge))
-            options.append(nc + k)
-        try_slot(i, options)
+            # re-fit the whole chain in order: each layer (and the readout) to the inputs the
+            # integer layers before it really spike, least squares towards the float currents
+            # at rate level (a layer's refit pays off only with the next ones refit too)
+            trial = list(base)
+            try:
+                for i in range(1, L + 1):
+                    r = twin(assemble(trial), x_fit).counts[i - 1] / T
+                    evaluations += 1
+                    W, b = (layers[i].W, layers[i].b) if i < L else (W_out, b_out)
+                    W2, b2 = _refit(W, b, r, rates_fit[i - 1] @ W.T + b, float(ridge))
+                    k = sum(1 for key in refits if key[0] == i)
+                    ci = base[i] if base[i] < nc else 0
+                    refits[i, k] = (W2, b2, _stats(r), ci, float(ridge))
+                    trial[i] = nc + k
+                err = score(assemble(trial))
+            except QuantizationError as exc:
+                log.info("re-fitted chain (ridge %g) refused: %s", ridge, exc)
+                continue
+            evaluations += 1
+            for i in range(1, L + 1):
+                if not tried[i]:
+                    tried[i].append((label(i, base[i]), float(best_err.mean())))
+                tried[i].append((label(i, trial[i]), float(err.mean())))
+            log.info("re-fitted chain (ridge %g): objective %.3e", ridge, err.mean())
+            if err.mean() < best_err.mean():
+                best_err, choice = err, trial
     net = assemble(choice)
     # warnings of the kept candidates (once each), then those of the twin runs
     kept = [w for i in range(1, L + 1) for w in warned.get((i, choice[i]), [])]

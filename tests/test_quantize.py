@@ -249,9 +249,9 @@ def test_search_keeps_the_best_candidate_per_layer():
         net, rep = quantize(snn, x)
     assert rep.objective <= first.objective
     nc = len(DEFAULT_CANDIDATES)
-    # start; per slot (2 Dense layers, readout): nc - 1 candidates, a twin run on the fit
-    # points, 2 re-fitted options (2 ridges)
-    assert rep.search_evaluations == 1 + 3 * ((nc - 1) + 1 + 2)
+    # start; per slot (2 Dense layers, readout) nc - 1 candidates; per ridge (2) a re-fitted
+    # chain: one twin run on the fit points per slot, then its score
+    assert rep.search_evaluations == 1 + 3 * (nc - 1) + 2 * (3 + 1)
     for la in rep.layers[1:]:
         assert len(la.search) == nc + 2 and la.choice in {label for label, _ in la.search}
     assert len(rep.readout.search) == nc + 2
