@@ -95,20 +95,8 @@ def _tex_engine() -> str | None:
     return next((e for e in ("pdflatex", "lualatex", "tectonic") if shutil.which(e)), None)
 
 
-def test_latex_table_is_sound_and_compiles_where_a_tex_engine_exists(tmp_path):
-    from hardware.activity import SNNActivity
-    from hardware.energy import estimate_energy
-
-    act = SNNActivity.from_arrays(
-        [np.ones((4, 2)), np.ones((1, 4))], "if", [np.array([3.0, 0, 1, 2]), None], 2, 4
-    )
-    rep = estimate_energy(act, errors={"u_x": 0.01}, label="a_b & 50% #1")
-    tex = reports.to_latex(rep, label="tab:e")
-    assert reports.latex_problems(tex) == []
-    assert reports.latex_problems(r"\begin{table}\begin{tabular}{rr}\toprule a\\ \end{table}")
-    assert reports.latex_problems(
-        r"\begin{tabular}{rr}\toprule a & b & c \\ \midrule \bottomrule\end{tabular}"
-    )
+def _compile(tex: str, tmp_path) -> None:
+    """Compile ``tex`` in a minimal document where a TeX engine exists, else skip."""
     engine = _tex_engine()
     if engine is None:
         pytest.skip("no TeX engine (pdflatex, lualatex, tectonic) on PATH; checked structurally")
@@ -125,6 +113,36 @@ def test_latex_table_is_sound_and_compiles_where_a_tex_engine_exists(tmp_path):
     )
     r = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout[-2000:]
+
+
+def test_latex_table_is_sound_and_compiles_where_a_tex_engine_exists(tmp_path):
+    from hardware.activity import SNNActivity
+    from hardware.energy import estimate_energy
+
+    act = SNNActivity.from_arrays(
+        [np.ones((4, 2)), np.ones((1, 4))], "if", [np.array([3.0, 0, 1, 2]), None], 2, 4
+    )
+    rep = estimate_energy(act, errors={"u_x": 0.01}, label="a_b & 50% #1")
+    tex = reports.to_latex(rep, label="tab:e")
+    assert reports.latex_problems(tex) == []
+    assert reports.latex_problems(r"\begin{table}\begin{tabular}{rr}\toprule a\\ \end{table}")
+    assert reports.latex_problems(
+        r"\begin{tabular}{rr}\toprule a & b & c \\ \midrule \bottomrule\end{tabular}"
+    )
+    _compile(tex, tmp_path)
+
+
+def test_committed_energy_table_is_sound(tmp_path):
+    """docs/results/energy.tex (benchmarks/energy.py) is well formed, and compiles with TeX."""
+    from conftest import REPO
+
+    path = REPO / "docs" / "results" / "energy.tex"
+    if not path.is_file():
+        pytest.skip("docs/results/energy.tex not generated yet (benchmarks/energy.py)")
+    tex = path.read_text()
+    assert reports.latex_problems(tex) == []
+    assert tex.count(r"\toprule") == tex.count(r"\begin{tabular}") >= 2
+    _compile(tex, tmp_path)
 
 
 @pytest.mark.lava
