@@ -17,7 +17,10 @@ rate of the neuron). Methods (registry :data:`CALIBRATIONS`):
 * ``decoder``: per-unit least squares of ``E_l, e_l`` on the SNN's actual rates (closed form);
 * ``advanced``: per layer ``weight``, ``potential``, ``decoder`` (its intercept contains the
   ``light`` bias correction); then a least-squares refit of the output layer on the SNN's
-  decoded last activations.
+  decoded last activations;
+* ``finetune``: ``advanced``, then end-to-end fine-tuning of all encoders, decoders, initial
+  potentials and the output layer against the ANN's outputs, with the exact simulation forward
+  and straight-through rates backward (:mod:`lava_pinn.conversion.finetune`).
 
 Every step is guarded: it is kept only if the SNN's calibration-set error (relative L2 of the
 SNN output against the ANN output) goes down, so calibration never makes that error worse.
@@ -28,10 +31,11 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
+from lava_pinn.conversion.finetune import FinetuneConfig, finetune
 from lava_pinn.conversion.plan import Plan
 from lava_pinn.neurons import get_neuron
 from lava_pinn.registry import Registry
@@ -49,6 +53,7 @@ class CalibrationContext:
     lr: float = 1e-3
     ridge: float = 1e-4
     log: list | None = None
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
 
     def error(self, plan: Plan) -> tuple[float, list[torch.Tensor]]:
         y, counts = plan.run(self.x)
@@ -209,6 +214,24 @@ def calibrate_advanced(plan: Plan, ctx: CalibrationContext) -> Plan:
     return plan
 
 
+def calibrate_finetune(plan: Plan, ctx: CalibrationContext) -> Plan:
+    """``advanced``, then end-to-end fine-tuning (guarded: best calibration error seen)."""
+    plan = calibrate_advanced(plan, ctx)
+    tuned, records = finetune(plan, ctx.x, ctx.y_ann, ctx.finetune)
+    if ctx.log is not None:
+        ctx.log.append(
+            {
+                "step": "finetune",
+                "before": records[0]["error"],
+                "after": records[-1]["best"],
+                "kept": records[-1]["best"] < records[0]["error"],
+                "iterations": records[-1]["iterations"],
+                "seconds": records[-1]["seconds"],
+            }
+        )
+    return tuned
+
+
 @dataclass(frozen=True)
 class CalibrationMethod:
     name: str
@@ -227,6 +250,9 @@ for _m in (
     CalibrationMethod(
         "advanced", calibrate_advanced, 256, "weight + potential + decoder per layer, then output"
     ),
+    CalibrationMethod(
+        "finetune", calibrate_finetune, 256, "advanced, then end-to-end tandem fine-tuning"
+    ),
 ):
     CALIBRATIONS.register(_m.name, _m)
 
@@ -240,8 +266,13 @@ def calibrate(
     steps: int = 300,
     lr: float = 1e-3,
     ridge: float = 1e-4,
+    finetune: FinetuneConfig | None = None,
 ) -> Plan:
-    """Run calibration ``method`` on a copy of ``plan``; the log goes to ``plan.info``."""
+    """Run calibration ``method`` on a copy of ``plan``; the log goes to ``plan.info``.
+
+    ``steps``, ``lr``: Adam of the layer-wise ``weight`` step; ``ridge``: decoder and output
+    least squares; ``finetune``: settings of the ``finetune`` method (default
+    :class:`~lava_pinn.conversion.finetune.FinetuneConfig`)."""
     m = CALIBRATIONS.get(method)
     if x.shape[0] < m.min_points:
         warnings.warn(
@@ -249,7 +280,13 @@ def calibrate(
             f"{m.min_points} to be reliable (pass more calibration_inputs)",
             stacklevel=3,
         )
-    ctx = CalibrationContext(x=x, y_ann=y_ann, steps=steps, lr=lr, ridge=ridge, log=[])
+    if finetune is None:
+        finetune = FinetuneConfig()
+    if not isinstance(finetune, FinetuneConfig):
+        raise TypeError(f"finetune must be a FinetuneConfig or None, got {type(finetune).__name__}")
+    ctx = CalibrationContext(
+        x=x, y_ann=y_ann, steps=steps, lr=lr, ridge=ridge, log=[], finetune=finetune
+    )
     out = m.fn(plan.copy(), ctx)
     out.info["calibration"] = method
     out.info["calibration_log"] = ctx.log

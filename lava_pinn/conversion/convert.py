@@ -20,6 +20,7 @@ from torch import nn
 from lava_pinn.activations import activation_name_of
 from lava_pinn.activations import available as available_activations
 from lava_pinn.conversion.calibration import CALIBRATIONS, calibrate
+from lava_pinn.conversion.finetune import FinetuneConfig
 from lava_pinn.conversion.network import SpikingNetwork
 from lava_pinn.conversion.representations import REPRESENTATIONS, AnnLayer
 from lava_pinn.conversion.thresholds import THRESHOLDS, check_percentile
@@ -178,6 +179,9 @@ def convert_mlp(
     percentile: float = 99.9,
     calibration_steps: int = 300,
     calibration_lr: float = 1e-3,
+    finetune_iters: int = 60,
+    finetune_lr: float = 1e-3,
+    finetune_seconds: float | None = None,
     dtype: torch.dtype = torch.float64,
     metadata: dict | None = None,
 ) -> SpikingNetwork:
@@ -188,6 +192,7 @@ def convert_mlp(
     THRESHOLDS.get(threshold)
     rep = REPRESENTATIONS.get(representation)
     check_percentile(percentile)
+    ft = FinetuneConfig(iters=finetune_iters, lr=finetune_lr, time_budget_s=finetune_seconds)
     t0 = time.perf_counter()
     hidden, last = parse_mlp(model)
     x = _calibration_points(calibration_inputs, hidden[0].weight.shape[1]).to(dtype)
@@ -209,7 +214,9 @@ def convert_mlp(
         threshold_options={"p": percentile} if threshold == "percentile" else {},
         pieces=pieces,
     )
-    plan = calibrate(plan, x, y_ann, calibration, steps=calibration_steps, lr=calibration_lr)
+    plan = calibrate(
+        plan, x, y_ann, calibration, steps=calibration_steps, lr=calibration_lr, finetune=ft
+    )
     hidden_layers, out = plan.compile()
     calib_log = plan.info.get("calibration_log", [])
     err_final = calib_log[-1]["after"] if calib_log else None
@@ -266,11 +273,14 @@ def convert(
     :class:`lava_pinn.models.SPINN`. ``calibration_inputs``: points ``(n, in_features)`` from
     the PDE domain (about 512-2048; for a checkpoint, ``None`` samples 1024 from its domain).
     ``neuron``: a :data:`lava_pinn.neurons.NEURONS` key (``if``, ``signed-if``, ``lif-hard``).
-    ``calibration``: ``none``, ``light``, ``potential``, ``weight``, ``decoder``, ``advanced``.
+    ``calibration``: ``none``, ``light``, ``potential``, ``weight``, ``decoder``, ``advanced``,
+    ``finetune`` (``advanced`` then end-to-end fine-tuning of the whole spiking chain against
+    the ANN outputs: :mod:`lava_pinn.conversion.finetune`).
     ``threshold`` (representation ``direct``): ``max``, ``percentile`` (``percentile=p``), ``mse``.
     ``representation``: ``pwl`` (``pieces`` IF neurons per unit) or ``direct``.
     Other options: ``pieces=8``, ``per_neuron_threshold=False``, ``calibration_steps=300``,
-    ``calibration_lr=1e-3``, ``dtype=torch.float64``.
+    ``calibration_lr=1e-3``, ``finetune_iters=60``, ``finetune_lr=1e-3``,
+    ``finetune_seconds=None`` (a time limit for fine-tuning), ``dtype=torch.float64``.
 
     Returns a :class:`SpikingNetwork` (MLP) or :class:`SpikingSPINN`. Its outputs are the raw
     network outputs ``N(x)``; a checkpoint trained with hard constraints still needs
