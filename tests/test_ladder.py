@@ -167,3 +167,15 @@ def test_ladder_command_on_a_run_directory(tmp_path, capsys):
     assert [r["name"] for r in rep["rungs"]][-1] == "lava-fixed" and rep["ok"]
     assert (d / "ladder.md").read_text().startswith("Equivalence ladder")
     assert main(["ladder", str(tmp_path / "nothing")]) == 2
+
+
+def test_ladder_and_netx_modules_import_without_lava():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, exporters.netx, exporters.ladder, exporters.ladder_cli; "
+        "assert not any(m == 'lava' or m.startswith('lava.') for m in sys.modules), 'lava'"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
