@@ -168,6 +168,7 @@ def quantize(
     refit: bool = True,
     ridges: tuple[float, ...] = (1e-3, 1e-2),
     n_points: int = 256,
+    n_fit: int | None = None,
     seed: int = 1,
 ) -> tuple[IntegerNetwork, QuantizationReport]:
     """Map a float SNN onto Loihi 2 integers; returns the network and its report.
@@ -179,7 +180,8 @@ def quantize(
     for the readout (the first is the starting point); ``search=False`` keeps the first.
     ``refit``: then, per ridge in ``ridges``, the whole chain is re-fitted: each Dense layer
     and the readout in order, to the spikes the integer layers before it really produce (see
-    :func:`_refit`), on a second seeded set of ``max(n_points, widest layer)`` points (on
+    :func:`_refit`), on a second seeded set of ``n_fit`` points (default
+    ``max(n_points, 2 * widest layer)``; on
     ``calibration_inputs`` themselves when given); a re-fitted chain is kept only where the twin
     scores better (also with ``search=False``).
     Raises :class:`QuantizationError` for a layer that does not fit the bit widths.
@@ -197,8 +199,9 @@ def quantize(
     candidates = tuple(candidates)
     if not candidates or not all(isinstance(c, ScaleCandidate) for c in candidates):
         raise TypeError("candidates must be a non-empty tuple of ScaleCandidate")
-    if isinstance(n_points, bool) or not isinstance(n_points, int) or n_points < 1:
-        raise ValueError(f"n_points must be an int >= 1, got {n_points!r}")
+    for name, val in (("n_points", n_points), ("n_fit", 1 if n_fit is None else n_fit)):
+        if isinstance(val, bool) or not isinstance(val, int) or val < 1:
+            raise ValueError(f"{name} must be an int >= 1, got {val!r}")
     ridges = tuple(ridges)
     if not ridges or not all(isinstance(r, (int, float)) and r > 0 for r in ridges):
         raise ValueError(f"ridges must be numbers > 0, got {ridges!r}")
@@ -293,7 +296,8 @@ def quantize(
             try_slot(i, range(nc))
     if refit:
         if calibration_inputs is None:
-            n_fit = max(n_points, max(fl.W.shape[0] for fl in layers))
+            if n_fit is None:
+                n_fit = max(n_points, 2 * max(fl.W.shape[0] for fl in layers))
             x_fit_t = _calibration_points(snn, None, n_fit, seed + 1)
             with torch.no_grad():
                 _, counts_fit = snn.run(x_fit_t)
