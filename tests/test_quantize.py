@@ -277,7 +277,7 @@ def regression_snn() -> SpikingNetwork:
 def test_regression_1d_twin_close_to_float_snn(regression_snn):
     snn = regression_snn
     # points from the problem named in the metadata; first candidate, readout refit tried
-    net, rep = quantize(snn, n_points=128, search=False)
+    net, rep = quantize(snn, n_points=128, n_fit=256, search=False)
     assert len(rep.readout.search) == 3
     x = torch.linspace(-1, 1, 101, dtype=D)[:, None]
     y_f = snn(x).numpy()
