@@ -403,6 +403,18 @@ def markdown(data: dict) -> str:
             f"Twin == Lava on all {tp['points']} points (outputs and spike counts): "
             f"{'yes' if tp['bit_exact'] else '**NO**'}. Command: `{tp.get('command', '-')}`",
         ]
+    if tps:
+        lines += [
+            "",
+            "Notes. The throughput targets of issue 5 (Lava run under 30 s, batching >= 50x, "
+            "twin >= 10x batched Lava and >= 300,000 point-steps/s) were set for a "
+            "3-64x6-3 network; the deployed Navier-Stokes network (piecewise-linear, 8 pieces "
+            "per unit) is 3-512x6-3, 64x the synaptic work and 8x the neuron updates per step. "
+            "Wall-clock figures were taken with both cores shared with other jobs (load average "
+            "beside each table), which inflates them several-fold; CPU seconds (this process "
+            "plus Lava's reaped workers) measure the work itself. On an idle 2-core machine the "
+            "run time lies between CPU/2 (both cores busy) and CPU.",
+        ]
     lines += [
         "",
         f"Machine: {meta.get('machine', platform.machine())}, {os.cpu_count()} CPUs visible, "
