@@ -376,6 +376,41 @@ def anchor_lines(rows: list[dict]) -> list[str]:
     return lines + [""]
 
 
+def acceptance_lines(rows: list[dict]) -> list[str]:
+    """Issue 4's acceptance criteria, checked on these rows."""
+
+    def mark(ok: bool | None) -> str:
+        return "not run" if ok is None else ("**met**" if ok else "**not met**")
+
+    lines = ["## Acceptance checks (issue 4)", ""]
+    reg = best_rows(rows, "regression-1d")
+    for T, limit in ((32, 0.02), (64, 0.01)):
+        b = reg.get(T)
+        ok = None if b is None else score(b) <= limit
+        got = "-" if b is None else f"{pct(score(b))} (`{b['method']}`, rate {b['rate']:.3f})"
+        lines.append(f"- regression-1d, T={T}: best {got} <= {pct(limit, 0)}: {mark(ok)}")
+    ns = [r for r in rows if r["problem"] == "navier-stokes-tg" and r["T"] == 64]
+    ns = [r for r in ns if r.get("status") == "ok"]
+    if ns:
+        ratio = lambda r: max(r["snn_vs_ref"][f] / r["ann_vs_ref"][f] for f in ("u", "v"))  # noqa: E731
+        b = min(ns, key=ratio)
+        lines.append(
+            f"- navier-stokes-tg, T=64: u, v within 1.2x of the ANN's errors: best "
+            f"`{b['method']}` u {pct(b['snn_vs_ref']['u'])} / v {pct(b['snn_vs_ref']['v'])} vs "
+            f"ANN u {pct(b['ann_vs_ref']['u'])} / v {pct(b['ann_vs_ref']['v'])} "
+            f"({ratio(b):.1f}x): {mark(ratio(b) <= 1.2)}; convert + calibrate "
+            f"{b['convert_s']:.0f} s wall at load average {b.get('load_avg', 0):.0f} on 2 cores"
+        )
+    else:
+        lines.append("- navier-stokes-tg, T=64: not run")
+    missing = [p for p in ORDER if not best_rows(rows, p)]
+    lines.append(
+        "- every zoo problem converts and is in the tables: "
+        + (mark(True) if not missing else f"**missing {missing}**")
+    )
+    return lines + [""]
+
+
 def markdown(rows: list[dict], runs: list[dict]) -> str:
     meta = runs[-1]
     produced = "; ".join(
@@ -424,7 +459,7 @@ def markdown(rows: list[dict], runs: list[dict]) -> str:
                 else f"{fields_pct(b['snn_vs_ref'])}, rate {b['rate']:.3f} (`{b['method']}`)"
             )
         lines.append(f"| {p} | {fields_pct(any_row['ann_vs_ref'])} | " + " | ".join(cells) + " |")
-    lines += [""] + anchor_lines(rows)
+    lines += [""] + acceptance_lines(rows) + anchor_lines(rows)
     lines += ["## All runs", ""]
     for p in problems:
         prow = sorted((r for r in rows if r["problem"] == p), key=lambda r: (r["method"], r["T"]))
@@ -567,11 +602,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=RESULTS, help="results folder (figures/ inside)")
     ap.add_argument("--fresh", action="store_true", help="drop earlier rows of conversion.json")
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument(
+        "--merge",
+        nargs="+",
+        type=Path,
+        metavar="JSON",
+        help="merge the rows of other conversion.json files into --out, rewrite, run nothing",
+    )
     ap.add_argument("--list", action="store_true", help="print the method names and exit")
     args = ap.parse_args(argv)
     if args.list:
         print("default:", " ".join(m.name for m in default_methods()))
         print("all:    ", " ".join(m.name for m in all_methods()))
+        return 0
+    if args.merge:
+        rows, runs = load_results(args.out / "conversion.json")
+        for other in args.merge:
+            more_rows, more_runs = load_results(other)
+            rows, runs = merge(rows, more_rows), runs + more_runs
+        for path in write_all(rows, runs, args.out):
+            print(f"wrote {path}")
         return 0
     if args.quick:
         args.T = args.T or list(QUICK["T"])
