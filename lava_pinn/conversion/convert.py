@@ -180,7 +180,7 @@ def convert_mlp(
     calibration_steps: int = 300,
     calibration_lr: float = 1e-3,
     finetune_iters: int = 60,
-    finetune_lr: float = 1e-3,
+    finetune_lr: float = 2e-4,
     finetune_seconds: float | None = None,
     dtype: torch.dtype = torch.float64,
     metadata: dict | None = None,
@@ -279,7 +279,7 @@ def convert(
     ``threshold`` (representation ``direct``): ``max``, ``percentile`` (``percentile=p``), ``mse``.
     ``representation``: ``pwl`` (``pieces`` IF neurons per unit) or ``direct``.
     Other options: ``pieces=8``, ``per_neuron_threshold=False``, ``calibration_steps=300``,
-    ``calibration_lr=1e-3``, ``finetune_iters=60``, ``finetune_lr=1e-3``,
+    ``calibration_lr=1e-3``, ``finetune_iters=60``, ``finetune_lr=2e-4``,
     ``finetune_seconds=None`` (a time limit for fine-tuning), ``dtype=torch.float64``.
 
     Returns a :class:`SpikingNetwork` (MLP) or :class:`SpikingSPINN`. Its outputs are the raw
