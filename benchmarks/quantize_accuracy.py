@@ -185,14 +185,15 @@ def markdown(rows: list[dict], meta: dict) -> str:
         "bit-exact with Lava `fixed_pt`, so its error is the deployed error.",
         f"Produced by `{meta['command']}` ({meta['when']}, {meta['machine']}).",
         "",
-        "| problem | T | ANN vs ref | float SNN vs ref | twin vs ref | twin vs float | "
+        "| problem | T | SNN file | ANN vs ref | float SNN vs ref | twin vs ref | twin vs float | "
         "twin / ANN | zeroed | sat. | target |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in sorted(rows, key=lambda r: (ORDER.index(r["problem"]), r["T"])):
+    for r in sorted(rows, key=lambda r: (ORDER.index(r["problem"]), r["T"], r["converter"])):
         ratio = ", ".join(f"{k} {v:.2f}x" for k, v in r["twin_over_ann"].items())
         lines.append(
-            f"| {r['problem']} | {r['T']} | {pct(r['ann_vs_ref'])} | {pct(r['float_vs_ref'])} | "
+            f"| {r['problem']} | {r['T']} | {r['converter']} | {pct(r['ann_vs_ref'])} | "
+            f"{pct(r['float_vs_ref'])} | "
             f"{pct(r['twin_vs_ref'])} | {pct(r['twin_vs_float'])} | {ratio} | "
             f"{r['rounded_to_zero']} | {r['saturated']} | {TARGETS.get(r['problem'], '')} |"
         )
@@ -237,7 +238,8 @@ def main(argv: list[str] | None = None) -> int:
             )
     if args.no_write:
         return 0
-    keep = [r for r in old if (r["problem"], r["T"]) not in {(n["problem"], n["T"]) for n in rows}]
+    new = {(n["problem"], n["T"], n["converter"]) for n in rows}
+    keep = [r for r in old if (r["problem"], r["T"], r["converter"]) not in new]
     allrows = keep + rows
     meta = {
         "command": "python benchmarks/quantize_accuracy.py " + " ".join(argv or sys.argv[1:]),
