@@ -411,7 +411,30 @@ def acceptance_lines(rows: list[dict]) -> list[str]:
     return lines + [""]
 
 
-def markdown(rows: list[dict], runs: list[dict]) -> str:
+def coverage_lines(rows: list[dict], out: Path) -> list[str]:
+    """Which (method, T) pairs ran on which problems; pointers to related result files."""
+    lines = ["## Coverage", "", "| method | T: problems run |", "|---|---|"]
+    for m in sorted({r["method"] for r in rows}):
+        by_T = {}
+        for r in rows:
+            if r["method"] == m and r.get("status") == "ok":
+                by_T.setdefault(r["T"], []).append(r["problem"])
+        cell = "; ".join(
+            f"T={T}: " + ("all" if len(set(ps)) == len(ORDER) else ", ".join(sorted(set(ps))))
+            for T, ps in sorted(by_T.items())
+        )
+        lines.append(f"| `{m}` | {cell} |")
+    lines.append("")
+    if (out / "ns_accuracy.md").is_file():
+        lines += [
+            "Navier-Stokes per method on the full reference grid with 1024 calibration points: "
+            "[ns_accuracy.md](ns_accuracy.md) (`benchmarks/ns_accuracy.py`).",
+            "",
+        ]
+    return lines
+
+
+def markdown(rows: list[dict], runs: list[dict], out: Path = RESULTS) -> str:
     meta = runs[-1]
     produced = "; ".join(
         f"`.venv/bin/python {r['command'].strip()}` ({r['when']}, code {r.get('code', '?')})"
@@ -459,7 +482,7 @@ def markdown(rows: list[dict], runs: list[dict]) -> str:
                 else f"{fields_pct(b['snn_vs_ref'])}, rate {b['rate']:.3f} (`{b['method']}`)"
             )
         lines.append(f"| {p} | {fields_pct(any_row['ann_vs_ref'])} | " + " | ".join(cells) + " |")
-    lines += [""] + acceptance_lines(rows) + anchor_lines(rows)
+    lines += [""] + acceptance_lines(rows) + anchor_lines(rows) + coverage_lines(rows, out)
     lines += ["## All runs", ""]
     for p in problems:
         prow = sorted((r for r in rows if r["problem"] == p), key=lambda r: (r["method"], r["T"]))
@@ -575,7 +598,7 @@ def write_json(rows: list[dict], runs: list[dict], out: Path) -> Path:
 def write_all(rows: list[dict], runs: list[dict], out: Path) -> list[Path]:
     js = write_json(rows, runs, out)
     md = out / "conversion.md"
-    atomic_write_bytes(md, markdown(rows, runs).encode())
+    atomic_write_bytes(md, markdown(rows, runs, out).encode())
     written = [js, md]
     for p in ordered_problems(rows):
         fig = plot(rows, p, out)
