@@ -193,6 +193,7 @@ def test_too_few_calibration_points_warns_with_the_number_needed(method):
             representation="direct",
             calibration=method,
             calibration_steps=2,
+            finetune_iters=2,
         )
 
 

@@ -27,6 +27,15 @@ from lava_pinn.neurons import NEURONS, if_soft_step
 F64 = torch.float64
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Small networks: one torch thread (two threads only contend on a loaded 2-core machine)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def _gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
@@ -191,7 +200,7 @@ def test_theorem3_guard_every_method_never_worse(method, representation):
     net = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 8), Sin(), nn.Linear(8, 2))
     net = net.double()
     x = torch.rand(128, 2, generator=_gen(8), dtype=F64) * 2 - 1
-    kw = dict(T=8, representation=representation, calibration_steps=5)
+    kw = dict(T=8, representation=representation, calibration_steps=5, finetune_iters=5)
     if representation == "pwl":
         kw["pieces"] = 3
     with warnings.catch_warnings():
