@@ -79,7 +79,10 @@ def study(args, problem, ck, T: int, idx: np.ndarray) -> dict:
     print(f"  converted: {snn} in {conv_s:.1f} s ({snn.metadata.get('representation')}, "
           f"{snn.metadata.get('calibration')})")  # fmt: skip
     t0 = time.perf_counter()
-    inet, qrep = quantize(snn, None, search=not args.no_search)
+    qopts = {"search": not args.no_search}
+    if args.no_refit:
+        qopts["refit"] = False
+    inet, qrep = quantize(snn, None, **qopts)
     q_s = time.perf_counter() - t0
     print(f"  quantized in {q_s:.1f} s")
     net = LoadedNetwork(inet, snn, f"{problem.name} T={T}", dict(snn.metadata))
@@ -288,6 +291,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--no-search", action="store_true", help="quantize without the scale search")
+    p.add_argument(
+        "--no-refit", action="store_true", help="quantize without the twin-scored readout refit"
+    )
     p.add_argument("--cache", type=Path, help="folder to keep converted SNNs between runs")
     p.add_argument("--out", type=Path, default=REPO / "docs" / "results")
     args = p.parse_args(argv)
