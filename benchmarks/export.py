@@ -374,6 +374,9 @@ def markdown(data: dict) -> str:
             f"{pct(r['lava_vs_ref'])} ({r['lava_points']} pts) | {pct(r['lava_vs_ann'])} | "
             f"{'yes' if r['bit_exact'] else '**NO**'} | {tgt} |"
         )
+    for r in rows:
+        if r.get("note"):
+            lines += ["", f"{r['problem']}, T = {r['T']}: {r['note']}."]
     for tp in tps:
         m = tp["meets"]
         ok = lambda b: "met" if b else "**missed**"  # noqa: E731
