@@ -4,6 +4,8 @@
     .venv/bin/python benchmarks/ns_accuracy.py --T 64 --methods pwl/advanced pwl/finetune
     .venv/bin/python benchmarks/ns_accuracy.py --points 8192          # faster, a random subset
 
+A method is ``representation[:pieces]/calibration`` (``pwl:16/decoder``: 16 IF neurons per unit).
+
 For every ``representation/calibration`` pair and ``T`` the pretrained ``navier-stokes-tg``
 checkpoint (3-64x6-3 tanh) is converted with ``lava_pinn.convert`` (1024 seeded calibration
 points from the domain, the checkpoint default) and timed; the spiking network is then run on the
@@ -36,7 +38,7 @@ from lava_pinn.checkpoint import atomic_write_bytes, load_pretrained  # noqa: E4
 from lava_pinn.problems import get_problem  # noqa: E402
 
 PROBLEM = "navier-stokes-tg"
-METHODS = ["direct/advanced", "pwl/advanced", "pwl/finetune"]
+METHODS = ["direct/advanced", "pwl/advanced", "pwl/finetune", "pwl:16/decoder", "pwl:16/advanced"]
 BUDGET_S = 60.0
 FACTOR = 1.2
 
@@ -54,8 +56,14 @@ def field_errors(y: torch.Tensor, y_exact: torch.Tensor, y_ann: torch.Tensor, na
 
 def run_one(ck, method: str, T: int, x, y_exact, y_ann, names, ann_err) -> dict:
     representation, calibration = method.split("/")
+    options = {}
+    if ":" in representation:  # "pwl:16": 16 pieces per unit
+        representation, pieces = representation.split(":")
+        options["pieces"] = int(pieces)
     t0 = time.perf_counter()
-    snn = lava_pinn.convert(ck, T=T, representation=representation, calibration=calibration)
+    snn = lava_pinn.convert(
+        ck, T=T, representation=representation, calibration=calibration, **options
+    )
     seconds = time.perf_counter() - t0
     ys, spikes, layer_spikes = [], 0.0, None
     with torch.no_grad():
