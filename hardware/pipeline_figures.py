@@ -216,8 +216,8 @@ def _raster(rd, problem, data: dict, per_layer: int = 48) -> Path:
     data.update(raster_x=x0, raster=spikes)
     where = ", ".join(f"{n}={v:g}" for n, v in zip(problem.inputs, x0[0], strict=True))
     title = (
-        f"first {per_layer} neurons of each of {len(blocks)} layers at ({where}); "
-        "torch twin = Lava fixed_pt"
+        f"{per_layer} neurons x {len(blocks)} layers, point ({where})\n"
+        "torch twin (= Lava fixed_pt), layer-local time"
     )
     return plot_raster(spikes, rd.figures / "raster.png", title=title)
 
