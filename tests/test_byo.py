@@ -109,7 +109,7 @@ def test_user_problem_through_the_registry_and_pipeline(tmp_path):
     class Sine1D(Problem):
         """u(x) = sin(pi x) on [-1, 1] from 32 samples (data loss only)."""
 
-        name = "my-sine"
+        name = "byo-test-sine"
         inputs = ("x",)
         outputs = ("u",)
 
@@ -136,14 +136,14 @@ def test_user_problem_through_the_registry_and_pipeline(tmp_path):
 
             return MLPConfig(1, 1, (16, 16), "tanh")
 
-    problem = get_problem("my-sine")
+    problem = get_problem("byo-test-sine")
     cfg = TrainConfig.for_problem(problem, adam_steps=200, lbfgs_steps=0)
     result = train(problem, problem.default_model(), cfg, progress=False)
     out = tmp_path / "mine"
     result.save(out / "checkpoint.pt")  # the user's own checkpoint, put into the run directory
     ctx = run_pipeline(
         PipelineConfig(
-            problem="my-sine",
+            problem="byo-test-sine",
             out=out,
             convert=ConvertOptions(T=8, representation="direct", calibration="light"),
             backends=("torch-twin",),
@@ -153,4 +153,4 @@ def test_user_problem_through_the_registry_and_pipeline(tmp_path):
     )
     assert ctx.skipped == ["train"]  # the checkpoint in DIR is kept
     assert ctx.ran == ["convert", "export", "run", "energy", "report"]
-    assert "my-sine" in (out / "report.md").read_text()
+    assert "byo-test-sine" in (out / "report.md").read_text()

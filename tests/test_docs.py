@@ -16,8 +16,8 @@ A fenced ``bash`` or ``python`` block in the docs carries a marker comment on th
 Unmarked ``bash``/``python`` blocks are an error, so a new page cannot slip through untested.
 To keep CI fast, :data:`FAST` flags are appended to the ``lava-pinn`` commands (argparse keeps
 the last value of a repeated option): small ``T``, one-neuron-per-unit conversion with light
-calibration, few evaluation points, and the pipeline on the torch twin only (its Lava stages
-are tested in ``tests/test_pipeline.py``). The commands themselves are the docs' own.
+calibration, few evaluation points, and Lava on 16 points only (the pipeline's Lava stages are
+tested further in ``tests/test_pipeline.py``). The commands themselves are the docs' own.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ FAST: dict[str, list[str]] = {
         *["--export-points", "32", "--lava-points", "16", "--lava-batch", "16"],
         *["--grid-points", "2048", "--field-grid", "6", "--sweep-T", "4,8"],
         *["--sweep-points", "32", "--field-times", "0,1"],
-        *["--backends", "torch-twin"],  # Lava in the pipeline: tests/test_pipeline.py
+        *["--backends", "torch-twin,lava-cpu"],  # Lava on 16 points; more in test_pipeline.py
     ],
     "demo": [],  # filled below: same as pipeline
     "convert": _CONVERT,
