@@ -33,22 +33,12 @@ from typing import Any
 
 import numpy as np
 
-from lava_pinn.cli import CLIError, register_command
+from lava_pinn.cli import CLIError, positive_int, register_command
 
 log = logging.getLogger(__name__)
 
 LAVA_POINTS = 64
 ENERGY_BACKENDS = ("lava-cpu", "loihi2", "torch-twin", "lava-cpu-float", "torch-float")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return v
 
 
 def _positive_float(text: str) -> float:
@@ -124,14 +114,14 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--points",
-        type=_positive_int,
+        type=positive_int,
         help=f"evaluate a seeded subset of N grid points (default: all for torch backends, "
         f"{LAVA_POINTS} for Lava backends)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the point subset (default 0)")
-    p.add_argument("--batch", type=_positive_int, default=16, help="Lava: points per graph run")
+    p.add_argument("--batch", type=positive_int, default=16, help="Lava: points per graph run")
     p.add_argument("--timeout", type=_positive_float, default=600.0, help="Lava watchdog (s)")
-    p.add_argument("--threads", type=_positive_int, default=1, help="torch threads (default 1)")
+    p.add_argument("--threads", type=positive_int, default=1, help="torch threads (default 1)")
 
 
 def _subset(n: int, k: int | None, seed: int) -> np.ndarray:

@@ -20,7 +20,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from lava_pinn.cli import CLIError, add_convert_arguments, register_command
+from lava_pinn.cli import CLIError, add_convert_arguments, positive_int, register_command
 
 DEMO_PROBLEM = "navier-stokes-tg"
 DEMO_OUT = Path("runs/demo")
@@ -42,16 +42,6 @@ def _csv(kind: type):
     return parse
 
 
-def _pos_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return v
-
-
 def _pipeline_args(p: argparse.ArgumentParser, *, demo: bool = False) -> None:
     if demo:
         p.add_argument("problem", nargs="?", default=DEMO_PROBLEM, help=f"({DEMO_PROBLEM})")
@@ -64,26 +54,26 @@ def _pipeline_args(p: argparse.ArgumentParser, *, demo: bool = False) -> None:
     g = p.add_argument_group("convert")
     add_convert_arguments(g, defaults=False)
     g = p.add_argument_group("export")
-    g.add_argument("--export-points", type=_pos_int, help="points scoring the quantization (256)")
+    g.add_argument("--export-points", type=positive_int, help="quantization scoring points (256)")
     g.add_argument("--netx", action="store_true", default=None, help="also write network.net")
     g = p.add_argument_group("run")
     g.add_argument(
         "--backends", type=_csv(str), help="comma-separated backends (torch-twin,lava-cpu)"
     )
-    g.add_argument("--lava-points", type=_pos_int, help="grid points run on Lava (512)")
-    g.add_argument("--lava-batch", type=_pos_int, help="Lava points per graph (64)")
-    g.add_argument("--grid-points", type=_pos_int, help="torch backends: a subset (all)")
+    g.add_argument("--lava-points", type=positive_int, help="grid points run on Lava (512)")
+    g.add_argument("--lava-batch", type=positive_int, help="Lava points per graph (64)")
+    g.add_argument("--grid-points", type=positive_int, help="torch backends: a subset (all)")
     g.add_argument("--timeout", type=float, dest="timeout_s", help="Lava watchdog, s (600)")
     g = p.add_argument_group("energy and figures")
     g.add_argument("--profiles", type=_csv(str), help="energy profiles (loihi2,loihi,cmos-45nm)")
     g.add_argument("--field-times", type=_csv(float), help="times of the field slices (0,0.5,1)")
-    g.add_argument("--field-grid", type=_pos_int, help="slice points per axis (21)")
+    g.add_argument("--field-grid", type=positive_int, help="slice points per axis (21)")
     g.add_argument("--sweep-T", type=_csv(int), dest="sweep_T", help="T values (8,16,32,64,128)")
-    g.add_argument("--sweep-points", type=_pos_int, help="grid points of the T sweep (512)")
+    g.add_argument("--sweep-points", type=positive_int, help="grid points of the T sweep (512)")
     g.add_argument("--no-figures", action="store_true", help="skip the figures stage")
     g = p.add_argument_group("general")
     g.add_argument("--seed", type=int, help="seed of point subsets and calibration points (0)")
-    g.add_argument("--threads", type=_pos_int, help="torch threads (1)")
+    g.add_argument("--threads", type=positive_int, help="torch threads (1)")
     g.add_argument(
         "--redo",
         action="append",

@@ -105,7 +105,8 @@ def _problems_run(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------------ train
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse ``type=`` for integers > 0 (the error names the bad text)."""
     try:
         v = int(text)
     except ValueError:
@@ -123,13 +124,13 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, help="Adam learning rate")
     p.add_argument("--n-collocation", type=int, help="PDE collocation points")
     p.add_argument("--n-boundary", type=int, help="boundary/initial condition points")
-    p.add_argument("--width", type=_positive_int, help="hidden layer width")
-    p.add_argument("--depth", type=_positive_int, help="number of hidden layers")
+    p.add_argument("--width", type=positive_int, help="hidden layer width")
+    p.add_argument("--depth", type=positive_int, help="number of hidden layers")
     p.add_argument("--activation", help="activation (tanh, sin, ...)")
     p.add_argument("--seed", type=int, help="random seed (default 0)")
     p.add_argument("--dtype", help="float32 (default) or float64")
     p.add_argument("--hard-bc", action="store_true", help="impose BC/IC exactly: u = g + d*N")
-    p.add_argument("--threads", type=_positive_int, default=1, help="torch threads (default 1)")
+    p.add_argument("--threads", type=positive_int, default=1, help="torch threads (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument(
         "--pretrained",
@@ -238,7 +239,7 @@ def add_convert_arguments(p: argparse.ArgumentParser, *, defaults: bool = True) 
     def dflt(v):
         return v if defaults else None
 
-    p.add_argument("--T", type=_positive_int, default=dflt(d.T), help=f"time steps ({d.T})")
+    p.add_argument("--T", type=positive_int, default=dflt(d.T), help=f"time steps ({d.T})")
     p.add_argument("--neuron", default=dflt(d.neuron), help=f"if, signed-if, lif-hard ({d.neuron})")
     p.add_argument(
         "--calibration",
@@ -254,17 +255,17 @@ def add_convert_arguments(p: argparse.ArgumentParser, *, defaults: bool = True) 
         help=f"pwl (several IF neurons per unit) or direct ({d.representation})",
     )
     p.add_argument(
-        "--pieces", type=_positive_int, default=dflt(d.pieces), help=f"pwl pieces ({d.pieces})"
+        "--pieces", type=positive_int, default=dflt(d.pieces), help=f"pwl pieces ({d.pieces})"
     )
     p.add_argument(
         "--calibration-points",
-        type=_positive_int,
+        type=positive_int,
         default=dflt(d.calibration_points),
         help=f"calibration points from the domain ({d.calibration_points})",
     )
     p.add_argument(
         "--calibration-steps",
-        type=_positive_int,
+        type=positive_int,
         default=dflt(d.calibration_steps),
         help=f"Adam steps of weight calibration ({d.calibration_steps})",
     )
@@ -288,7 +289,7 @@ def _convert_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", type=Path, help="run directory holding checkpoint.pt")
     add_convert_arguments(p)
     p.add_argument("--seed", type=int, default=0, help="seed of the calibration points (0)")
-    p.add_argument("--threads", type=_positive_int, default=1, help="torch threads (default 1)")
+    p.add_argument("--threads", type=positive_int, default=1, help="torch threads (default 1)")
 
 
 def _convert_run(args: argparse.Namespace) -> int:
