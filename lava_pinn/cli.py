@@ -416,4 +416,8 @@ def _report(message: str, hint: str) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m lava_pinn.cli` runs this file as __main__; plugin modules register their
+    # commands in the importable lava_pinn.cli, so dispatch through that module.
+    from lava_pinn.cli import main as _main
+
+    sys.exit(_main())
