@@ -27,7 +27,7 @@ if str(REPO) not in sys.path:
 import torch  # noqa: E402
 
 from lava_pinn.checkpoint import load_checkpoint, pretrained_path  # noqa: E402
-from lava_pinn.problems import available, get_problem  # noqa: E402
+from lava_pinn.problems import ZOO, available, get_problem  # noqa: E402
 from lava_pinn.training import TrainConfig, evaluate, train  # noqa: E402
 
 # Acceptance targets: ANN relative L2 per output field (fields not listed are reported only).
@@ -42,15 +42,7 @@ TARGETS: dict[str, dict[str, float]] = {
 }
 # Published anchor (arXiv 2511.06614 scripts), for the table's last column.
 ANCHOR = {"regression-1d": "u 0.39%", "navier-stokes-tg": "u 4.43%, v 4.85%"}
-ORDER = [
-    "regression-1d",
-    "navier-stokes-tg",
-    "poisson-2d",
-    "diffusion-reaction",
-    "kovasznay",
-    "heat-2d-separable",
-    "burgers-1d",
-]
+ORDER = list(ZOO)  # the zoo in table order
 
 
 def meets(name: str, rel: dict[str, float]) -> bool:

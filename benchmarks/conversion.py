@@ -52,19 +52,11 @@ from lava_pinn.conversion.calibration import CALIBRATIONS  # noqa: E402
 from lava_pinn.conversion.convert import default_calibration_points  # noqa: E402
 from lava_pinn.conversion.representations import REPRESENTATIONS  # noqa: E402
 from lava_pinn.neurons import NEURONS  # noqa: E402
-from lava_pinn.problems import available, get_problem  # noqa: E402
+from lava_pinn.problems import ZOO, available, get_problem  # noqa: E402
 from lava_pinn.training import predict  # noqa: E402
 
 RESULTS = REPO / "docs" / "results"
-ORDER = [
-    "regression-1d",
-    "navier-stokes-tg",
-    "poisson-2d",
-    "diffusion-reaction",
-    "kovasznay",
-    "heat-2d-separable",
-    "burgers-1d",
-]
+ORDER = list(ZOO)  # the zoo in table order
 T_ALL = (16, 32, 64, 128)
 # Curated default: the paper's method (direct, with and without calibration), the other neuron
 # models with it, and the piecewise-linear representation (ours) uncalibrated and calibrated.

@@ -44,15 +44,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 RESULTS = REPO / "docs" / "results"
-ORDER = [
-    "regression-1d",
-    "navier-stokes-tg",
-    "poisson-2d",
-    "diffusion-reaction",
-    "kovasznay",
-    "heat-2d-separable",
-    "burgers-1d",
-]
+from lava_pinn.problems import ZOO  # noqa: E402
+
+ORDER = list(ZOO)  # the zoo in table order
 # Acceptance (issue 5): deployed regression-1d <= 1.5% vs exact at T=64; NS u, v <= 1.3x ANN.
 TARGETS = {
     "regression-1d": ("abs", {"u": 0.015}),

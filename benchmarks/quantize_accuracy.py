@@ -42,19 +42,11 @@ import lava_pinn  # noqa: E402
 from lava_pinn.checkpoint import atomic_write_bytes, load_pretrained  # noqa: E402
 from lava_pinn.conversion.convert import default_calibration_points  # noqa: E402
 from lava_pinn.models import combine_grid  # noqa: E402
-from lava_pinn.problems import get_problem  # noqa: E402
+from lava_pinn.problems import ZOO, get_problem  # noqa: E402
 from lava_pinn.training import predict  # noqa: E402
 
 RESULTS = REPO / "docs" / "results"
-ORDER = [
-    "regression-1d",
-    "navier-stokes-tg",
-    "poisson-2d",
-    "diffusion-reaction",
-    "kovasznay",
-    "heat-2d-separable",
-    "burgers-1d",
-]
+ORDER = list(ZOO)  # the zoo in table order
 TARGETS = {"regression-1d": "twin vs exact <= 1.5%", "navier-stokes-tg": "u, v <= 1.3 x ANN"}
 
 

@@ -67,7 +67,19 @@ def available() -> list[str]:
     return PROBLEMS.available()
 
 
+# The built-in zoo, in the order the results tables list it (the anchors first).
+ZOO: tuple[str, ...] = (
+    "regression-1d",
+    "navier-stokes-tg",
+    "poisson-2d",
+    "diffusion-reaction",
+    "kovasznay",
+    "heat-2d-separable",
+    "burgers-1d",
+)
+
 __all__ = [
+    "ZOO",
     "PROBLEMS",
     "Box",
     "Burgers1D",
