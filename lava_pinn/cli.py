@@ -16,7 +16,9 @@ import argparse
 import dataclasses
 import importlib
 import json
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -381,10 +383,19 @@ def _hint_for(err: BaseException) -> str:
     return "run with --debug for the traceback"
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``lava-pinn``; returns the exit status (0 ok, 2 usage/input error)."""
+    """Entry point of ``lava-pinn``; returns the exit status (0 ok, 2 usage/input error,
+    130 interrupted). SIGTERM is handled like Ctrl-C, so a killed background run still stops
+    its Lava workers and leaves only finished artifacts."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         _load_plugins()
         parser = build_parser()
@@ -407,6 +418,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _report(message: str, hint: str) -> None:
