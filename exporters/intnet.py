@@ -52,6 +52,9 @@ class IntNeuronSpec:
     uniform_threshold: bool  # one threshold per layer (Lava LIF's vth is a scalar)
     threshold_unit: int  # the threshold compares against v as threshold * threshold_unit
     step: Callable[..., tuple[Any, Any, Any]]  # (u, v, a, bias, threshold) -> (s, u, v)
+    # The step only adds, compares, clips and multiplies by spikes, so it is exact on
+    # integer-valued floats (the twin's fast path); Lava's LIF needs integer shifts.
+    float_exact: bool = False
 
     def __post_init__(self) -> None:
         if self.name not in NEURONS:
@@ -78,12 +81,25 @@ def _lif_hard_step(u, v, a, bias, threshold):
 _V24 = (-fp.V_LIMIT, fp.V_LIMIT)
 INT_NEURONS: Registry[IntNeuronSpec] = Registry("integer neuron model")
 INT_NEURONS.register(
-    "if", IntNeuronSpec("if", False, 0, _V24, (0, 0), (1, fp.V_LIMIT), _V24, False, 1, _if_step)
+    "if",
+    IntNeuronSpec(
+        "if", False, 0, _V24, (0, 0), (1, fp.V_LIMIT), _V24, False, 1, _if_step, float_exact=True
+    ),
 )
 INT_NEURONS.register(
     "signed-if",
     IntNeuronSpec(
-        "signed-if", True, 0, _V24, (0, 0), (1, fp.V_LIMIT), _V24, False, 1, _signed_if_step
+        "signed-if",
+        True,
+        0,
+        _V24,
+        (0, 0),
+        (1, fp.V_LIMIT),
+        _V24,
+        False,
+        1,
+        _signed_if_step,
+        float_exact=True,
     ),
 )
 INT_NEURONS.register(

@@ -32,6 +32,8 @@ class TwinResult:
 
 
 F32_EXACT = 2**24  # float32 holds every integer of magnitude <= 2**24
+F64_EXACT = 2**53
+CHUNK = 4096  # points per pass (measured fastest for 64-wide layers on 2 cores)
 
 
 def _exact_mm(s: torch.Tensor, w_t: torch.Tensor) -> torch.Tensor:
@@ -50,12 +52,48 @@ def _shift(x: torch.Tensor, exp: int) -> torch.Tensor:
     return x if exp == 0 else fp.shift(x, exp)
 
 
+def _float_shift(x: torch.Tensor, exp: int) -> torch.Tensor:
+    """``x << exp`` / ``x >> -exp`` (floor) on integer-valued floats: a power-of-two scaling,
+    exact in binary floating point, and an exact floor."""
+    if exp == 0:
+        return x
+    return x * float(2**exp) if exp > 0 else torch.floor(x * (0.5 ** (-exp)))
+
+
+def exact_float_dtype(net: IntegerNetwork, bias0: np.ndarray) -> torch.dtype | None:
+    """The float type in which every value of this run is an exactly representable integer.
+
+    The custom IF neurons' steps (:func:`exporters.fixed_point.if_soft_step_int`,
+    ``signed_if_step_int``) only add, compare, clip and multiply by 0/+-1, so on
+    integer-valued floats they give the integer result whenever every operand and result
+    stays within ``2**24`` (float32) or ``2**53`` (float64). With ``|v| <= 2**23 - 1`` after
+    each step, that holds when every layer's current ``|a + bias|`` is at most ``2**23``
+    (float32); the Dense output is bounded by ``2**31`` (validated), so float64 always holds.
+    Returns ``None`` when a layer's neuron needs integer shifts (Lava's LIF): the int64 path.
+    """
+    layers = net.hidden
+    if not all(la.spec.float_exact for la in layers):
+        return None
+    worst = int(np.abs(bias0).max()) if bias0.size else 0
+    raw = 0  # the largest unshifted W @ s
+    for la in layers[1:]:
+        eff = fp.dense_effective_weights(la.weight)
+        raw = max(raw, int(np.abs(eff).sum(axis=1).max(initial=0)))
+        a = fp.dense_max_abs_output(eff, la.weight_exp, 1)
+        worst = max(worst, a + int(np.abs(la.bias).max(initial=0)))
+    eff_out = fp.dense_effective_weights(net.readout.weight)
+    raw = max(raw, int(np.abs(eff_out).sum(axis=1).max(initial=0)))
+    if worst <= F32_EXACT // 2 and raw < F32_EXACT:
+        return torch.float32
+    return torch.float64
+
+
 @torch.no_grad()
 def run_twin(
     net: IntegerNetwork,
     x: np.ndarray | torch.Tensor,
     *,
-    chunk: int = 65536,
+    chunk: int = CHUNK,
     trace: bool = False,
 ) -> TwinResult:
     """Simulate ``net`` on points ``x`` (``(n_points, n_in)``) with integer arithmetic.
@@ -68,8 +106,12 @@ def run_twin(
     mant, exp = net.encode_input(x)
     first = net.hidden[0]
     bias0 = mant << exp if first.spec.act_shift else mant  # effective bias in v units
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+        raise ValueError(f"chunk (points per pass) must be an integer >= 1, got {chunk!r}")
+    dtype = exact_float_dtype(net, bias0)
+    run = _run_chunk if dtype is None else _run_chunk_float
     parts = [
-        _run_chunk(net, torch.from_numpy(bias0[lo : lo + chunk]), trace)
+        run(net, torch.from_numpy(bias0[lo : lo + chunk]), trace, dtype)
         for lo in range(0, bias0.shape[0], chunk)
     ]
     acc = np.concatenate([p[0] for p in parts])
@@ -83,7 +125,8 @@ def run_twin(
     )
 
 
-def _run_chunk(net: IntegerNetwork, bias0: torch.Tensor, trace: bool = False):
+def _run_chunk(net: IntegerNetwork, bias0: torch.Tensor, trace: bool = False, _dtype=None):
+    """The int64 path: every neuron model, Lava's LIF included."""
     n = bias0.shape[0]
     layers = net.hidden
     i64 = torch.int64
@@ -130,3 +173,49 @@ def _run_chunk(net: IntegerNetwork, bias0: torch.Tensor, trace: bool = False):
     events = [c.clone() if e is None else e for c, e in zip(counts, events, strict=True)]
     spikes = [r.numpy() for r in rec] if rec is not None else None
     return acc.numpy(), [c.numpy() for c in counts], [e.numpy() for e in events], spikes
+
+
+def _run_chunk_float(net: IntegerNetwork, bias0: torch.Tensor, trace: bool, dt: torch.dtype):
+    """The same equations on integer-valued floats of type ``dt`` (see
+    :func:`exact_float_dtype`): the same step functions, no int64 conversions, about twice as
+    fast. The readout accumulates in float64 (exact below ``2**53``)."""
+    n = bias0.shape[0]
+    layers = net.hidden
+    steps = [la.spec.step for la in layers]
+    ths = [torch.from_numpy(la.threshold.copy()).to(dt) for la in layers]
+    biases = [bias0.to(dt)] + [torch.from_numpy(la.bias.copy()).to(dt) for la in layers[1:]]
+    w_ts = [None] + [
+        torch.from_numpy(fp.dense_effective_weights(la.weight).T.copy()).to(dt) for la in layers[1:]
+    ]
+    exps = [la.weight_exp for la in layers]
+    ro = net.readout
+    w_out = torch.from_numpy(fp.dense_effective_weights(ro.weight).T.copy()).to(dt)
+    v = [torch.from_numpy(la.v0.copy()).to(dt).expand(n, -1).clone() for la in layers]
+    u = [None] * len(layers)  # the custom IF neurons have no current state
+    counts = [torch.zeros(n, la.n_out, dtype=dt) for la in layers]
+    signed = [la.spec.signed_spikes for la in layers]
+    events = [
+        torch.zeros(n, la.n_out, dtype=dt) if sg else None
+        for la, sg in zip(layers, signed, strict=True)
+    ]
+    acc = torch.zeros(n, ro.weight.shape[0], dtype=torch.float64)
+    rec = [torch.zeros(n, net.T, la.n_out, dtype=torch.int8) for la in layers] if trace else None
+    for k in range(net.T):
+        s = None
+        for i in range(len(layers)):
+            a = 0.0 if i == 0 else _float_shift(s @ w_ts[i], exps[i])
+            s, u[i], v[i] = steps[i](u[i], v[i], a, biases[i], ths[i])
+            s = s.to(dt)
+            counts[i] += s
+            if rec is not None:
+                rec[i][:, k] = s.to(torch.int8)
+            if signed[i]:
+                events[i] += s.abs()
+        acc += _float_shift(s @ w_out, ro.weight_exp).to(torch.float64)
+    events = [c if e is None else e for c, e in zip(counts, events, strict=True)]
+    spikes = [r.numpy() for r in rec] if rec is not None else None
+
+    def ints(t: torch.Tensor) -> np.ndarray:
+        return t.to(torch.int64).numpy()
+
+    return ints(acc), [ints(c) for c in counts], [ints(e) for e in events], spikes
