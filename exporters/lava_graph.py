@@ -13,7 +13,10 @@ populations of ``batch * n_l`` neurons):
 Pipeline latency: a Dense delivers at ``t+1`` what it received at ``t``, so hidden layer ``i``
 (0-based) sees its first input at step ``i+1``; every layer therefore runs in the window
 ``[i+1, i+T]``, the readout in ``[L+1, L+T]``, and a batch takes ``T + L`` steps. Custom neurons
-and accumulators enforce their window themselves; Lava's LIF cannot, so for LIF layers
+and accumulators enforce their window themselves; when every layer is custom, the first layer
+receives each batch's bias currents from the host through a pipe and every layer and the readout
+send their counts back through one at the end of their window (whole arrays: ``Var.get`` and
+``Var.set`` move one element per message). Lava's LIF cannot, so for LIF layers
 ``i >= 1`` the host switches the bias on at step ``i+1`` (run split into segments) and an
 :class:`~exporters.lava_procs.Accumulator` counts their spikes inside the window.
 """
@@ -84,6 +87,9 @@ def _assemble(
     procs = _procs()
     L = len(layers)
     period = T + L
+    # All-custom graphs exchange whole arrays with the host through pipes (bias in, counts out);
+    # graphs with Lava's LIF keep the Var path (its bias gating needs Var writes anyway).
+    host_io = all(la["neuron"] in CUSTOM for la in layers)
     slots: list[NeuronSlot] = []
     conns: list[Any] = []
     prev = None
@@ -100,6 +106,8 @@ def _assemble(
                 t_start=i + 1,
                 t_end=i + T,
                 period=period,
+                host_bias=host_io and i == 0,
+                report=host_io,
                 name=name,
             )
             slot = NeuronSlot(proc, "custom", n, v0, _tile(la["bias"], batch))
@@ -132,13 +140,20 @@ def _assemble(
         prev = proc
     n_out = out["weight"].shape[0]
     readout = procs.Accumulator(
-        shape=(batch * n_out,), t_start=L + 1, t_end=L + T, period=period, name="readout"
+        shape=(batch * n_out,),
+        t_start=L + 1,
+        t_end=L + T,
+        period=period,
+        report=host_io,
+        name="readout",
     )
     conn = _connection(connection, out["weight"], out["weight_exp"], batch, out["graded"])
     prev.s_out.connect(conn.s_in)
     conn.a_out.connect(readout.a_in)
     conns.append(conn)
-    return LavaGraph(slots, conns, readout, T, batch, tag, encode, decode, n_out, timeout_s)
+    return LavaGraph(
+        slots, conns, readout, T, batch, tag, encode, decode, n_out, timeout_s, host_io=host_io
+    )
 
 
 def build_int_graph(

@@ -195,6 +195,7 @@ class LavaGraph:
     decode: Callable[[np.ndarray], np.ndarray]
     n_out: int
     timeout_s: float = 120.0
+    host_io: bool = False  # bias and counts through host pipes (no Var.set/get per batch)
     _started: bool = field(default=False, init=False)
     _closed: bool = field(default=False, init=False)
     _children: set[int] = field(default_factory=set, init=False)
@@ -204,6 +205,11 @@ class LavaGraph:
     @property
     def depth(self) -> int:
         return len(self.slots)
+
+    @property
+    def warmup_steps(self) -> int:
+        """Steps taken when the graph opens (the Var path needs one before any ``Var.set``)."""
+        return 0 if self.host_io else 1
 
     @property
     def steps_per_batch(self) -> int:
@@ -240,13 +246,15 @@ class LavaGraph:
         try:
             self._call(lambda: self.readout.create_runtime(run_cfg=run_cfg), "compile")
             self._children |= child_pids() - before  # Lava forks its workers when compiling
-            # Lava lets Vars be set only once the runtime has run: take one step, then put
-            # every step counter back to 0 (the next step starts a batch) and clear the buffers.
-            self._steps(1)
-            for j, p in enumerate(self._windowed()):
-                self._set(p.t, np.zeros(1), f"t[{j}]")
-            for j, c in enumerate(self.conns):
-                self._set(c.a_buff, np.zeros(c.a_buff.shape), f"a_buff[{j}]")
+            if not self.host_io:
+                # Lava lets Vars be set only once the runtime has run: take one step, then put
+                # every step counter back to 0 (the next step starts a batch) and clear the
+                # buffers.
+                self._steps(1)
+                for j, p in enumerate(self._windowed()):
+                    self._set(p.t, np.zeros(1), f"t[{j}]")
+                for j, c in enumerate(self.conns):
+                    self._set(c.a_buff, np.zeros(c.a_buff.shape), f"a_buff[{j}]")
         finally:
             self._children |= child_pids() - before
         self._started = True
@@ -375,10 +383,26 @@ class LavaGraph:
             for i, s in enumerate(self.slots)
         ]
 
+    def _send(self, port: Any, value: np.ndarray, what: str) -> None:
+        dtype = np.int64 if self.tag == "fixed_pt" else np.float64
+        data = np.ascontiguousarray(value, dtype=dtype).reshape(-1)
+        self._call(lambda: port.external_pipe_csp_send_port.send(data), f"send {what}")
+
+    def _receive(self, proc: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
+        """The ``[first, second]`` array a process reports at the end of its window."""
+        data = self._call(lambda: proc.report.external_pipe_csp_recv_port.recv(), f"receive {what}")
+        data = np.asarray(data)
+        if self.tag == "fixed_pt":
+            data = np.rint(data).astype(np.int64)
+        half = data.shape[0] // 2
+        return data[:half], data[half:]
+
     def _run_batch(self, mant: np.ndarray, exp: np.ndarray | None, trace: bool = False):
         first = self.slots[0]
         has_lif = any(s.kind == "lif" for s in self.slots)
-        if first.kind == "lif":
+        if self.host_io:
+            self._send(first.proc.bias_in, mant, "bias[0]")
+        elif first.kind == "lif":
             self._set(first.proc.bias_mant, mant.reshape(-1), "bias_mant[0]")
             if exp is not None:
                 self._set(first.proc.bias_exp, exp.reshape(-1), "bias_exp[0]")
@@ -414,6 +438,14 @@ class LavaGraph:
                 .astype(np.int8)
                 for i, s in enumerate(self.slots)
             ]
+        if self.host_io:
+            counts, events = [], []
+            for i, s in enumerate(self.slots):
+                c, e = self._receive(s.proc, f"counts[{i}]")
+                counts.append(c.reshape(self.batch, s.n))
+                events.append(e.reshape(self.batch, s.n))
+            acc = self._receive(self.readout, "readout")[0].reshape(self.batch, self.n_out)
+            return acc, counts, events, spikes
         acc = self._read_acc().reshape(self.batch, self.n_out)
         counts, events = [], []
         for i, s in enumerate(self.slots):

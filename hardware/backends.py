@@ -197,7 +197,7 @@ def _graph_output(graph, x: np.ndarray, arithmetic: str) -> RunOutput:
     with graph as g:
         r = g.run(x)
         n_batches = -(-x.shape[0] // g.batch)
-        steps = 1 + n_batches * g.steps_per_batch  # one warm-up step when the graph opens
+        steps = g.warmup_steps + n_batches * g.steps_per_batch
     return RunOutput(r.y, tuple(r.counts), tuple(r.events), steps, arithmetic)
 
 

@@ -242,7 +242,8 @@ class RunResult:
 
     ``counts[l]`` / ``events[l]``: ``(n_points, n_l)`` net spike counts / spike events of hidden
     layer ``l`` over the ``T`` steps of the window (see :mod:`hardware.backends`). ``steps``:
-    simulator steps executed in total (Lava: ``T + L`` per batch plus one warm-up step).
+    simulator steps executed in total (Lava: ``T + L`` per batch, plus one warm-up step for
+    graphs with Lava's LIF, which are driven through ``Var.set``).
     ``wall_s``: seconds for the whole call (Lava: compile, run and stop).
     """
 

@@ -15,6 +15,12 @@ from exporters.lava_procs.process import Accumulator, BatchDense, SignedSoftIF, 
 from lava_pinn import neurons as float_neurons
 
 
+def _report(model: PyLoihiProcessModel, first: np.ndarray, second: np.ndarray) -> None:
+    """At the window's last step: ``[first, second]`` to the host pipe, if there is one."""
+    if model.proc_params.get("report", False):
+        model.report.csp_ports[-1].send(np.concatenate([first, second]).astype(float))
+
+
 class _NeuronModel(PyLoihiProcessModel):
     def _step(self, v, current, vth):  # pragma: no cover - overridden
         raise NotImplementedError
@@ -26,11 +32,15 @@ class _NeuronModel(PyLoihiProcessModel):
             self.v[:] = self.v0
             self.count[:] = 0
             self.events[:] = 0
+            if self.proc_params.get("host_bias", False):
+                self.bias[:] = self.bias_in.recv()
         if self.t_start[0] <= t <= self.t_end[0]:
             s, v = self._step(self.v, a + self.bias, self.vth)
             self.v[:] = v
             self.count[:] += s
             self.events[:] += abs(s)
+            if t == self.t_end[0]:
+                _report(self, self.count, self.events)
         else:
             s = np.zeros(self.v.shape, dtype=self.v.dtype)
         self.s_out.send(s)
@@ -38,6 +48,8 @@ class _NeuronModel(PyLoihiProcessModel):
 
 def _float_vars(cls):
     cls.a_in = LavaPyType(PyInPort.VEC_DENSE, float)
+    cls.bias_in = LavaPyType(PyInPort.VEC_DENSE, float)
+    cls.report = LavaPyType(PyOutPort.VEC_DENSE, float)
     cls.s_out = LavaPyType(PyOutPort.VEC_DENSE, float)
     for name in ("v0", "v", "bias", "vth", "count", "events"):
         setattr(cls, name, LavaPyType(np.ndarray, float))
@@ -48,6 +60,8 @@ def _float_vars(cls):
 
 def _fixed_vars(cls):
     cls.a_in = LavaPyType(PyInPort.VEC_DENSE, np.int64, precision=32)
+    cls.bias_in = LavaPyType(PyInPort.VEC_DENSE, np.int64, precision=32)
+    cls.report = LavaPyType(PyOutPort.VEC_DENSE, float)
     cls.s_out = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=2)
     for name in ("v0", "v", "bias", "vth", "count", "events", "t", "t_start", "t_end", "period"):
         setattr(cls, name, LavaPyType(np.ndarray, np.int64))
@@ -110,6 +124,8 @@ class _AccumulatorModel(PyLoihiProcessModel):
         if self.t_start[0] <= t <= self.t_end[0]:
             self.acc[:] += a
             self.abs_acc[:] += abs(a)
+            if t == self.t_end[0]:
+                _report(self, self.acc, self.abs_acc)
 
 
 @implements(proc=Accumulator, protocol=LoihiProtocol)
@@ -117,6 +133,8 @@ class _AccumulatorModel(PyLoihiProcessModel):
 @tag("floating_pt")
 class PyAccumulatorModelFloat(_AccumulatorModel):
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    bias_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    report: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     acc: np.ndarray = LavaPyType(np.ndarray, float)
     abs_acc: np.ndarray = LavaPyType(np.ndarray, float)
     t: np.ndarray = LavaPyType(np.ndarray, np.int64)
@@ -130,6 +148,8 @@ class PyAccumulatorModelFloat(_AccumulatorModel):
 @tag("fixed_pt", "bit_accurate_loihi")
 class PyAccumulatorModelFixed(_AccumulatorModel):
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int64, precision=32)
+    bias_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int64, precision=32)
+    report: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     acc: np.ndarray = LavaPyType(np.ndarray, np.int64)
     abs_acc: np.ndarray = LavaPyType(np.ndarray, np.int64)
     t: np.ndarray = LavaPyType(np.ndarray, np.int64)

@@ -14,17 +14,49 @@ def _flat_shape(shape: tuple[int, ...] | int) -> tuple[int, ...]:
     return (int(shape),) if np.isscalar(shape) else tuple(int(s) for s in shape)
 
 
+PIPE_BUFFER = 2  # host pipes carry one array per batch
+
+
+def _host_ports(proc: AbstractProcess, shape: tuple[int, ...], host_bias: bool, report: bool):
+    """Host pipes (Lava's external-pipe ports, as in ``lava.proc.io.injector``/``extractor``):
+    ``bias_in`` loads the bias at the first step of every batch, ``report`` sends
+    ``[count, events]`` (or ``[acc, abs_acc]``) at the last step of the window. Whole arrays
+    travel at once; ``Var.get``/``set`` move one element per message (slow for big batches)."""
+    proc.bias_in = InPort(shape=shape)
+    if host_bias:
+        proc.bias_in.flag_external_pipe(buffer_size=PIPE_BUFFER)
+    proc.report = OutPort(shape=(2 * int(np.prod(shape)),))
+    if report:
+        proc.report.flag_external_pipe(buffer_size=PIPE_BUFFER)
+
+
 class _WindowedNeuron(AbstractProcess):
     """Common Vars: ``v``, ``bias``, ``vth`` (per neuron), spike ``count`` (net, signed) and
-    ``events`` (number of spikes of either sign), the step counter ``t`` and the window."""
+    ``events`` (number of spikes of either sign), the step counter ``t`` and the window.
+
+    ``host_bias``: the bias is received from the host (``bias_in`` pipe) at the first step of
+    each batch; ``report``: ``[count, events]`` is sent to the host (``report`` pipe) at the
+    window's last step."""
 
     def __init__(
-        self, *, shape, v0=0, bias=0, vth=1, t_start=1, t_end=2**31 - 1, period=2**31 - 1, name=None
+        self,
+        *,
+        shape,
+        v0=0,
+        bias=0,
+        vth=1,
+        t_start=1,
+        t_end=2**31 - 1,
+        period=2**31 - 1,
+        host_bias: bool = False,
+        report: bool = False,
+        name=None,
     ):
         shape = _flat_shape(shape)
-        super().__init__(shape=shape, name=name)
+        super().__init__(shape=shape, name=name, host_bias=bool(host_bias), report=bool(report))
         self.a_in = InPort(shape=shape)
         self.s_out = OutPort(shape=shape)
+        _host_ports(self, shape, host_bias, report)
         self.v0 = Var(shape=shape, init=v0)
         self.v = Var(shape=shape, init=v0)
         self.bias = Var(shape=shape, init=bias)
@@ -55,13 +87,24 @@ class Accumulator(AbstractProcess):
     """Integrates its input over its window: ``acc += a_in``, ``abs_acc += |a_in|``.
 
     Serves as the non-spiking readout (behind a Dense) and as a spike counter (fed directly by a
-    neuron's ``s_out``: no delay).
+    neuron's ``s_out``: no delay). ``report``: ``[acc, abs_acc]`` is sent to the host at the
+    window's last step.
     """
 
-    def __init__(self, *, shape, t_start=1, t_end=2**31 - 1, period=2**31 - 1, name=None):
+    def __init__(
+        self,
+        *,
+        shape,
+        t_start=1,
+        t_end=2**31 - 1,
+        period=2**31 - 1,
+        report: bool = False,
+        name=None,
+    ):
         shape = _flat_shape(shape)
-        super().__init__(shape=shape, name=name)
+        super().__init__(shape=shape, name=name, host_bias=False, report=bool(report))
         self.a_in = InPort(shape=shape)
+        _host_ports(self, shape, False, report)
         self.acc = Var(shape=shape, init=0)
         self.abs_acc = Var(shape=shape, init=0)
         self.t = Var(shape=(1,), init=0)
