@@ -52,9 +52,10 @@ class IntNeuronSpec:
     uniform_threshold: bool  # one threshold per layer (Lava LIF's vth is a scalar)
     threshold_unit: int  # the threshold compares against v as threshold * threshold_unit
     step: Callable[..., tuple[Any, Any, Any]]  # (u, v, a, bias, threshold) -> (s, u, v)
-    # The step only adds, compares, clips and multiplies by spikes, so it is exact on
-    # integer-valued floats (the twin's fast path); Lava's LIF needs integer shifts.
-    float_exact: bool = False
+    # For neurons whose only state is v and whose step only adds, compares, clips and
+    # multiplies by spikes: that step as (v, current, threshold) -> (s, v). It is exact on
+    # integer-valued floats, which the twin's fast path uses. None for Lava's LIF (shifts).
+    current_step: Callable[..., tuple[Any, Any]] | None = None
 
     def __post_init__(self) -> None:
         if self.name not in NEURONS:
@@ -83,7 +84,7 @@ INT_NEURONS: Registry[IntNeuronSpec] = Registry("integer neuron model")
 INT_NEURONS.register(
     "if",
     IntNeuronSpec(
-        "if", False, 0, _V24, (0, 0), (1, fp.V_LIMIT), _V24, False, 1, _if_step, float_exact=True
+        "if", False, 0, _V24, (0, 0), (1, fp.V_LIMIT), _V24, False, 1, _if_step, fp.if_soft_step_int
     ),
 )
 INT_NEURONS.register(
@@ -99,7 +100,7 @@ INT_NEURONS.register(
         False,
         1,
         _signed_if_step,
-        float_exact=True,
+        fp.signed_if_step_int,
     ),
 )
 INT_NEURONS.register(

@@ -72,7 +72,7 @@ def exact_float_dtype(net: IntegerNetwork, bias0: np.ndarray) -> torch.dtype | N
     Returns ``None`` when a layer's neuron needs integer shifts (Lava's LIF): the int64 path.
     """
     layers = net.hidden
-    if not all(la.spec.float_exact for la in layers):
+    if any(la.spec.current_step is None for la in layers):
         return None
     worst = int(np.abs(bias0).max()) if bias0.size else 0
     raw = 0  # the largest unshifted W @ s
@@ -181,7 +181,7 @@ def _run_chunk_float(net: IntegerNetwork, bias0: torch.Tensor, trace: bool, dt: 
     fast. The readout accumulates in float64 (exact below ``2**53``)."""
     n = bias0.shape[0]
     layers = net.hidden
-    steps = [la.spec.step for la in layers]
+    steps = [la.spec.current_step for la in layers]
     ths = [torch.from_numpy(la.threshold.copy()).to(dt) for la in layers]
     biases = [bias0.to(dt)] + [torch.from_numpy(la.bias.copy()).to(dt) for la in layers[1:]]
     w_ts = [None] + [
@@ -191,7 +191,6 @@ def _run_chunk_float(net: IntegerNetwork, bias0: torch.Tensor, trace: bool, dt: 
     ro = net.readout
     w_out = torch.from_numpy(fp.dense_effective_weights(ro.weight).T.copy()).to(dt)
     v = [torch.from_numpy(la.v0.copy()).to(dt).expand(n, -1).clone() for la in layers]
-    u = [None] * len(layers)  # the custom IF neurons have no current state
     counts = [torch.zeros(n, la.n_out, dtype=dt) for la in layers]
     signed = [la.spec.signed_spikes for la in layers]
     events = [
@@ -203,8 +202,13 @@ def _run_chunk_float(net: IntegerNetwork, bias0: torch.Tensor, trace: bool, dt: 
     for k in range(net.T):
         s = None
         for i in range(len(layers)):
-            a = 0.0 if i == 0 else _float_shift(s @ w_ts[i], exps[i])
-            s, u[i], v[i] = steps[i](u[i], v[i], a, biases[i], ths[i])
+            if i == 0:
+                cur = biases[0]
+            elif exps[i] == 0:
+                cur = torch.addmm(biases[i], s, w_ts[i])  # W s + bias in one pass
+            else:
+                cur = _float_shift(s @ w_ts[i], exps[i]) + biases[i]
+            s, v[i] = steps[i](v[i], cur, ths[i])
             s = s.to(dt)
             counts[i] += s
             if rec is not None:
