@@ -57,8 +57,19 @@ class CalibrationContext:
 
     def error(self, plan: Plan) -> tuple[float, list[torch.Tensor]]:
         y, counts = plan.run(self.x)
-        err = float((y - self.y_ann).norm() / self.y_ann.norm().clamp(min=1e-30))
-        return err, counts
+        return self._rel(y), counts
+
+    def error_from(
+        self, plan: Plan, l: int, inputs: torch.Tensor | None, head: list
+    ) -> tuple[float, list[torch.Tensor], torch.Tensor]:
+        """:meth:`error` when only layers ``>= l`` changed: the head's counts ``head[:l]`` and
+        the spike train ``inputs`` of layer ``l - 1`` are reused, the tail is simulated (same
+        values as a full run). Returns ``(error, counts, spike train of layer l)``."""
+        y, tail, train = plan.run_from(self.x, start=l, inputs=inputs, record=l)
+        return self._rel(y), list(head[:l]) + tail[l:], train
+
+    def _rel(self, y: torch.Tensor) -> float:
+        return float((y - self.y_ann).norm() / self.y_ann.norm().clamp(min=1e-30))
 
 
 def _guarded(
@@ -69,9 +80,7 @@ def _guarded(
     step(cand, counts)
     new_err, new_counts = ctx.error(cand)
     kept = new_err < err
-    if ctx.log is not None:
-        ctx.log.append({"step": name, "before": err, "after": new_err, "kept": kept})
-    log.debug("calibration %s: %.4g -> %.4g (%s)", name, err, new_err, "kept" if kept else "undone")
+    _log_step(ctx, name, err, new_err, kept)
     if kept:
         return cand, new_err, new_counts
     return plan, err, counts
@@ -166,13 +175,34 @@ def output_step(plan: Plan, counts: list[torch.Tensor], ctx: CalibrationContext)
 
 # ---------------------------------------------------------------- methods
 def _per_layer(plan: Plan, ctx: CalibrationContext, steps: list[tuple[str, Callable]]) -> Plan:
-    err, counts = ctx.error(plan)
+    """Layer by layer, each step guarded. A step at layer ``l`` changes nothing before it, so
+    its guard re-simulates only layers ``l..L-1`` from the kept spike train of layer ``l-1``
+    (about half the work of full runs, the same numbers)."""
+    err, counts, train = ctx.error_from(plan, 0, None, [])  # train: layer 0's, as kept
+    inputs = None  # the spike train of layer l - 1 (layer 0 reads the points)
     for l in range(len(plan.layers)):
+        if l > 0:
+            if train is None:  # no step at layer l - 1 was kept: record its train now
+                _, _, train = ctx.error_from(plan, l - 1, inputs, counts)
+            inputs = train
+            train = None
         for name, fn in steps:
-            plan, err, counts = _guarded(
-                f"{name}[{l}]", plan, ctx, err, counts, lambda p, c, fn=fn, l=l: fn(p, c, l, ctx)
-            )
+            cand = plan.copy()
+            fn(cand, counts, l, ctx)
+            new_err, new_counts, new_train = ctx.error_from(cand, l, inputs, counts)
+            kept = new_err < err
+            _log_step(ctx, f"{name}[{l}]", err, new_err, kept)
+            if kept:
+                plan, err, counts, train = cand, new_err, new_counts, new_train
     return plan
+
+
+def _log_step(ctx: CalibrationContext, name: str, before: float, after: float, kept: bool) -> None:
+    if ctx.log is not None:
+        ctx.log.append({"step": name, "before": before, "after": after, "kept": kept})
+    log.debug(
+        "calibration %s: %.4g -> %.4g (%s)", name, before, after, "kept" if kept else "undone"
+    )
 
 
 def calibrate_none(plan: Plan, ctx: CalibrationContext) -> Plan:

@@ -124,26 +124,61 @@ def simulate_factored(factors, biases, neurons, thresholds, v0s, x, T):
     """The simulator with each weight given as a product of factors ``(A, B, ...)`` = ``A @ B``
     (applied right to left, cheaper for low-rank weights); returns the last layer's rates and
     the counts. Same equations as :func:`simulate`."""
+    r, counts, _ = simulate_from(factors, biases, neurons, thresholds, v0s, x, T)
+    return r, counts
+
+
+def simulate_from(
+    factors, biases, neurons, thresholds, v0s, x, T, *, start=0, inputs=None, record=None
+):
+    """:func:`simulate_factored` from hidden layer ``start`` on, given ``inputs``, the spike
+    train of layer ``start - 1`` (``(T, n_points, n_{start-1})``, as ``record`` returns it);
+    ``start = 0`` takes the points ``x`` (direct encoding). Returns ``(rates of the last layer,
+    counts, train)``: ``counts[i]`` is ``None`` for ``i < start``; ``train`` is the spike train
+    of layer ``record`` (``(T, n_points, n_record)``, int8) or ``None``. The layers a run
+    skips are not simulated, so re-running the tail of a chain whose head is unchanged costs
+    only the tail; the results equal a full run's, value for value."""
     if isinstance(T, bool) or not isinstance(T, int) or T < 1:
         raise ValueError(f"T (number of time steps) must be an integer >= 1, got {T!r}")
+    L = len(biases)
+    if not 0 <= start < L:
+        raise ValueError(f"start must be a hidden-layer index in [0, {L - 1}], got {start}")
+    if start > 0 and (inputs is None or inputs.shape[0] != T):
+        raise ValueError(
+            f"start={start} needs the (T={T}, n, n_in) spike train of layer {start - 1}"
+        )
+    if record is not None and not start <= record < L:
+        raise ValueError(
+            f"record must be a simulated layer index in [{start}, {L - 1}], got {record}"
+        )
     dtype = biases[0].dtype
     x = x.to(dtype)
     n = x.shape[0]
     steps = [get_neuron(name).step for name in neurons]
-    v = [v0.expand(n, -1).clone() for v0 in v0s]
-    counts = [torch.zeros(n, b.shape[0], dtype=dtype) for b in biases]
+    v = {i: v0s[i].expand(n, -1).clone() for i in range(start, L)}
+    counts: list = [None] * start + [
+        torch.zeros(n, biases[i].shape[0], dtype=dtype) for i in range(start, L)
+    ]
+    train = (
+        torch.zeros(T, n, biases[record].shape[0], dtype=torch.int8) if record is not None else None
+    )
     with torch.no_grad():
-        first = _apply(factors[0], x) + biases[0]  # direct encoding: same current every step
-        s = x
-        for _ in range(T):
-            cur = first
-            for i in range(len(biases)):
-                if i > 0:
+        first = _apply(factors[0], x) + biases[0] if start == 0 else None
+        for t in range(T):
+            s = None
+            for i in range(start, L):
+                if i == 0:
+                    cur = first  # direct encoding: same current every step
+                elif i == start:
+                    cur = _apply(factors[i], inputs[t].to(dtype)) + biases[i]
+                else:
                     cur = _apply(factors[i], s) + biases[i]
                 s, v[i] = steps[i](v[i], cur, thresholds[i])
                 s = s.to(dtype)
                 counts[i] += s
-    return counts[-1] / T, counts
+                if i == record:
+                    train[t] = s.to(torch.int8)
+    return counts[-1] / T, counts, train
 
 
 def _apply(factors: tuple, s: torch.Tensor) -> torch.Tensor:

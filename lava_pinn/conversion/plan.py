@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
-from lava_pinn.conversion.network import OutputLayer, SpikingLayer, simulate_factored
+from lava_pinn.conversion.network import OutputLayer, SpikingLayer, simulate_from
 
 
 @dataclass
@@ -98,6 +98,13 @@ class Plan:
 
     def run(self, x: torch.Tensor, T: int | None = None):
         """Simulate the compiled chain: ``(y, counts per layer)``."""
+        y, counts, _ = self.run_from(x, T=T)
+        return y, counts
+
+    def run_from(self, x, T=None, *, start=0, inputs=None, record=None):
+        """:meth:`run` from hidden layer ``start`` on (see
+        :func:`~lava_pinn.conversion.network.simulate_from`): ``(y, counts, train)`` with
+        ``counts[i] = None`` for the layers before ``start``."""
         factors, biases = [], []
         prev = None
         for la in self.layers:
@@ -108,7 +115,7 @@ class Plan:
                 factors.append((la.U, prev.E))
                 biases.append(la.U @ prev.e + la.c)
             prev = la
-        r, counts = simulate_factored(
+        r, counts, train = simulate_from(
             factors,
             biases,
             [la.neuron for la in self.layers],
@@ -116,9 +123,12 @@ class Plan:
             [la.v0 for la in self.layers],
             x,
             self.T if T is None else T,
+            start=start,
+            inputs=inputs,
+            record=record,
         )
         W = self.W_out @ prev.E
-        return r @ W.T + (self.W_out @ prev.e + self.b_out), counts
+        return r @ W.T + (self.W_out @ prev.e + self.b_out), counts, train
 
     def decoded(self, counts: list[torch.Tensor], T: int | None = None) -> list[torch.Tensor]:
         """Unit activations each layer's decoder reads from spike counts."""
