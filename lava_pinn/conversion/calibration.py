@@ -133,11 +133,16 @@ def weight_step(plan: Plan, counts: list[torch.Tensor], l: int, ctx: Calibration
         prev = plan.layers[l - 1]
         h_in = (counts[l - 1] / T) @ prev.E.T + prev.e
     signed = get_neuron(la.neuron).signed
-    mask = (la.E != 0).to(la.E.dtype)
-    U = la.U.clone().requires_grad_(True)
-    c = la.c.clone().requires_grad_(True)
-    E = la.E.clone().requires_grad_(True)
-    e = la.e.clone().requires_grad_(True)
+    # The optimisation runs in float32 (half the time of float64; the guard that decides whether
+    # the result is kept simulates in the plan's own dtype).
+    dtype, f32 = la.U.dtype, torch.float32
+    h_in = h_in.to(f32)
+    th, v0 = la.threshold.to(f32), la.v0.to(f32)
+    mask = (la.E != 0).to(f32)
+    U = la.U.to(f32).requires_grad_(True)
+    c = la.c.to(f32).requires_grad_(True)
+    E = la.E.to(f32).requires_grad_(True)
+    e = la.e.to(f32).requires_grad_(True)
     scale = [float(la.U.abs().mean()), float(la.c.abs().mean()), float(la.E.abs().mean())]
     groups = [
         {"params": [U], "lr": ctx.lr * max(scale[0], 1e-3)},
@@ -145,18 +150,18 @@ def weight_step(plan: Plan, counts: list[torch.Tensor], l: int, ctx: Calibration
         {"params": [E, e], "lr": ctx.lr * max(scale[2], 1e-3)},
     ]
     opt = torch.optim.Adam(groups)
-    target = la.h_ann
+    target = la.h_ann.to(f32)
     with torch.enable_grad():
         for _ in range(ctx.steps):
             opt.zero_grad()
-            r = rate_model(h_in @ U.T + c, la.threshold, la.v0, T, signed)
+            r = rate_model(h_in @ U.T + c, th, v0, T, signed)
             loss = ((r @ (E * mask).T + e) - target).pow(2).mean()
             loss.backward()
             opt.step()
-    la.U = U.detach()
-    la.c = c.detach()
-    la.E = (E * mask).detach()
-    la.e = e.detach()
+    la.U = U.detach().to(dtype)
+    la.c = c.detach().to(dtype)
+    la.E = (E * mask).detach().to(dtype)
+    la.e = e.detach().to(dtype)
 
 
 def output_step(plan: Plan, counts: list[torch.Tensor], ctx: CalibrationContext) -> None:
