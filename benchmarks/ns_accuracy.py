@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -38,6 +39,8 @@ from lava_pinn.checkpoint import atomic_write_bytes, load_pretrained  # noqa: E4
 from lava_pinn.problems import get_problem  # noqa: E402
 
 PROBLEM = "navier-stokes-tg"
+COMMAND = ".venv/bin/python benchmarks/ns_accuracy.py " + " ".join(sys.argv[1:])
+LOAD = [0.0]
 METHODS = ["direct/advanced", "pwl/advanced", "pwl/finetune", "pwl:16/decoder", "pwl:16/advanced"]
 BUDGET_S = 60.0
 FACTOR = 1.2
@@ -116,8 +119,13 @@ def markdown(rows: list[dict], ann_err: dict, n_points: int) -> str:
         f"(u <= {100 * FACTOR * ann_err['u']:.3f}%, v <= {100 * FACTOR * ann_err['v']:.3f}%), "
         f"convert + calibrate < {BUDGET_S:.0f} s on 2 cores.",
         "",
-        "Produced by `.venv/bin/python benchmarks/ns_accuracy.py` (wall-clock times on a shared",
-        "2-core machine; other jobs were running).",
+        f"Produced by `{COMMAND}` (wall-clock convert times on 2 cores; 1-minute load average "
+        f"{LOAD[0]:.2f} at the start, so the machine was "
+        + (
+            "otherwise idle)."
+            if LOAD[0] < 1.5
+            else "shared with other jobs and the times are inflated)."
+        ),
         "",
         "| method | T | u vs exact | v vs exact | p vs exact | u, v, p vs ANN | rate | "
         "spikes/point | neurons | convert s |",
@@ -150,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    LOAD[0] = os.getloadavg()[0]
     ck = load_pretrained(PROBLEM)
     problem = get_problem(ck.problem, **ck.problem_params)
     ref = problem.reference()
@@ -183,7 +192,14 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    {f}: SNN/ANN error ratio {ratio:.2f} (target <= {FACTOR})")
     if not args.no_write:
         out = REPO / "docs" / "results"
-        payload = {"problem": PROBLEM, "ann": ann_err, "points": int(x.shape[0]), "rows": rows}
+        payload = {
+            "problem": PROBLEM,
+            "command": COMMAND,
+            "load_avg": LOAD[0],
+            "ann": ann_err,
+            "points": int(x.shape[0]),
+            "rows": rows,
+        }
         atomic_write_bytes(
             out / "ns_accuracy.json", (json.dumps(payload, indent=2) + "\n").encode()
         )
