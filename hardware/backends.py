@@ -174,7 +174,8 @@ def _torch_float(net: LoadedNetwork, x: np.ndarray, options: dict) -> RunOutput:
 def _torch_twin(net: LoadedNetwork, x: np.ndarray, options: dict) -> RunOutput:
     from exporters.twin import run_twin
 
-    chunk = _pos_int_option(options, "chunk", 65536)
+    # default: exporters.twin.default_chunk (sized to the network's widest layer)
+    chunk = _pos_int_option(options, "chunk", 1) if "chunk" in options else None
     _no_more(options, "torch-twin", ("chunk",))
     inet = net.require_integer("torch-twin")
     r = run_twin(inet, x, chunk=chunk)
