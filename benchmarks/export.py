@@ -384,14 +384,10 @@ def markdown(data: dict) -> str:
             f"## Throughput: {tp['network']}, {tp['points']} points",
             "",
             f"Sizes {'-'.join(map(str, tp['sizes']))}, T = {tp['T']}; point-steps/s = points x "
-            f"T / run time (wall clock). Load average {tp['load_avg_start']:.1f} at the start, "
-            f"{tp['load_avg_end']:.1f} at the end"
-            + (
-                " (otherwise idle machine)."
-                if tp["load_avg_start"] < 1.5
-                else " (2 cores, shared with other jobs: wall times are inflated; CPU seconds "
-                "beside them)."
-            )
+            f"T / run time (wall clock). 1-minute load average {tp['load_avg_start']:.1f} at "
+            f"the start and {tp['load_avg_end']:.1f} at the end; it counts this benchmark's own "
+            "Lava workers (one process per Lava process) and decays over minutes, so it also "
+            "carries the previous run's."
             + " The twin's time is the median of 3 runs after a warm-up run; Lava's run and "
             "the single-point runs are timed once (compile and stop apart).",
             "",
@@ -422,7 +418,10 @@ def markdown(data: dict) -> str:
             "3-512x6-3, 64x the synaptic work and 8x the neuron updates per step, and has its "
             "own table. Lava graphs of custom neurons exchange inputs and counts with the host "
             "through pipes (whole arrays); `Var.get`/`Var.set` move one element per message and "
-            "took 61 s to open and 77 s to run the 3-64x6-3 case before that change.",
+            "took 61 s to open and 77 s to run the 3-64x6-3 case before that change. Wall "
+            "times on this 2-core virtual machine varied by up to 2x between runs minutes apart "
+            "with the same code and no other job (the twin on 3-64x6-3 took 0.44 s in one run "
+            "and 0.73 s in another), so compare the ratios, which were measured side by side.",
         ]
     lines += [
         "",
