@@ -58,11 +58,14 @@ def test_keyboard_interrupt_during_run_ends_every_worker(monkeypatch):
     timer = threading.Timer(1.0, _thread.interrupt_main)  # Ctrl-C as the main thread sees it
     timer.start()
     t0 = time.monotonic()
+    outcome = "returned normally"
     try:
-        with pytest.raises(KeyboardInterrupt):
-            g.run(np.zeros((20, 3)))  # 20 points x 9 steps x 0.2 s: far longer than 1 s
+        g.run(np.zeros((20, 3)))  # 20 points x 9 steps x 0.2 s: far longer than 1 s
+    except KeyboardInterrupt:
+        outcome = "KeyboardInterrupt"
     finally:
         timer.cancel()
+    assert outcome == "KeyboardInterrupt", f"run {outcome} after {time.monotonic() - t0:.2f} s"
     assert time.monotonic() - t0 < 30, "the interrupt was not acted on promptly"
     assert not _settle(before), "a Lava worker outlived Ctrl-C"
     g.close()  # idempotent after the abort
