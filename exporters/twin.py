@@ -32,7 +32,6 @@ class TwinResult:
 
 
 F32_EXACT = 2**24  # float32 holds every integer of magnitude <= 2**24
-F64_EXACT = 2**53
 CHUNK_ELEMENTS = 2**19  # values per layer tensor in one pass (fastest measured on 2 cores)
 
 
@@ -50,10 +49,16 @@ def _exact_mm(s: torch.Tensor, w_t: torch.Tensor) -> torch.Tensor:
     return (s @ w_t).to(torch.int64)
 
 
+def _f32_matmul_exact() -> bool:
+    """float32 products are exact only at torch's "highest" matmul precision (a user's
+    ``torch.set_float32_matmul_precision("medium")`` may let them run in bfloat16)."""
+    return torch.get_float32_matmul_precision() == "highest"
+
+
 def _mm_dtype(weights: list[np.ndarray]) -> torch.dtype:
     """float32 when every ``sum_j |W_ij|`` is below ``2**24`` (exact), else float64."""
     worst = max(int(np.abs(w).sum(axis=1).max()) if w.size else 0 for w in weights)
-    return torch.float32 if worst < F32_EXACT else torch.float64
+    return torch.float32 if worst < F32_EXACT and _f32_matmul_exact() else torch.float64
 
 
 def _shift(x: torch.Tensor, exp: int) -> torch.Tensor:
@@ -91,7 +96,7 @@ def exact_float_dtype(net: IntegerNetwork, bias0: np.ndarray) -> torch.dtype | N
         worst = max(worst, a + int(np.abs(la.bias).max(initial=0)))
     eff_out = fp.dense_effective_weights(net.readout.weight)
     raw = max(raw, int(np.abs(eff_out).sum(axis=1).max(initial=0)))
-    if worst <= F32_EXACT // 2 and raw < F32_EXACT:
+    if worst <= F32_EXACT // 2 and raw < F32_EXACT and _f32_matmul_exact():
         return torch.float32
     return torch.float64
 

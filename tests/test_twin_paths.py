@@ -74,3 +74,16 @@ def test_bad_chunk_is_refused(chunk: object) -> None:
     net = random_network(np.random.default_rng(0), [3, 8, 2], "if", 4)
     with pytest.raises(ValueError, match="chunk"):
         twin.run_twin(net, np.zeros((2, 3)), chunk=chunk)
+
+
+def test_reduced_matmul_precision_falls_back_to_float64() -> None:
+    net = random_network(np.random.default_rng(4), [3, 16, 16, 2], "if", 8)
+    x = np.random.default_rng(4).uniform(-1, 1, size=(50, 3))
+    mant, _ = net.encode_input(x)
+    before = torch.get_float32_matmul_precision()
+    try:
+        torch.set_float32_matmul_precision("medium")
+        assert twin.exact_float_dtype(net, mant) is torch.float64
+        _same(net, x)
+    finally:
+        torch.set_float32_matmul_precision(before)
