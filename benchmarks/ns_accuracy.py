@@ -39,8 +39,6 @@ from lava_pinn.checkpoint import atomic_write_bytes, load_pretrained  # noqa: E4
 from lava_pinn.problems import get_problem  # noqa: E402
 
 PROBLEM = "navier-stokes-tg"
-COMMAND = ".venv/bin/python benchmarks/ns_accuracy.py " + " ".join(sys.argv[1:])
-LOAD = [0.0]
 METHODS = ["direct/advanced", "pwl/advanced", "pwl/finetune", "pwl:16/decoder", "pwl:16/advanced"]
 BUDGET_S = 60.0
 FACTOR = 1.2
@@ -154,7 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    LOAD[0] = os.getloadavg()[0]
+    load = os.getloadavg()[0]
+    argv = sys.argv[1:] if argv is None else argv
+    command = ".venv/bin/python benchmarks/ns_accuracy.py " + " ".join(argv)
     ck = load_pretrained(PROBLEM)
     problem = get_problem(ck.problem, **ck.problem_params)
     ref = problem.reference()
@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         out = REPO / "docs" / "results"
         # keep earlier rows of other (method, T) pairs, with the command that produced them
         for r in rows:
-            r["command"], r["load_avg"] = COMMAND, LOAD[0]
+            r["command"], r["load_avg"] = command, load
         new = {(r["method"], r["T"]) for r in rows}
         try:
             old = json.loads((out / "ns_accuracy.json").read_text())
@@ -207,8 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         rows = kept + rows
         payload = {
             "problem": PROBLEM,
-            "command": COMMAND,
-            "load_avg": LOAD[0],
+            "command": command,
+            "load_avg": load,
             "ann": ann_err,
             "points": int(x.shape[0]),
             "rows": rows,

@@ -22,6 +22,16 @@ def _seed_everything():
 
 
 @pytest.fixture
+def one_torch_thread():
+    """One torch thread for tests of small networks (two threads only contend on a shared
+    2-core runner); the previous setting is restored."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
 def shared_data() -> Path:
     """``../shared/data`` beside the repository; tests that need it skip when it is absent."""
     if not SHARED_DATA.is_dir():

@@ -16,14 +16,7 @@ import lava_pinn
 from exporters import export, load_artifact
 from lava_pinn.models import mlp_from_state_dict
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny networks: one torch thread (several only contend on a shared 2-core runner)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @functools.lru_cache(maxsize=1)

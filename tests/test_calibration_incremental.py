@@ -19,7 +19,7 @@ def _reference(plan, ctx, steps):
     err, counts = ctx.error(plan)
     for l in range(len(plan.layers)):
         for name, fn in steps:
-            plan, err, counts = cal._guarded(
+            plan, err, counts, _ = cal._guarded(
                 f"{name}[{l}]", plan, ctx, err, counts, lambda p, c, fn=fn, l=l: fn(p, c, l, ctx)
             )
     return plan

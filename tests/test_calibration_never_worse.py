@@ -25,13 +25,7 @@ T = 8
 METHODS = [m for m in CALIBRATIONS.available() if m != "none"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small networks: one torch thread (two threads only contend on a loaded 2-core machine)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _rel(a: torch.Tensor, b: torch.Tensor) -> float:

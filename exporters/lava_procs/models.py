@@ -133,7 +133,6 @@ class _AccumulatorModel(PyLoihiProcessModel):
 @tag("floating_pt")
 class PyAccumulatorModelFloat(_AccumulatorModel):
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
-    bias_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     report: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     acc: np.ndarray = LavaPyType(np.ndarray, float)
     abs_acc: np.ndarray = LavaPyType(np.ndarray, float)
@@ -148,7 +147,6 @@ class PyAccumulatorModelFloat(_AccumulatorModel):
 @tag("fixed_pt", "bit_accurate_loihi")
 class PyAccumulatorModelFixed(_AccumulatorModel):
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int64, precision=32)
-    bias_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int64, precision=32)
     report: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     acc: np.ndarray = LavaPyType(np.ndarray, np.int64)
     abs_acc: np.ndarray = LavaPyType(np.ndarray, np.int64)

@@ -17,14 +17,11 @@ def _flat_shape(shape: tuple[int, ...] | int) -> tuple[int, ...]:
 PIPE_BUFFER = 2  # host pipes carry one array per batch
 
 
-def _host_ports(proc: AbstractProcess, shape: tuple[int, ...], host_bias: bool, report: bool):
-    """Host pipes (Lava's external-pipe ports, as in ``lava.proc.io.injector``/``extractor``):
-    ``bias_in`` loads the bias at the first step of every batch, ``report`` sends
-    ``[count, events]`` (or ``[acc, abs_acc]``) at the last step of the window. Whole arrays
-    travel at once; ``Var.get``/``set`` move one element per message (slow for big batches)."""
-    proc.bias_in = InPort(shape=shape)
-    if host_bias:
-        proc.bias_in.flag_external_pipe(buffer_size=PIPE_BUFFER)
+def _report_port(proc: AbstractProcess, shape: tuple[int, ...], report: bool) -> None:
+    """``report``: an OutPort that, flagged as a host pipe (Lava's external-pipe ports, as in
+    ``lava.proc.io.extractor``), sends ``[count, events]`` (or ``[acc, abs_acc]``) to the host at
+    the last step of the window. Whole arrays travel at once; ``Var.get``/``set`` move one
+    element per message (slow for big batches)."""
     proc.report = OutPort(shape=(2 * int(np.prod(shape)),))
     if report:
         proc.report.flag_external_pipe(buffer_size=PIPE_BUFFER)
@@ -56,7 +53,11 @@ class _WindowedNeuron(AbstractProcess):
         super().__init__(shape=shape, name=name, host_bias=bool(host_bias), report=bool(report))
         self.a_in = InPort(shape=shape)
         self.s_out = OutPort(shape=shape)
-        _host_ports(self, shape, host_bias, report)
+        # host_bias: the bias arrives through a host pipe (as in lava.proc.io.injector)
+        self.bias_in = InPort(shape=shape)
+        if host_bias:
+            self.bias_in.flag_external_pipe(buffer_size=PIPE_BUFFER)
+        _report_port(self, shape, report)
         self.v0 = Var(shape=shape, init=v0)
         self.v = Var(shape=shape, init=v0)
         self.bias = Var(shape=shape, init=bias)
@@ -102,9 +103,9 @@ class Accumulator(AbstractProcess):
         name=None,
     ):
         shape = _flat_shape(shape)
-        super().__init__(shape=shape, name=name, host_bias=False, report=bool(report))
+        super().__init__(shape=shape, name=name, report=bool(report))
         self.a_in = InPort(shape=shape)
-        _host_ports(self, shape, False, report)
+        _report_port(self, shape, report)
         self.acc = Var(shape=shape, init=0)
         self.abs_acc = Var(shape=shape, init=0)
         self.t = Var(shape=(1,), init=0)

@@ -32,6 +32,7 @@ import logging
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
@@ -73,17 +74,32 @@ class CalibrationContext:
 
 
 def _guarded(
-    name: str, plan: Plan, ctx: CalibrationContext, err: float, counts, step: Callable
-) -> tuple[Plan, float, list]:
-    """Apply ``step(candidate, counts)`` to a copy; keep it only if the calibration error drops."""
+    name: str,
+    plan: Plan,
+    ctx: CalibrationContext,
+    err: float,
+    counts,
+    step: Callable,
+    evaluate: Callable | None = None,
+) -> tuple[Plan, float, list, Any]:
+    """Apply ``step(candidate, counts)`` to a copy; keep it only if the calibration error drops.
+
+    ``evaluate(candidate) -> (error, counts, extra)`` scores the copy (default: a full run,
+    ``extra = None``). Returns ``(plan, error, counts, extra)``, ``extra`` being ``None`` when
+    the step was undone."""
+    if evaluate is None:
+
+        def evaluate(p: Plan):
+            return (*ctx.error(p), None)
+
     cand = plan.copy()
     step(cand, counts)
-    new_err, new_counts = ctx.error(cand)
+    new_err, new_counts, extra = evaluate(cand)
     kept = new_err < err
     _log_step(ctx, name, err, new_err, kept)
     if kept:
-        return cand, new_err, new_counts
-    return plan, err, counts
+        return cand, new_err, new_counts, extra
+    return plan, err, counts, None
 
 
 # ---------------------------------------------------------------- single-layer steps (in place)
@@ -192,13 +208,16 @@ def _per_layer(plan: Plan, ctx: CalibrationContext, steps: list[tuple[str, Calla
             inputs = train
             train = None
         for name, fn in steps:
-            cand = plan.copy()
-            fn(cand, counts, l, ctx)
-            new_err, new_counts, new_train = ctx.error_from(cand, l, inputs, counts)
-            kept = new_err < err
-            _log_step(ctx, f"{name}[{l}]", err, new_err, kept)
-            if kept:
-                plan, err, counts, train = cand, new_err, new_counts, new_train
+            plan, err, counts, new_train = _guarded(
+                f"{name}[{l}]",
+                plan,
+                ctx,
+                err,
+                counts,
+                lambda p, c, fn=fn, l=l: fn(p, c, l, ctx),
+                lambda p, l=l, inputs=inputs, counts=counts: ctx.error_from(p, l, inputs, counts),
+            )
+            train = new_train if new_train is not None else train
     return plan
 
 
@@ -243,7 +262,7 @@ def calibrate_advanced(plan: Plan, ctx: CalibrationContext) -> Plan:
         ],
     )
     err, counts = ctx.error(plan)
-    plan, err, counts = _guarded(
+    plan, err, counts, _ = _guarded(
         "output", plan, ctx, err, counts, lambda p, c: output_step(p, c, ctx)
     )
     return plan
