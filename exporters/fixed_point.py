@@ -1,10 +1,10 @@
 """Integer semantics of the exported network, written down once.
 
 Every function here is pure and works on numpy ``int64`` arrays and torch ``int64`` tensors alike:
-only operators the two share are used (``+ - * >> << & < > >= <= abs``), so the Lava ``fixed_pt``
-process models (numpy, no torch) and the vectorised torch twin (:mod:`exporters.twin`) run the
-same code. Callers pass ``int64`` data; intermediate products are formed in ``int64`` and the
-int32 / 24-bit behaviour of the reference implementation is reproduced explicitly.
+only operators the two share are used (``+ - * // >> << & < > >= <= abs``, ``.clip``), so the Lava
+``fixed_pt`` process models (numpy, no torch) and the vectorised torch twin (:mod:`exporters.twin`)
+run the same code. Callers pass ``int64`` data; intermediate products are formed in ``int64`` and
+the int32 / 24-bit behaviour of the reference implementation is reproduced explicitly.
 
 Checked against lava-nc 0.10.0 (``lava/proc/dense/models.py``, ``lava/utils/weightutils.py``,
 ``lava/proc/lif/models.py``):
@@ -21,10 +21,11 @@ Checked against lava-nc 0.10.0 (``lava/proc/dense/models.py``, ``lava/utils/weig
   ``v <- clip(sign(v*(4096-dv)) * (|v*(4096-dv)| >> 12) + u + (bias_mant << bias_exp),
   -(2**23-1), 2**23-1)``; spike ``s = v > (vth << 6)`` (strict); hard reset ``v <- 0`` where
   ``s`` (``u`` is not reset).
-* **Soft-reset IF / signed IF** (this project's own neurons; no Lava counterpart): integer ``v``
-  saturated to the same symmetric 24-bit range as Lava's ``v``, current ``a + bias`` in the
-  unit of the synaptic input (no ``<< 6`` alignment), integer threshold, soft reset
-  (subtract the threshold).
+* **Soft-reset IF / signed IF / graded IF** (this project's own neurons; no Lava counterpart):
+  integer ``v`` saturated to the same symmetric 24-bit range as Lava's ``v``, current
+  ``a + bias`` in the unit of the synaptic input (no ``<< 6`` alignment), integer threshold,
+  soft reset (subtract the threshold, or ``s`` thresholds for a graded spike of payload ``s``;
+  Dense multiplies the weight by the payload when ``num_message_bits > 0``).
 """
 
 from __future__ import annotations
@@ -156,6 +157,19 @@ def signed_if_step_int(v: Array, current: Array, threshold: Array) -> tuple[Arra
     """
     v = clip(v + current, -V_LIMIT, V_LIMIT)
     s = (v >= threshold) * 1 - (v <= -threshold) * 1
+    return s, v - s * threshold
+
+
+def graded_if_step_int(
+    v: Array, current: Array, threshold: Array, levels: int
+) -> tuple[Array, Array]:
+    """Integer IF with graded spikes of ``0..levels`` quanta, soft reset.
+
+    ``v <- clip(v + I, -(2**23-1), 2**23-1);  s = clip(v // th, 0, P);  v <- v - s*th``
+    (``//`` floors; ``th >= 1`` is one quantum). Returns ``(s (int), v)``.
+    """
+    v = clip(v + current, -V_LIMIT, V_LIMIT)
+    s = (v // threshold).clip(0, levels)
     return s, v - s * threshold
 
 

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from exporters import fixed_point as fp
-from lava_pinn.neurons import NEURONS
+from lava_pinn.neurons import GRADED_LEVELS, NEURONS
 from lava_pinn.registry import Registry
 
 X_BITS = 16
@@ -64,6 +64,16 @@ class IntNeuronSpec:
                 f"available: {', '.join(NEURONS.available())}"
             )
 
+    @property
+    def levels(self) -> int:
+        """Largest spike magnitude (graded payload); 1 for binary and signed spikes."""
+        return NEURONS.get(self.name).levels
+
+    @property
+    def graded_out(self) -> bool:
+        """Whether the spikes need Lava's graded messages (``num_message_bits > 0``)."""
+        return self.signed_spikes or self.levels > 1
+
 
 def _if_step(u, v, a, bias, threshold):
     s, v = fp.if_soft_step_int(v, a + bias, threshold)
@@ -72,6 +82,15 @@ def _if_step(u, v, a, bias, threshold):
 
 def _signed_if_step(u, v, a, bias, threshold):
     s, v = fp.signed_if_step_int(v, a + bias, threshold)
+    return s, u, v
+
+
+def _graded_current_step(v, current, threshold):
+    return fp.graded_if_step_int(v, current, threshold, GRADED_LEVELS)
+
+
+def _graded_if_step(u, v, a, bias, threshold):
+    s, v = _graded_current_step(v, a + bias, threshold)
     return s, u, v
 
 
@@ -101,6 +120,22 @@ INT_NEURONS.register(
         1,
         _signed_if_step,
         fp.signed_if_step_int,
+    ),
+)
+INT_NEURONS.register(
+    "graded-if",
+    IntNeuronSpec(
+        "graded-if",
+        False,
+        0,
+        _V24,
+        (0, 0),
+        (1, fp.V_LIMIT),
+        _V24,
+        False,
+        1,
+        _graded_if_step,
+        _graded_current_step,
     ),
 )
 INT_NEURONS.register(
@@ -138,7 +173,7 @@ def _check_range(arr: np.ndarray, lo: int, hi: int, where: str) -> None:
         )
 
 
-def _check_dense(weight: np.ndarray, weight_exp: int, where: str) -> None:
+def _check_dense(weight: np.ndarray, weight_exp: int, where: str, max_spike: int = 1) -> None:
     mode = fp.dense_sign_mode(weight) if weight.size else "excitatory"
     lo, hi, step = fp.dense_weight_range(mode)
     _check_range(weight, lo, hi, f"{where}.weight ({mode} 8-bit Dense)")
@@ -147,7 +182,7 @@ def _check_dense(weight: np.ndarray, weight_exp: int, where: str) -> None:
             f"{where}.weight: a mixed-sign Lava Dense keeps only even weights (it drops the "
             f"lowest bit); got odd values, e.g. {int(weight[weight % 2 != 0][0])}; round to even"
         )
-    amax = fp.dense_max_abs_output(weight, weight_exp, 1)
+    amax = fp.dense_max_abs_output(weight, weight_exp, max_spike)
     if amax >= 2**31:
         raise ValueError(f"{where}: Dense output can reach {amax}, beyond int32; lower weight_exp")
 
@@ -327,9 +362,9 @@ class IntegerNetwork:
 
     @staticmethod
     def _check_synapse(w, exp, prev: IntLayer, spec: IntNeuronSpec | None, where: str) -> None:
-        _check_dense(w, exp, where)
+        _check_dense(w, exp, where, prev.spec.levels)
         if spec is not None and spec.act_shift:
-            amax = fp.dense_max_abs_output(w, exp, 1) << spec.act_shift
+            amax = fp.dense_max_abs_output(w, exp, prev.spec.levels) << spec.act_shift
             if amax > fp.UV_MAX:
                 raise ValueError(
                     f"{where}: synaptic input can reach {amax} in v units, beyond the 24-bit LIF "
@@ -356,8 +391,8 @@ class IntegerNetwork:
 
     def graded_input(self, i: int) -> bool:
         """Whether the synapse into hidden layer ``i`` (or the readout, ``i = L``) carries signed
-        spikes, i.e. needs Lava's graded spikes (``num_message_bits > 0``)."""
-        return self.hidden[i - 1].spec.signed_spikes
+        or multi-level spikes, i.e. needs Lava's graded spikes (``num_message_bits > 0``)."""
+        return self.hidden[i - 1].spec.graded_out
 
     # ------------------------------------------------------------------ host-side encoding
     def quantize_input(self, x: np.ndarray) -> np.ndarray:

@@ -33,7 +33,7 @@ from exporters.intnet import IntegerNetwork
 from exporters.runtime import LavaGraph, NeuronSlot
 
 CONNECTIONS = ("batched", "sparse", "dense")
-CUSTOM = {"if": "SoftIF", "signed-if": "SignedSoftIF"}
+CUSTOM = {"if": "SoftIF", "signed-if": "SignedSoftIF", "graded-if": "GradedSoftIF"}
 
 
 def _procs():
@@ -57,6 +57,14 @@ def _connection(kind: str, weights: np.ndarray, weight_exp: int, batch: int, gra
             weights=csr_matrix(block), weight_exp=weight_exp, num_message_bits=8 * graded
         )
     raise ValueError(f"connection must be one of {CONNECTIONS}, got {kind!r}")
+
+
+def _graded(neuron: str) -> bool:
+    """Whether a neuron model's spikes need graded messages (signed or multi-level)."""
+    from lava_pinn.neurons import get_neuron
+
+    model = get_neuron(neuron)
+    return model.signed or model.levels > 1
 
 
 def _check_batch(batch: int, connection: str) -> int:
@@ -222,7 +230,6 @@ def build_float_graph(
     current ``W_0 x + b_0`` is applied as a bias; ``y = acc / T + b_out``. Lava's LIF takes one
     threshold per layer, so ``"lif-hard"`` layers need a uniform threshold.
     """
-    from lava_pinn.neurons import get_neuron
 
     batch = _check_batch(batch, connection)
     if isinstance(T, bool) or not isinstance(T, int) or T < 1:
@@ -242,7 +249,7 @@ def build_float_graph(
             "threshold": th,
             "weight": f64(la.weight),
             "weight_exp": 0,
-            "graded": i > 0 and get_neuron(hidden[i - 1].neuron).signed,
+            "graded": i > 0 and _graded(hidden[i - 1].neuron),
             "bias": f64(la.bias),
         }
         if la.neuron not in CUSTOM:
@@ -258,7 +265,7 @@ def build_float_graph(
     out = {
         "weight": f64(output.weight),
         "weight_exp": 0,
-        "graded": get_neuron(hidden[-1].neuron).signed,
+        "graded": _graded(hidden[-1].neuron),
     }
 
     def encode(x: np.ndarray):

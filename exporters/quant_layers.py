@@ -238,10 +238,12 @@ class _Stats:
     mean: np.ndarray
 
 
-def _v_bound(Q, e_act, bias_v, th_v, v0, T, signed_in: bool) -> np.ndarray:
-    """Worst-case ``|v|`` per neuron over any input spikes: ``|v0| + th + T max|I|``."""
+def _v_bound(Q, e_act, bias_v, th_v, v0, T, spec_in: IntNeuronSpec) -> np.ndarray:
+    """Worst-case ``|v|`` per neuron over any input spikes (``|s| <= spec_in.levels``):
+    ``|v0| + th + T max|I|`` (a graded neuron's reset can remove ``levels`` thresholds)."""
     scale = float(2**e_act) if e_act >= 0 else 2.0**e_act
-    if signed_in:
+    scale *= spec_in.levels
+    if spec_in.signed_spikes:
         imax = np.abs(Q).sum(axis=1) * scale + np.abs(bias_v)
     else:
         pos = Q.clip(min=0).sum(axis=1) * scale
@@ -374,7 +376,7 @@ def _quantize_dense(
     stats: _Stats,
     cand: ScaleCandidate,
     T: int,
-    signed_in: bool,
+    spec_in: IntNeuronSpec,
 ) -> tuple[IntLayer, LayerReport]:
     """A Dense-fed hidden layer (8-bit weights); see the module docstring for the scales."""
     where = f"{fl.name} (Dense)"
@@ -386,7 +388,7 @@ def _quantize_dense(
     th_lo, th_hi = spec.threshold_range
     full = _row_full_scale(W, lo, hi)
     if spec.uniform_threshold:
-        choice = _dense_uniform(fl, spec, stats, cand, T, signed_in, full, lo, hi, step, where)
+        choice = _dense_uniform(fl, spec, stats, cand, T, spec_in, full, lo, hi, step, where)
     else:
         zero = full == 0
         s = full / cand.fill
@@ -398,12 +400,12 @@ def _quantize_dense(
         choice = None
         for e in range(8, -1, -1):
             k = s / 2.0 ** (e + act)
-            got = _neuron_ints(fl, spec, k, Q, Wsc, e + act, stats, cand, T, signed_in)
+            got = _neuron_ints(fl, spec, k, Q, Wsc, e + act, stats, cand, T, spec_in)
             if got is not None:
                 choice = (Q, s, e, k, *got)
                 break
         if choice is None:  # even e = 0 does not fit: give offending rows fewer weight bits
-            choice = _shrink_rows(fl, spec, stats, cand, T, signed_in, s, Q, lo, hi, step, where)
+            choice = _shrink_rows(fl, spec, stats, cand, T, spec_in, s, Q, lo, hi, step, where)
     Q, s, e, k, th, bias_v, v0, headroom = choice
     if th.size and (th.min() < th_lo or th.max() > th_hi):
         raise QuantizationError(f"{where}: thresholds need [{th.min()}, {th.max()}] units")
@@ -432,13 +434,13 @@ def _quantize_dense(
     return layer, rep
 
 
-def _neuron_ints(fl, spec, k, Q, Wsc, e_act, stats, cand, T, signed_in, rows=None):
+def _neuron_ints(fl, spec, k, Q, Wsc, e_act, stats, cand, T, spec_in, rows=None):
     """Threshold, bias, v0 for units ``k``; ``None`` if a threshold or ``|v|`` cannot fit."""
     th, bias_v, v0 = _finish_neurons(fl, spec, k, T, fl.name)
     if cand.bias_correction:
         bias_v = bias_v - np.rint(_bias_shift(Q, Wsc, stats.mean) * 2.0**e_act).astype(np.int64)
     lo, hi = spec.threshold_range
-    vb = _v_bound(Q, e_act, bias_v, th * spec.threshold_unit, v0, T, signed_in)
+    vb = _v_bound(Q, e_act, bias_v, th * spec.threshold_unit, v0, T, spec_in)
     ok = (th >= max(lo, 1)) & (th <= hi) & (vb <= fp.V_LIMIT)
     if rows is not None:
         return th, bias_v, v0, vb, ok
@@ -448,7 +450,7 @@ def _neuron_ints(fl, spec, k, Q, Wsc, e_act, stats, cand, T, signed_in, rows=Non
     return th, bias_v, v0, headroom
 
 
-def _shrink_rows(fl, spec, stats, cand, T, signed_in, s, Q, lo, hi, step, where):
+def _shrink_rows(fl, spec, stats, cand, T, spec_in, s, Q, lo, hi, step, where):
     """At ``e = 0``, double the scale of each row that does not fit until it does."""
     rounding = ROUNDINGS.get(cand.rounding)
     s, Q = s.copy(), Q.copy()
@@ -457,7 +459,7 @@ def _shrink_rows(fl, spec, stats, cand, T, signed_in, s, Q, lo, hi, step, where)
         k = s / 2.0**act
         Wsc = fl.W / s[:, None]
         th, bias_v, v0, vb, ok = _neuron_ints(
-            fl, spec, k, Q, Wsc, act, stats, cand, T, signed_in, rows=True
+            fl, spec, k, Q, Wsc, act, stats, cand, T, spec_in, rows=True
         )
         if ok.all():
             headroom = float(fp.V_LIMIT / vb.max()) if vb.max() > 0 else math.inf
@@ -483,7 +485,7 @@ def _shrink_rows(fl, spec, stats, cand, T, signed_in, s, Q, lo, hi, step, where)
     raise QuantizationError(f"{where}: no scale fits the 24-bit potential")
 
 
-def _dense_uniform(fl, spec, stats, cand, T, signed_in, full, lo, hi, step, where):
+def _dense_uniform(fl, spec, stats, cand, T, spec_in, full, lo, hi, step, where):
     """Lava LIF: one ``vth`` per layer, so ``k_i = V_i / (64 vth)``; search ``e`` and ``vth``."""
     rounding = ROUNDINGS.get(cand.rounding)
     act = spec.act_shift
@@ -499,11 +501,11 @@ def _dense_uniform(fl, spec, stats, cand, T, signed_in, full, lo, hi, step, wher
         s = fl.th * (2.0**e / vth)
         Wsc = fl.W / s[:, None]
         Q = rounding(Wsc, lo, hi, step, stats.H)
-        if (fp.dense_max_abs_output(Q, e) << act) > fp.UV_MAX:
+        if (fp.dense_max_abs_output(Q, e, spec_in.levels) << act) > fp.UV_MAX:
             continue
         k = s / 2.0 ** (e + act)
         th, bias_v, v0, vb, ok = _neuron_ints(
-            fl, spec, k, Q, Wsc, e + act, stats, cand, T, signed_in, rows=True
+            fl, spec, k, Q, Wsc, e + act, stats, cand, T, spec_in, rows=True
         )
         th = np.full_like(th, vth)
         if bias_v.size and np.abs(bias_v).max() > LIF_BIAS_MAX:
@@ -527,9 +529,10 @@ def _dense_uniform(fl, spec, stats, cand, T, signed_in, full, lo, hi, step, wher
 
 
 def _quantize_readout(
-    W: np.ndarray, b: np.ndarray, stats: _Stats, cand: ScaleCandidate, T: int
+    W: np.ndarray, b: np.ndarray, stats: _Stats, cand: ScaleCandidate, T: int, levels_in: int = 1
 ) -> tuple[IntReadout, np.ndarray, LayerReport]:
-    """Readout: per-output float scale, 8-bit weights, int32 bias, largest safe exponent."""
+    """Readout: per-output float scale, 8-bit weights, int32 bias, largest safe exponent
+    (``levels_in``: the largest spike payload of the last hidden layer)."""
     where = "readout"
     mode = _sign_mode(W)
     lo, hi, step = fp.dense_weight_range(mode)
@@ -542,7 +545,7 @@ def _quantize_readout(
     Wsc = W / s[:, None]
     Q = ROUNDINGS.get(cand.rounding)(Wsc, lo, hi, step, stats.H)
     shift = _bias_shift(Q, Wsc, stats.mean) if cand.bias_correction else np.zeros(len(b))
-    amax = int(np.abs(Q).sum(axis=1).max()) if Q.size else 0
+    amax = levels_in * int(np.abs(Q).sum(axis=1).max()) if Q.size else 0
     for e in range(8, -1, -1):
         out_scale = s / 2.0**e
         bias = np.rint(b / out_scale - shift * 2.0**e)

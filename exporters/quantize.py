@@ -173,15 +173,14 @@ def quantize(
 ) -> tuple[IntegerNetwork, QuantizationReport]:
     """Map a float SNN onto Loihi 2 integers; returns the network and its report.
 
-    ``snn``: a :class:`~lava_pinn.conversion.network.SpikingNetwork` with neuron models
-    ``if``, ``signed-if`` or ``lif-hard``. ``calibration_inputs``: points ``(n, in_features)``
-    scored by the search (``None``: ``n_points`` seeded points from the problem in
-    ``snn.metadata``). ``candidates``: the :class:`ScaleCandidate` s tried per Dense layer and
-    for the readout (the first is the starting point); ``search=False`` keeps the first.
-    ``refit``: then, per ridge in ``ridges``, the whole chain is re-fitted: each Dense layer
-    and the readout in order, to the spikes the integer layers before it really produce (see
-    :func:`_refit`), on a second seeded set of ``n_fit`` points (default
-    ``max(n_points, 2 * widest layer)``; on
+    ``snn``: a :class:`~lava_pinn.conversion.network.SpikingNetwork` with neuron models ``if``,
+    ``graded-if``, ``signed-if`` or ``lif-hard``. ``calibration_inputs``: points
+    ``(n, in_features)`` scored by the search (``None``: ``n_points`` seeded points from the problem
+    in ``snn.metadata``). ``candidates``: the :class:`ScaleCandidate` s tried per Dense layer and
+    for the readout (the first is the starting point); ``search=False`` keeps the first. ``refit``:
+    then, per ridge in ``ridges``, the whole chain is re-fitted: each Dense layer and the readout in
+    order, to the spikes the integer layers before it really produce (see :func:`_refit`), on a
+    second seeded set of ``n_fit`` points (default ``max(n_points, 2 * widest layer)``; on
     ``calibration_inputs`` themselves when given); a re-fitted chain is kept only where the twin
     scores better (also with ``search=False``).
     Raises :class:`QuantizationError` for a layer that does not fit the bit widths.
@@ -235,11 +234,12 @@ def quantize(
                 warnings.simplefilter("always")
                 if i < L:
                     fl = layers[i] if W is None else replace(layers[i], W=W, b=b)
-                    signed_in = specs[i - 1].signed_spikes
-                    cache[i, c] = _quantize_dense(fl, specs[i], st, candidates[ci], T, signed_in)
+                    cache[i, c] = _quantize_dense(fl, specs[i], st, candidates[ci], T, specs[i - 1])
                 else:
                     W, b = (W_out, b_out) if W is None else (W, b)
-                    cache[i, c] = _quantize_readout(W, b, st, candidates[ci], T)
+                    cache[i, c] = _quantize_readout(
+                        W, b, st, candidates[ci], T, specs[L - 1].levels
+                    )
             warned[i, c] = list(w)
         return cache[i, c]
 

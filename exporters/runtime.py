@@ -454,7 +454,7 @@ class LavaGraph:
                 e = c
             else:
                 c = self._get(s.proc.count, f"count[{i}]")
-                e = self._get(s.proc.events, f"events[{i}]") if _signed(s) else c
+                e = self._get(s.proc.events, f"events[{i}]") if _graded(s) else c
             counts.append(c.reshape(self.batch, s.n))
             events.append(e.reshape(self.batch, s.n))
         return acc, counts, events, spikes
@@ -475,8 +475,9 @@ class LavaGraph:
             self._set(c.a_buff, np.zeros(c.a_buff.shape), f"a_buff[{j}]")
 
 
-def _signed(slot: NeuronSlot) -> bool:
-    return type(slot.proc).__name__ == "SignedSoftIF"
+def _graded(slot: NeuronSlot) -> bool:
+    """Whether the slot's spikes are signed or multi-level (events differ from counts)."""
+    return type(slot.proc).__name__ in ("SignedSoftIF", "GradedSoftIF")
 
 
 def _pad(a: np.ndarray, batch: int) -> np.ndarray:

@@ -44,8 +44,9 @@ def default_chunk(net: IntegerNetwork) -> int:
 
 
 def _exact_mm(s: torch.Tensor, w_t: torch.Tensor) -> torch.Tensor:
-    # Spikes are in {-1, 0, 1} and weights 8-bit: every partial sum is an integer bounded by
-    # the largest row sum of |W|, below F32_EXACT (float32) or 2**53 (float64): exact.
+    # Spikes are integers |s| <= levels and weights 8-bit: every partial sum is an integer
+    # bounded by levels * the largest row sum of |W|, below F32_EXACT (float32) or 2**53
+    # (float64; see _mm_dtype): exact.
     return (s @ w_t).to(torch.int64)
 
 
@@ -55,9 +56,13 @@ def _f32_matmul_exact() -> bool:
     return torch.get_float32_matmul_precision() == "highest"
 
 
-def _mm_dtype(weights: list[np.ndarray]) -> torch.dtype:
-    """float32 when every ``sum_j |W_ij|`` is below ``2**24`` (exact), else float64."""
-    worst = max(int(np.abs(w).sum(axis=1).max()) if w.size else 0 for w in weights)
+def _mm_dtype(weights: list[np.ndarray], levels: list[int]) -> torch.dtype:
+    """float32 when every ``levels_in * sum_j |W_ij|`` is below ``2**24`` (exact), else
+    float64 (``levels``: the largest spike magnitude into each matrix)."""
+    worst = max(
+        (p * int(np.abs(w).sum(axis=1).max()) if w.size else 0)
+        for w, p in zip(weights, levels, strict=True)
+    )
     return torch.float32 if worst < F32_EXACT and _f32_matmul_exact() else torch.float64
 
 
@@ -77,9 +82,10 @@ def exact_float_dtype(net: IntegerNetwork, bias0: np.ndarray) -> torch.dtype | N
     """The float type in which every value of this run is an exactly representable integer.
 
     The custom IF neurons' steps (:func:`exporters.fixed_point.if_soft_step_int`,
-    ``signed_if_step_int``) only add, compare, clip and multiply by 0/+-1, so on
-    integer-valued floats they give the integer result whenever every operand and result
-    stays within ``2**24`` (float32) or ``2**53`` (float64). With ``|v| <= 2**23 - 1`` after
+    ``signed_if_step_int``, ``graded_if_step_int``) only add, compare, clip, floor-divide (torch's
+    float ``//`` is exact on integers: ``(a - fmod(a, b)) / b``) and multiply by small integer
+    spikes, so on integer-valued floats they give the integer result whenever every operand and
+    result stays within ``2**24`` (float32) or ``2**53`` (float64). With ``|v| <= 2**23 - 1`` after
     each step, that holds when every layer's current ``|a + bias|`` is at most ``2**23``
     (float32); the Dense output is bounded by ``2**31`` (validated), so float64 always holds.
     Returns ``None`` when a layer's neuron needs integer shifts (Lava's LIF): the int64 path.
@@ -89,13 +95,14 @@ def exact_float_dtype(net: IntegerNetwork, bias0: np.ndarray) -> torch.dtype | N
         return None
     worst = int(np.abs(bias0).max()) if bias0.size else 0
     raw = 0  # the largest unshifted W @ s
-    for la in layers[1:]:
+    for prev, la in zip(layers, layers[1:], strict=False):
         eff = fp.dense_effective_weights(la.weight)
-        raw = max(raw, int(np.abs(eff).sum(axis=1).max(initial=0)))
-        a = fp.dense_max_abs_output(eff, la.weight_exp, 1)
+        p = prev.spec.levels
+        raw = max(raw, p * int(np.abs(eff).sum(axis=1).max(initial=0)))
+        a = fp.dense_max_abs_output(eff, la.weight_exp, p)
         worst = max(worst, a + int(np.abs(la.bias).max(initial=0)))
     eff_out = fp.dense_effective_weights(net.readout.weight)
-    raw = max(raw, int(np.abs(eff_out).sum(axis=1).max(initial=0)))
+    raw = max(raw, layers[-1].spec.levels * int(np.abs(eff_out).sum(axis=1).max(initial=0)))
     if worst <= F32_EXACT // 2 and raw < F32_EXACT and _f32_matmul_exact():
         return torch.float32
     return torch.float64
@@ -156,7 +163,7 @@ def _run_chunk(net: IntegerNetwork, bias0: torch.Tensor, trace: bool = False, _d
     eff = [fp.dense_effective_weights(la.weight) for la in layers[1:]]
     ro = net.readout
     eff_out = fp.dense_effective_weights(ro.weight)
-    mm = _mm_dtype([*eff, eff_out])
+    mm = _mm_dtype([*eff, eff_out], [la.spec.levels for la in layers])
     w_ts = [None] + [torch.from_numpy(w.T.copy()).to(mm) for w in eff]
     exps = [la.weight_exp for la in layers]
     # IntegerNetwork validation bounds every Dense output below 2**31 (intnet._check_dense), so
@@ -164,10 +171,10 @@ def _run_chunk(net: IntegerNetwork, bias0: torch.Tensor, trace: bool = False, _d
     v = [torch.from_numpy(la.v0.copy()).expand(n, -1).clone() for la in layers]
     u = [torch.zeros(n, la.n_out, dtype=i64) for la in layers]
     counts = [torch.zeros(n, la.n_out, dtype=i64) for la in layers]
-    signed = [la.spec.signed_spikes for la in layers]
+    graded = [la.spec.graded_out for la in layers]  # events differ from counts
     events = [
         torch.zeros(n, la.n_out, dtype=i64) if sg else None
-        for la, sg in zip(layers, signed, strict=True)
+        for la, sg in zip(layers, graded, strict=True)
     ]
     w_out = torch.from_numpy(eff_out.T.copy()).to(mm)
     acc = torch.zeros(n, ro.weight.shape[0], dtype=i64)
@@ -181,8 +188,8 @@ def _run_chunk(net: IntegerNetwork, bias0: torch.Tensor, trace: bool = False, _d
             counts[i] += s
             if rec is not None:
                 rec[i][:, k] = s
-            if signed[i]:
-                events[i] += s.abs()
+            if graded[i]:
+                events[i] += s != 0
             s = s.to(mm)
         acc += _shift(_exact_mm(s, w_out), ro.weight_exp)
     events = [c.clone() if e is None else e for c, e in zip(counts, events, strict=True)]
@@ -207,10 +214,10 @@ def _run_chunk_float(net: IntegerNetwork, bias0: torch.Tensor, trace: bool, dt: 
     w_out = torch.from_numpy(fp.dense_effective_weights(ro.weight).T.copy()).to(dt)
     v = [torch.from_numpy(la.v0.copy()).to(dt).expand(n, -1).clone() for la in layers]
     counts = [torch.zeros(n, la.n_out, dtype=dt) for la in layers]
-    signed = [la.spec.signed_spikes for la in layers]
+    graded = [la.spec.graded_out for la in layers]  # events differ from counts
     events = [
         torch.zeros(n, la.n_out, dtype=dt) if sg else None
-        for la, sg in zip(layers, signed, strict=True)
+        for la, sg in zip(layers, graded, strict=True)
     ]
     acc = torch.zeros(n, ro.weight.shape[0], dtype=torch.float64)
     rec = [torch.zeros(n, net.T, la.n_out, dtype=torch.int8) for la in layers] if trace else None
@@ -228,8 +235,8 @@ def _run_chunk_float(net: IntegerNetwork, bias0: torch.Tensor, trace: bool, dt: 
             counts[i] += s
             if rec is not None:
                 rec[i][:, k] = s.to(torch.int8)
-            if signed[i]:
-                events[i] += s.abs()
+            if graded[i]:
+                events[i] += s != 0
         acc += _float_shift(s @ w_out, ro.weight_exp).to(torch.float64)
     events = [c if e is None else e for c, e in zip(counts, events, strict=True)]
     spikes = [r.numpy() for r in rec] if rec is not None else None

@@ -18,8 +18,9 @@ counts and spike events per hidden layer, simulator steps). :func:`hardware.run`
 
 Counts and events: ``counts[l][p, j]`` is the net spike count of neuron ``j`` of hidden layer
 ``l`` for point ``p`` over the ``T`` steps of the window (``+1`` and ``-1`` spikes of signed
-neurons cancel); ``events[l][p, j]`` counts spikes of either sign (what costs energy). They are
-equal for non-negative neurons.
+neurons cancel; a graded spike counts its payload in quanta); ``events[l][p, j]`` counts the
+steps on which the neuron sent a message, of either sign and any payload (what costs energy).
+They are equal for binary non-negative neurons.
 
 Lava backends compile one graph for ``batch`` points, run every batch through it and stop it on
 exit (:class:`exporters.runtime.LavaGraph` as a context manager), so no worker process outlives
@@ -137,11 +138,15 @@ def _torch_float(net: LoadedNetwork, x: np.ndarray, options: dict) -> RunOutput:
     dtype = snn.hidden[0].weight.dtype
     xt = torch.as_tensor(np.asarray(x), dtype=dtype)
     T = snn.T
-    if not any(get_neuron(la.neuron).signed for la in snn.hidden):
+    binary = all(
+        not get_neuron(la.neuron).signed and get_neuron(la.neuron).levels == 1 for la in snn.hidden
+    )
+    if binary:
         y, counts = snn.run(xt)
         cs = tuple(c.numpy().astype(np.int64) for c in counts)
         return RunOutput(y.numpy(), cs, cs, T, "floating_pt")
-    # Signed neurons: the simulator's net counts hide +1/-1 pairs; count the events as well.
+    # Signed or graded neurons: the simulator's counts (net +1/-1, or quanta) are not the number
+    # of messages sent; count those events as well.
     # Same equations and operation order as lava_pinn.conversion.network.simulate.
     n = xt.shape[0]
     with torch.no_grad():
@@ -159,7 +164,7 @@ def _torch_float(net: LoadedNetwork, x: np.ndarray, options: dict) -> RunOutput:
                 s, v[i] = steps[i](v[i], cur, la.threshold)
                 s = s.to(dtype)
                 counts[i] += s
-                events[i] += s.abs()
+                events[i] += s != 0
         y = (counts[-1] / T) @ snn.output.weight.T + snn.output.bias
     return RunOutput(
         y.numpy(),

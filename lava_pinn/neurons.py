@@ -2,14 +2,16 @@
 
 Every step takes the membrane potential ``v``, the input current of this time step and the
 threshold, and returns ``(spikes, v_next)``. Only operators that numpy arrays and torch tensors
-share are used (``+ - * >= ~`` and bool arithmetic), so the same function drives the torch
-simulator of :mod:`lava_pinn` and the floating-point Lava process models of :mod:`exporters`
-(which must not call torch). Units: ``v``, ``current`` and ``threshold`` are in the same
-arbitrary unit (that of the ANN pre-activation); spikes are dimensionless counts.
+share are used (``+ - * // >= ~``, ``.clip`` and bool arithmetic), so the same function drives the
+torch simulator of :mod:`lava_pinn` and the floating-point Lava process models of :mod:`exporters`
+(which must not call torch). Units: ``v``, ``current`` and ``threshold`` are in the same arbitrary
+unit (that of the ANN pre-activation); spikes are dimensionless counts.
 
 Time-averaged over ``T`` steps with a constant current ``z`` and ``v(0) = threshold/2`` (the
 rounding shift of the calibration paper) the soft-reset neuron fires
 ``clip(round(z*T/V_th), 0, T)`` times, so ``rate * V_th`` approximates ``clip(z, 0, V_th)``.
+A graded neuron (``levels = P > 1``) sends up to ``P`` quanta of ``V_th`` per step: its count
+is ``clip(round(z*T/V_th), 0, P*T)`` and its rate (count / T) lies in ``[0, P]``.
 """
 
 from __future__ import annotations
@@ -43,6 +45,23 @@ def signed_if_step(v: Array, current: Array, threshold: Array) -> tuple[Array, A
     return s, v - s * threshold
 
 
+GRADED_LEVELS = 15  # a 4-bit graded-spike payload
+
+
+def graded_if_step(v: Array, current: Array, threshold: Array) -> tuple[Array, Array]:
+    """Integrate-and-fire with graded spikes (Loihi 2 payloads), soft reset.
+
+    ``v <- v + I;  s = clip(floor(v / V_q), 0, P);  v <- v - s * V_q`` with ``P =``
+    :data:`GRADED_LEVELS` (15: a 4-bit payload). ``threshold`` is the quantum ``V_q`` (one
+    payload unit); the neuron sends up to ``P`` quanta per step, so with a constant current its
+    count over ``T`` steps is ``clip(round(I T / V_q), 0, P T)`` (``v(0) = V_q/2``): ``P`` times
+    the resolution of a binary IF neuron at the same ``T``. Returns ``(s (0..P), v)``.
+    """
+    v = v + current
+    s = (v // threshold).clip(0, GRADED_LEVELS)
+    return s, v - s * threshold
+
+
 def lif_hard_step(v: Array, current: Array, threshold: Array) -> tuple[Array, Array]:
     """Lava's built-in LIF with ``du = 1`` (current = this step's input), ``dv = 0``: hard reset.
 
@@ -64,8 +83,11 @@ class NeuronModel:
     reset: str  # "soft" or "hard"
     hardware_native: bool  # runs on Loihi 2 without custom microcode
     description: str
+    levels: int = 1  # largest spike magnitude (payload): 1 for binary and signed spikes
 
     def __post_init__(self) -> None:
+        if isinstance(self.levels, bool) or not isinstance(self.levels, int) or self.levels < 1:
+            raise ValueError(f"NeuronModel.levels must be an integer >= 1, got {self.levels!r}")
         if self.reset not in ("soft", "hard"):
             raise ValueError(f"NeuronModel.reset must be 'soft' or 'hard', got {self.reset!r}")
         if not callable(self.step):
@@ -81,6 +103,18 @@ NEURONS.register(
     "signed-if",
     NeuronModel(
         "signed-if", signed_if_step, True, "soft", False, "IF with +1/-1 spikes, soft reset"
+    ),
+)
+NEURONS.register(
+    "graded-if",
+    NeuronModel(
+        "graded-if",
+        graded_if_step,
+        False,
+        "soft",
+        False,
+        f"IF with graded spikes of 0..{GRADED_LEVELS} quanta (4-bit payload), soft reset",
+        GRADED_LEVELS,
     ),
 )
 NEURONS.register(

@@ -46,6 +46,43 @@ def test_if_constant_current_closed_form():
     assert torch.allclose(quantize(z, torch.tensor(V), T, False) * T / V, expected)
 
 
+def test_graded_if_constant_current_closed_form():
+    # one graded neuron, quantum V, v0 = V/2, constant current z: soft reset conserves charge,
+    # so it sends clip(round(zT/V), 0, P T) quanta, at most P per step
+    from lava_pinn.neurons import GRADED_LEVELS as P
+
+    T, V = 16, 0.25
+    z = torch.linspace(-0.3, 1.2 * P * V, 211, dtype=torch.float64)
+    layer = SpikingLayer(
+        torch.ones(1, 1, dtype=torch.float64),
+        torch.zeros(1, dtype=torch.float64),
+        "graded-if",
+        torch.full((1,), V, dtype=torch.float64),
+        torch.full((1,), V / 2, dtype=torch.float64),
+    )
+    out = OutputLayer(torch.ones(1, 1, dtype=torch.float64), torch.zeros(1, dtype=torch.float64))
+    _, counts = simulate((layer,), out, z[:, None], T)
+    expected = torch.clamp(torch.floor(z * T / V + 0.5), 0, P * T)
+    # within 1e-9 of a rounding boundary floating point may fall either way
+    exact = ((z * T / V + 0.5) - torch.round(z * T / V + 0.5)).abs() > 1e-9
+    assert torch.equal(counts[0][exact, 0], expected[exact])
+    assert (counts[0][:, 0] - expected).abs().max() <= 1
+    assert int(counts[0].max()) == P * T  # saturates at P quanta per step
+
+
+def test_graded_neurons_convert_more_accurately():
+    # same network, same T: graded spikes resolve P times finer than binary ones
+    net, x = _net(3)
+    with torch.no_grad():
+        y_ann = net(x)
+    errs = {}
+    for neuron in ("if", "graded-if"):
+        snn = lava_pinn.convert(net, x, T=16, neuron=neuron, calibration="light")
+        with torch.no_grad():
+            errs[neuron] = float((snn(x) - y_ann).norm() / y_ann.norm())
+    assert errs["graded-if"] < 0.5 * errs["if"]
+
+
 def test_thresholds_methods():
     g = torch.Generator().manual_seed(0)
     a = torch.rand(500, 4, generator=g, dtype=torch.float64)

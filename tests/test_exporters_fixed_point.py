@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from exporters import fixed_point as fp
+from lava_pinn import neurons as float_neurons
 
 
 def _both(fn, *args):
@@ -78,6 +79,26 @@ def test_soft_if_steps():
     (s, v1), (st, vt) = _both(fp.signed_if_step_int, v, cur, th)
     assert s.tolist() == [1, 0, -1, 1] and v1.tolist() == [0, 9, 0, fp.V_LIMIT - 10]
     assert np.array_equal(s, st) and np.array_equal(v1, vt)
+
+
+def test_graded_if_step():
+    v = np.array([0, 5, -10, 9, 0], dtype=np.int64)
+    cur = np.array([10, 24, 0, 2**25, 39], dtype=np.int64)
+    th = np.array([10, 10, 10, 10, 1], dtype=np.int64)
+
+    def step(v, c, t):
+        return fp.graded_if_step_int(v, c, t, 15)
+
+    (s, v1), (st, vt) = _both(step, v, cur, th)
+    # 10 -> 1 quantum; 29 -> 2 (rest 9); -10 -> none; saturated v -> 15 quanta; 39 -> capped at 15
+    assert s.tolist() == [1, 2, 0, 15, 15]
+    assert v1.tolist() == [0, 9, -10, fp.V_LIMIT - 150, 24]
+    assert np.array_equal(s, st) and np.array_equal(v1, vt)
+    # the float model (lava_pinn) on integer-valued floats gives the same integers
+    sf, vf = float_neurons.graded_if_step(
+        v.astype(float), cur.astype(float).clip(max=fp.V_LIMIT - v), th.astype(float)
+    )
+    assert sf.tolist() == s.tolist() and vf.tolist() == v1.tolist()
 
 
 def _lava_lif(u, v, a, bias_mant, bias_exp, vth, du, dv):

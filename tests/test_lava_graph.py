@@ -46,13 +46,19 @@ def _assert_same(lava, twin):
 
 
 def _mixed_network(T: int) -> IntegerNetwork:
-    """lif-hard -> if -> signed-if -> readout: every neuron model and every synapse kind."""
-    sizes = [3, 7, 6, 5, 2]
+    """lif-hard -> graded-if -> if -> signed-if -> readout: every neuron model and every synapse
+    kind (binary, multi-level graded, signed graded)."""
+    sizes = [3, 7, 6, 6, 5, 2]
     nets = {
         n: random_network(np.random.default_rng(5), sizes, n, T)
-        for n in ("lif-hard", "if", "signed-if")
+        for n in ("lif-hard", "graded-if", "if", "signed-if")
     }
-    hidden = (nets["lif-hard"].hidden[0], nets["if"].hidden[1], nets["signed-if"].hidden[2])
+    hidden = (
+        nets["lif-hard"].hidden[0],
+        nets["graded-if"].hidden[1],
+        nets["if"].hidden[2],
+        nets["signed-if"].hidden[3],
+    )
     return IntegerNetwork(hidden, nets["if"].readout, 1 / 256, 1 / 64, T)
 
 
@@ -60,6 +66,8 @@ CASES = [
     # (neuron, sizes, T, connection, batch, n_points)
     ("if", [3, 8, 2], 24, "batched", 4, 6),
     ("signed-if", [2, 6, 5, 4, 3], 16, "sparse", 3, 5),
+    ("graded-if", [3, 7, 6, 2], 16, "batched", 3, 5),
+    ("graded-if", [2, 5, 4, 3], 12, "dense", 2, 3),
     ("lif-hard", [3, 8, 8, 2], 20, "dense", 4, 4),
     ("lif-hard", [3, 6, 6, 6, 2], 16, "batched", 5, 7),
     ("mixed", None, 20, "batched", 4, 6),
@@ -77,6 +85,8 @@ def test_twin_equals_lava_fixed_pt(
     x = np.random.default_rng(T).uniform(-1, 1, size=(n_points, net.in_features))
     twin = run_twin(net, x)
     assert sum(int(c.sum()) for c in twin.events) > 0, "test network is silent"
+    if neuron in ("graded-if", "mixed"):  # some spikes carry more than one quantum
+        assert any((c > e).any() for c, e in zip(twin.counts, twin.events, strict=True))
     with lava_graph.build_int_graph(net, batch, connection=connection, timeout_s=120) as g:
         got = g.run(x)
     _assert_same(got, twin)
@@ -136,7 +146,11 @@ def _float_reference(hidden, out, x: torch.Tensor, T: int):
 
 @pytest.mark.parametrize(
     "neurons,connection",
-    [(["if", "signed-if", "lif-hard"], "batched"), (["lif-hard", "if"], "dense")],
+    [
+        (["if", "signed-if", "lif-hard"], "batched"),
+        (["lif-hard", "if"], "dense"),
+        (["graded-if", "if", "graded-if"], "batched"),
+    ],
 )
 def test_lava_floating_pt_equals_torch_float(neurons, connection, no_leftover_workers):
     rng = np.random.default_rng(len(neurons))
@@ -221,6 +235,7 @@ ZOO = [
     ("regression-1d", "pwl", "none", "if"),  # the piecewise-linear (wide) representation
     ("navier-stokes-tg", "direct", "none", "if"),
     ("navier-stokes-tg", "direct", "light", "lif-hard"),
+    ("navier-stokes-tg", "direct", "light", "graded-if"),  # multi-level graded spikes
     ("poisson-2d", "direct", "none", "if"),
     ("diffusion-reaction", "direct", "light", "lif-hard"),
     ("kovasznay", "direct", "none", "if"),

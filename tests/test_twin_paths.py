@@ -35,7 +35,7 @@ def _same(net: IntegerNetwork, x: np.ndarray) -> None:
         assert np.array_equal(a, b)
 
 
-@pytest.mark.parametrize("neuron", ["if", "signed-if"])
+@pytest.mark.parametrize("neuron", ["if", "signed-if", "graded-if"])
 @pytest.mark.parametrize("sizes", [[3, 16, 3], [2, 32, 24, 40, 1], [3, 64, 64, 64, 64, 64, 64, 3]])
 def test_float_path_equals_int_path(neuron: str, sizes: list[int]) -> None:
     rng = np.random.default_rng(len(sizes) * 7 + sizes[1])

@@ -1,4 +1,5 @@
-"""Custom Lava Processes: soft-reset IF, signed IF, an integrating readout, a batched Dense.
+"""Custom Lava Processes: soft-reset IF, signed IF, graded IF, an integrating readout, a batched
+Dense.
 
 Each process has a ``floating_pt`` and a ``fixed_pt`` PyProcessModel. The neuron models call the
 one definition of their dynamics: :mod:`lava_pinn.neurons` (float) or
@@ -15,6 +16,12 @@ Lava finds the ProcessModels by scanning this package's folder (process.py / mod
 nothing else lives here. Importing it imports Lava: use :func:`exporters._lava.require_lava`.
 """
 
-from exporters.lava_procs.process import Accumulator, BatchDense, SignedSoftIF, SoftIF
+from exporters.lava_procs.process import (
+    Accumulator,
+    BatchDense,
+    GradedSoftIF,
+    SignedSoftIF,
+    SoftIF,
+)
 
-__all__ = ["SoftIF", "SignedSoftIF", "Accumulator", "BatchDense"]
+__all__ = ["SoftIF", "SignedSoftIF", "GradedSoftIF", "Accumulator", "BatchDense"]

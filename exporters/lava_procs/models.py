@@ -11,7 +11,13 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from exporters import fixed_point as fp
-from exporters.lava_procs.process import Accumulator, BatchDense, SignedSoftIF, SoftIF
+from exporters.lava_procs.process import (
+    Accumulator,
+    BatchDense,
+    GradedSoftIF,
+    SignedSoftIF,
+    SoftIF,
+)
 from lava_pinn import neurons as float_neurons
 
 
@@ -38,7 +44,7 @@ class _NeuronModel(PyLoihiProcessModel):
             s, v = self._step(self.v, a + self.bias, self.vth)
             self.v[:] = v
             self.count[:] += s
-            self.events[:] += abs(s)
+            self.events[:] += s != 0  # messages sent, whatever their sign or payload
             if t == self.t_end[0]:
                 _report(self, self.count, self.events)
         else:
@@ -58,11 +64,11 @@ def _float_vars(cls):
     return cls
 
 
-def _fixed_vars(cls):
+def _fixed_vars(cls, spike_bits: int = 2):
     cls.a_in = LavaPyType(PyInPort.VEC_DENSE, np.int64, precision=32)
     cls.bias_in = LavaPyType(PyInPort.VEC_DENSE, np.int64, precision=32)
     cls.report = LavaPyType(PyOutPort.VEC_DENSE, float)
-    cls.s_out = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=2)
+    cls.s_out = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=spike_bits)
     for name in ("v0", "v", "bias", "vth", "count", "events", "t", "t_start", "t_end", "period"):
         setattr(cls, name, LavaPyType(np.ndarray, np.int64))
     return cls
@@ -112,6 +118,33 @@ class PySignedSoftIFModelFixed(_NeuronModel):
 
     def _step(self, v, current, vth):
         return fp.signed_if_step_int(v, current, vth)
+
+
+@implements(proc=GradedSoftIF, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+@_float_vars
+class PyGradedSoftIFModelFloat(_NeuronModel):
+    """Float graded IF: :func:`lava_pinn.neurons.graded_if_step`."""
+
+    def _step(self, v, current, vth):
+        s, v = float_neurons.graded_if_step(v, current, vth)
+        return np.asarray(s, dtype=float), v
+
+
+def _graded_fixed_vars(cls):
+    return _fixed_vars(cls, spike_bits=8)
+
+
+@implements(proc=GradedSoftIF, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt", "bit_accurate_loihi")
+@_graded_fixed_vars
+class PyGradedSoftIFModelFixed(_NeuronModel):
+    """Integer graded IF: :func:`exporters.fixed_point.graded_if_step_int`."""
+
+    def _step(self, v, current, vth):
+        return fp.graded_if_step_int(v, current, vth, float_neurons.GRADED_LEVELS)
 
 
 class _AccumulatorModel(PyLoihiProcessModel):
@@ -196,10 +229,12 @@ class PyBatchDenseModelFixed(_BatchDenseModel):
     def run_spk(self) -> None:
         if self._w is None:  # Lava's Dense clips/truncates once, on its first step
             w = fp.dense_effective_weights(self.weights.astype(np.int64))
-            # Spikes (|s| <= 1 binary, |s| <= 1 signed-IF graded) times 8-bit weights: every
-            # partial sum is an integer of magnitude <= max_i sum_j |W_ij|, exact in float32
-            # below 2**24 (else float64, exact below 2**53).
-            exact32 = w.size == 0 or int(np.abs(w).sum(axis=1).max()) < 2**24
+            # Spikes (binary, or graded payloads below 2**num_message_bits) times 8-bit
+            # weights: every partial sum is an integer of magnitude <= max |s| *
+            # max_i sum_j |W_ij|, exact in float32 below 2**24 (else float64, below 2**53).
+            nmb = int(self.num_message_bits[0])
+            smax = 2**nmb - 1 if nmb else 1
+            exact32 = w.size == 0 or smax * int(np.abs(w).sum(axis=1).max()) < 2**24
             self._w = w.astype(np.float32 if exact32 else np.float64)
         self.a_out.send(self.a_buff)
         s = self.s_in.recv()

@@ -84,6 +84,14 @@ class SignedSoftIF(_WindowedNeuron):
     """
 
 
+class GradedSoftIF(_WindowedNeuron):
+    """Integrate-and-fire with graded spikes of ``0..P`` quanta (``P`` =
+    :data:`lava_pinn.neurons.GRADED_LEVELS`), soft reset; send them as graded spikes.
+
+    Per active step: ``v += a_in + bias; s = clip(floor(v / vth), 0, P); v -= s * vth``.
+    """
+
+
 class Accumulator(AbstractProcess):
     """Integrates its input over its window: ``acc += a_in``, ``abs_acc += |a_in|``.
 

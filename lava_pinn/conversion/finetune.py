@@ -16,13 +16,13 @@ forward pass is the exact simulation (:func:`~lava_pinn.conversion.network.simul
 real spike counts ``n_l``), the backward pass treats each count as the straight-through rate of
 an IF neuron fed the mean current of the step,
 
-    n_l  ~  clip((v0_l + T I_l) / V_l, lo, T),     I_l = U_l h^_{l-1} + c_l,
+    n_l  ~  clip((v0_l + T I_l) / V_l, lo, P T),   I_l = U_l h^_{l-1} + c_l,
     h^_l = E_l n_l / T + e_l,                      y = W_out h^_L + b_out,
 
-(``lo = -T`` for signed neurons, 0 otherwise), i.e. its value is the real count and its
-derivative that of the clipped-linear rate. Each iteration simulates a random batch of the
-calibration points, in float32 and with each unit's decoder applied as a block (same neuron
-steps, same equations as the reference simulator, cheaper arithmetic).
+(``lo = -T`` for signed neurons, 0 otherwise; ``P`` the spike levels, 1 unless graded), i.e. its
+value is the real count and its derivative that of the clipped-linear rate. Each iteration simulates
+a random batch of the calibration points, in float32 and with each unit's decoder applied as a block
+(same neuron steps, same equations as the reference simulator, cheaper arithmetic).
 
 What it can and cannot do (measured on ``navier-stokes-tg``, pwl ``K = 8``, ``T = 64``, 1024
 calibration points, ``lr = 2e-4``, 30 iterations): the calibration-set error drops (3.31% ->
@@ -184,9 +184,10 @@ def surrogate_output(
     it = iter(params)
     for la, n_real in zip(plan.layers, counts, strict=True):
         U, c, v0, E, e = (next(it) for _ in range(5))
-        lo = -float(T) if get_neuron(la.neuron).signed else 0.0
+        model = get_neuron(la.neuron)
+        lo = -float(T) if model.signed else 0.0
         q = (v0 + T * (h @ U.T + c)) / la.threshold.to(U.dtype)
-        s = q.clamp(lo, float(T))
+        s = q.clamp(lo, float(model.levels * T))
         n = n_real.to(U.dtype) + (s - s.detach())
         h = _decode(n / T, E, e, _block_size(la.unit_of, la.units))
     W_out, b_out = next(it), next(it)

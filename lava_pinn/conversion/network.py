@@ -100,15 +100,19 @@ def simulate(
     output: OutputLayer,
     x: torch.Tensor,
     T: int,
+    *,
+    events: list | None = None,
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """Run the chain for ``T`` steps on a batch ``x`` of shape ``(n_points, n_in)``.
 
     Returns ``(y, counts)``: ``y = W_L (c_{L-1}/T) + b_L`` (the output layer's time-averaged
     input current) and ``counts[l]`` of shape ``(n_points, n_l)``, the signed spike count of
-    every neuron (for signed neurons ``+1`` and ``-1`` spikes cancel in the count).
+    every neuron (for signed neurons ``+1`` and ``-1`` spikes cancel in the count; a graded spike
+    counts its payload). ``events``: a list that, when given, receives per layer the number of
+    steps on which each neuron sent a spike (messages, of any sign and payload).
     """
     factors = [(layer.weight,) for layer in hidden]
-    y, counts = simulate_factored(
+    y, counts, _ = simulate_from(
         factors,
         [la.bias for la in hidden],
         [la.neuron for la in hidden],
@@ -116,6 +120,7 @@ def simulate(
         [la.v0 for la in hidden],
         x,
         T,
+        events=events,
     )
     return y @ output.weight.T + output.bias, counts
 
@@ -129,7 +134,18 @@ def simulate_factored(factors, biases, neurons, thresholds, v0s, x, T):
 
 
 def simulate_from(
-    factors, biases, neurons, thresholds, v0s, x, T, *, start=0, inputs=None, record=None
+    factors,
+    biases,
+    neurons,
+    thresholds,
+    v0s,
+    x,
+    T,
+    *,
+    start=0,
+    inputs=None,
+    record=None,
+    events=None,
 ):
     """:func:`simulate_factored` from hidden layer ``start`` on, given ``inputs``, the spike
     train of layer ``start - 1`` (``(T, n_points, n_{start-1})``, as ``record`` returns it);
@@ -137,7 +153,8 @@ def simulate_from(
     counts, train)``: ``counts[i]`` is ``None`` for ``i < start``; ``train`` is the spike train
     of layer ``record`` (``(T, n_points, n_record)``, int8) or ``None``. The layers a run
     skips are not simulated, so re-running the tail of a chain whose head is unchanged costs
-    only the tail; the results equal a full run's, value for value."""
+    only the tail; the results equal a full run's, value for value. ``events``: a list that, when
+    given, receives the message counts (steps with ``s != 0``) of the simulated layers."""
     if isinstance(T, bool) or not isinstance(T, int) or T < 1:
         raise ValueError(f"T (number of time steps) must be an integer >= 1, got {T!r}")
     L = len(biases)
@@ -162,6 +179,11 @@ def simulate_from(
     train = (
         torch.zeros(T, n, biases[record].shape[0], dtype=torch.int8) if record is not None else None
     )
+    msgs = (
+        {i: torch.zeros(n, biases[i].shape[0], dtype=dtype) for i in range(start, L)}
+        if events is not None
+        else {}
+    )
     with torch.no_grad():
         first = _apply(factors[0], x) + biases[0] if start == 0 else None
         for t in range(T):
@@ -176,8 +198,12 @@ def simulate_from(
                 s, v[i] = steps[i](v[i], cur, thresholds[i])
                 s = s.to(dtype)
                 counts[i] += s
+                if msgs:
+                    msgs[i] += s != 0
                 if i == record:
                     train[t] = s.to(torch.int8)
+    if events is not None:
+        events.extend(msgs[i] for i in range(start, L))
     return counts[-1] / T, counts, train
 
 
@@ -277,8 +303,13 @@ class SpikingNetwork:
         T = self.T if T is None else T
         x = _check_points(x, self.in_features)
         dtype = x.dtype
-        y, counts = simulate(self.hidden, self.output, x, T)
-        self.last_stats = spike_stats(counts, T, self.hidden)
+        binary = all(
+            not get_neuron(la.neuron).signed and get_neuron(la.neuron).levels == 1
+            for la in self.hidden
+        )
+        events: list | None = None if binary else []
+        y, counts = simulate(self.hidden, self.output, x, T, events=events)
+        self.last_stats = spike_stats(counts, T, self.hidden, events)
         return y.to(dtype)
 
     # ------------------------------------------------------------------ persistence
@@ -363,16 +394,25 @@ def _check_points(x: object, n_in: int) -> torch.Tensor:
     return x
 
 
-def spike_stats(counts: list[torch.Tensor], T: int, hidden: tuple[SpikingLayer, ...]) -> dict:
+def spike_stats(
+    counts: list[torch.Tensor],
+    T: int,
+    hidden: tuple[SpikingLayer, ...],
+    events: list[torch.Tensor] | None = None,
+) -> dict:
     """Spike statistics of one run: totals, mean rates (spikes per neuron per step) per layer
-    and per neuron (averaged over points). ``counts`` are signed net counts; a signed neuron's
-    ``+1`` and ``-1`` spikes within one run cancel there, so its figures are lower bounds."""
+    and per neuron (averaged over points). A spike is one message: with ``events`` (steps on
+    which a neuron sent anything) those are counted, and ``"quanta"`` adds the payload sum of
+    graded spikes. Without ``events`` the counts are used: a signed neuron's ``+1`` and ``-1``
+    spikes within one run cancel there, so its figures are then lower bounds."""
     n_points = counts[0].shape[0]
     layers = []
     total = 0.0
+    quanta = 0.0
     n_neurons = 0
-    for layer, c in zip(hidden, counts, strict=False):
-        a = c.abs()
+    for i, (layer, c) in enumerate(zip(hidden, counts, strict=False)):
+        quanta += float(c.abs().sum())
+        a = c.abs() if events is None else events[i]
         per_neuron = a.sum(0)
         spikes = float(per_neuron.sum())
         total += spikes
@@ -391,6 +431,7 @@ def spike_stats(counts: list[torch.Tensor], T: int, hidden: tuple[SpikingLayer, 
         "T": T,
         "points": n_points,
         "spikes": total,
+        "quanta": quanta,
         "spikes_per_point": total / n_points,
         "rate": total / (n_points * T * n_neurons),
         "layers": layers,

@@ -15,7 +15,9 @@ Then ``f(z) ~ f(c) + sum_k (f(t_{k+1}) - f(t_k)) r_k + sum_k (f(s_{k+1}) - f(s_k
 (``r = clip(I/w, 0, 1)`` as ``T -> inf``): the interpolant of ``f`` at the breakpoints, refined by
 least squares. As ``T`` and ``K`` grow the SNN tends to the ANN: the quantisation step of a unit
 is ``w/T`` with only one piece partially active, the interpolation error ``O(w^2 |f''|)``.
-Near-centre inputs fire few spikes.
+Near-centre inputs fire few spikes. With graded neurons (``P`` quanta per step, ``graded-if``)
+a piece's threshold is the quantum ``w/P`` and its rate lies in ``[0, P]``: the quantisation
+step of a unit drops to ``w/(P T)``, leaving mostly the interpolation error.
 """
 
 from __future__ import annotations
@@ -90,6 +92,7 @@ def direct(
 ) -> Plan:
     """One neuron per unit, clipped-linear approximation of ``f`` (see module docstring)."""
     signed = get_neuron(neuron).signed
+    P = get_neuron(neuron).levels  # graded spikes: P quanta of V/P per step
     zs, hs = ann_forward(ann, x)
     layers = []
     for la, z, h in zip(ann, zs, hs, strict=False):
@@ -102,11 +105,12 @@ def direct(
             threshold,
             target,
             current,
-            T,
+            T * P,
             per_neuron=per_neuron,
             signed=signed,
             **threshold_options,
         )
+        V = V / P  # the quantum: the full scale V spans P quanta
         v0 = torch.zeros_like(V) if signed else V / 2
         rmin = -1.0 if signed else 0.0
         n = z.shape[1]
@@ -123,7 +127,7 @@ def direct(
                 unit_of=torch.arange(n),
                 z_ann=z,
                 h_ann=h,
-                target_rates=(target / V).clamp(rmin, 1.0),
+                target_rates=(target / V).clamp(rmin * P, float(P)),
             )
         )
     return Plan(layers, W_out.clone(), b_out.clone(), T, {"representation": "direct"})
@@ -184,8 +188,10 @@ def pwl(
         raise ValueError(f"pieces (neurons per unit) must be an integer >= 2, got {pieces!r}")
     if get_neuron(neuron).signed:
         raise ValueError(
-            f"representation 'pwl' needs a non-negative neuron ('if' or 'lif-hard'), got {neuron!r}"
+            f"representation 'pwl' needs a non-negative neuron ('if', 'graded-if' or 'lif-hard'), "
+            f"got {neuron!r}"
         )
+    P = get_neuron(neuron).levels  # graded spikes: a piece's width spans P quanta
     zs, hs = ann_forward(ann, x)
     dtype = x.dtype
     layers = []
@@ -219,12 +225,12 @@ def pwl(
                 unit_of.append(j)
         U = torch.stack(rows_u)
         cvec = torch.stack(rows_c)
-        V = torch.stack(thr).clamp(min=1e-6 * float((hi_all - lo_all).max()) + 1e-9)
+        V = torch.stack(thr).clamp(min=1e-6 * float((hi_all - lo_all).max()) + 1e-9) / P
         unit_of_t = torch.tensor(unit_of)
         E = torch.zeros(n_units, len(unit_of), dtype=dtype)
-        E[unit_of_t, torch.arange(len(unit_of))] = torch.stack(coef)
+        E[unit_of_t, torch.arange(len(unit_of))] = torch.stack(coef) / P
         h_prev = x if not layers else layers[-1].h_ann
-        ideal = ((h_prev @ U.T + cvec) / V).clamp(0.0, 1.0)
+        ideal = ((h_prev @ U.T + cvec) / V).clamp(0.0, float(P))
         pl = PlanLayer(
             U=U,
             c=cvec,
