@@ -234,6 +234,7 @@ def _run_dir(path: Path, *, create: bool = False):
 def add_convert_arguments(p: argparse.ArgumentParser, *, defaults: bool = True) -> None:
     """The conversion options (shared by ``convert`` and ``pipeline``); ``defaults=False``
     leaves them ``None`` so a config file can fill what the command line does not give."""
+    from lava_pinn.neurons import available as available_neurons
     from lava_pinn.stages import ConvertOptions
 
     d = ConvertOptions()
@@ -242,7 +243,11 @@ def add_convert_arguments(p: argparse.ArgumentParser, *, defaults: bool = True) 
         return v if defaults else None
 
     p.add_argument("--T", type=positive_int, default=dflt(d.T), help=f"time steps ({d.T})")
-    p.add_argument("--neuron", default=dflt(d.neuron), help=f"if, signed-if, lif-hard ({d.neuron})")
+    p.add_argument(
+        "--neuron",
+        default=dflt(d.neuron),
+        help=f"{', '.join(available_neurons())} ({d.neuron})",
+    )
     p.add_argument(
         "--calibration",
         default=dflt(d.calibration),

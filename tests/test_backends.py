@@ -150,7 +150,7 @@ def _float_snn(neuron: str):
     return SpikingNetwork(hidden, out, 16, {"units": [3, 3], "activations": ["tanh", "tanh"]})
 
 
-@pytest.mark.parametrize("neuron", ["if", "signed-if"])
+@pytest.mark.parametrize("neuron", ["if", "signed-if", "graded-if"])
 def test_torch_float_matches_the_simulator_and_counts_events(neuron):
     snn = _float_snn(neuron)
     x = torch.rand(6, 2, dtype=torch.float64) * 2 - 1
@@ -159,7 +159,11 @@ def test_torch_float_matches_the_simulator_and_counts_events(neuron):
     assert np.array_equal(res.y, y.numpy())
     for a, b, e in zip(res.counts, counts, res.events, strict=True):
         assert np.array_equal(a, b.numpy().astype(np.int64))
-        assert (e >= np.abs(a)).all()
+        assert (e <= snn.T).all()  # at most one message per step
+        if neuron == "graded-if":  # a message carries 1..15 quanta
+            assert (e <= a).all() and (a <= 15 * e).all()
+        else:  # +1 and -1 spikes cancel in the count, not in the events
+            assert (e >= np.abs(a)).all()
     assert res.resources is None and res.arithmetic == "floating_pt"
     # the ANN baseline is the converted network's (units), not the SNN's wider layers
     rep = energy_report(res)

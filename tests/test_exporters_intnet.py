@@ -27,7 +27,7 @@ def test_every_float_neuron_has_an_integer_model():
     assert set(INT_NEURONS.available()) == set(NEURONS.available())
 
 
-@pytest.mark.parametrize("neuron", ["if", "signed-if", "lif-hard"])
+@pytest.mark.parametrize("neuron", ["if", "signed-if", "graded-if", "lif-hard"])
 def test_random_networks_are_valid_and_frozen(neuron):
     net = _net(neuron)
     assert net.sizes == [3, 8, 8, 2] and net.depth == 2

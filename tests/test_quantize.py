@@ -88,7 +88,7 @@ def test_exactly_representable_network_is_reproduced_spike_for_spike():
 def test_row_scaling_leaves_the_integer_network_unchanged():
     """Scaling row i of W_l with b_i, V_i, v0_i (and the next layer's nothing) keeps the spikes,
     so the per-row scales absorb it: the integers come out identical."""
-    for neuron in ("if", "signed-if", "lif-hard"):
+    for neuron in ("if", "signed-if", "graded-if", "lif-hard"):
         snn = random_snn(neuron, seed=3)
         scale = [t(2.0 ** np.arange(-3, la.n_out - 3) % 7 + 0.5) for la in snn.hidden]
         scale = [2.0 ** torch.round(torch.log2(s)) for s in scale]  # powers of 2: exact in float

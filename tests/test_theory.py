@@ -61,7 +61,7 @@ def test_theorem1_constant_current_count_and_rate_error(T):
     assert bool((count[off] == 0).all()) and bool((count[full] == T).all())
 
 
-@pytest.mark.parametrize("neuron", ["if", "signed-if", "lif-hard"])
+@pytest.mark.parametrize("neuron", ["if", "signed-if", "graded-if", "lif-hard"])
 def test_lemma1_residual_identity(neuron):
     g = _gen(1)
     n, T = 3000, 40

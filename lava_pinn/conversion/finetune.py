@@ -32,6 +32,10 @@ deterministic but non-smooth function of the input that a smooth parameter chang
 remove away from the calibration points. It helps where the error is systematic (the
 ``direct`` representation's hard-tanh mismatch, or a shallow net at moderate ``T``). Larger
 ``lr`` (1e-3) overshoots on deep chains; the guard then returns the starting parameters.
+With graded neurons (``graded-if``) the rate quantisation is small and the parameters can fit
+the calibration points closely, which then overfits: pwl ``K = 16``, 2048 calibration points,
+``lr = 5e-4``, 400 iterations took the calibration-set error from 0.23% to 0.13% but the error
+on 8192 unseen grid points from u 0.48%, v 0.50% (advanced) to u 0.65%, v 0.66%.
 
 Guard: at the start, every ``check_every`` iterations and at the end, the candidate is evaluated
 exactly (:meth:`Plan.run` on all calibration points, in the plan's dtype); the best evaluated
