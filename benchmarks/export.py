@@ -84,6 +84,10 @@ def convert_cached(ck, x_cal, T: int, method: str, cache: Path | None):
     from lava_pinn.conversion import SpikingNetwork, SpikingSPINN
 
     rep, neuron, cal = method.split("/")
+    options = {}
+    if ":" in rep:  # "pwl:16/...": 16 pieces per unit
+        rep, pieces = rep.split(":")
+        options["pieces"] = int(pieces)
     path = None
     if cache is not None:
         path = cache / f"{ck.problem}-{method.replace('/', '_')}-T{T}-n{x_cal.shape[0]}.snn"
@@ -91,7 +95,9 @@ def convert_cached(ck, x_cal, T: int, method: str, cache: Path | None):
             cls = SpikingSPINN if ck.config.kind == "spinn" else SpikingNetwork
             return cls.load(path), 0.0
     t0 = time.perf_counter()
-    snn = lava_pinn.convert(ck, x_cal, T=T, neuron=neuron, calibration=cal, representation=rep)
+    snn = lava_pinn.convert(
+        ck, x_cal, T=T, neuron=neuron, calibration=cal, representation=rep, **options
+    )
     dt = time.perf_counter() - t0
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -335,8 +341,8 @@ def markdown(data: dict) -> str:
     lines = [
         "# Export: deployed accuracy and Lava throughput",
         "",
-        "Each zoo PINN is converted (`lava_pinn.convert`, method "
-        f"`{meta.get('method', '?')}`, {meta.get('cal_points', '?')} seeded calibration points), "
+        "Each zoo PINN is converted (`lava_pinn.convert` with the row's method, "
+        "`representation/neuron/calibration`, on the seeded calibration points of its command), "
         "quantized to Loihi 2 integers (`exporters.quantize`) and run as a Lava `fixed_pt` "
         "process graph on the CPU simulator. The torch twin runs the whole reference grid "
         "(MLPs: up to "
@@ -349,14 +355,15 @@ def markdown(data: dict) -> str:
         "",
         *sorted({f"    {r['command']}" for r in [*rows, *tps] if r.get("command")}),
         "",
-        "| problem | T | ANN vs exact | float SNN vs exact | deployed vs exact (grid) | "
+        "| problem | T | method | ANN vs exact | float SNN vs exact | deployed vs exact (grid) | "
         "deployed vs ANN | Lava fixed_pt vs exact (subset) | Lava vs ANN (subset) | "
         "twin == Lava | target |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
+        method = f"`{r.get('method', meta.get('method', '?'))}`"
         if r.get("status") != "ok":
-            lines.append(f"| {r['problem']} | {r['T']} | {r.get('error', '-')} |||||||")
+            lines.append(f"| {r['problem']} | {r['T']} | {method} | {r.get('error', '-')} |||||||")
             continue
         tgt = "-"
         if "meets_target" in r:
@@ -368,7 +375,8 @@ def markdown(data: dict) -> str:
             )
             tgt = f"{desc}: {'met' if r['meets_target'] else '**missed**'}"
         lines.append(
-            f"| {r['problem']} | {r['T']} | {pct(r['ann_vs_ref'])} | {pct(r['snn_float_vs_ref'])}"
+            f"| {r['problem']} | {r['T']} | {method} | {pct(r['ann_vs_ref'])} | "
+            f"{pct(r['snn_float_vs_ref'])}"
             f" | {pct(r['deployed_vs_ref'])} | {pct(r['deployed_vs_ann'])} | "
             f"{pct(r['lava_vs_ref'])} ({r['lava_points']} pts) | {pct(r['lava_vs_ann'])} | "
             f"{'yes' if r['bit_exact'] else '**NO**'} | {tgt} |"
@@ -437,11 +445,16 @@ def _acc_key(r: dict) -> tuple:
 
 
 def merge(disk: dict, new_rows: list[dict], new_tps: list[dict], meta: dict) -> dict:
-    """``disk``'s rows with this run's rows (same problem and T) and throughput entries (same
-    network) replaced, so runs of different parts, even at the same time, keep each other's."""
-    keys = {(r["problem"], r["T"]) for r in new_rows}
+    """``disk``'s rows with this run's rows (same problem, T and method) and throughput entries
+    (same network) replaced, so runs of different parts, even at the same time, keep each
+    other's."""
+
+    def key(r: dict) -> tuple:
+        return r["problem"], r["T"], r.get("method")
+
+    keys = {key(r) for r in new_rows}
     nets = {t["network"] for t in new_tps}
-    acc = [r for r in disk.get("accuracy", []) if (r["problem"], r["T"]) not in keys]
+    acc = [r for r in disk.get("accuracy", []) if key(r) not in keys]
     tps = [t for t in disk.get("throughput") or [] if isinstance(t, dict)]
     tps = [t for t in tps if t.get("network") not in nets]
     return {
@@ -477,7 +490,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--problems", nargs="+", default=ORDER)
     ap.add_argument("--T", nargs="+", type=int, default=[32, 64])
-    ap.add_argument("--method", default="pwl/if/advanced", help="representation/neuron/calibration")
+    ap.add_argument(
+        "--method",
+        default="pwl/if/advanced",
+        help="representation[:pieces]/neuron/calibration, e.g. pwl:16/graded-if/advanced",
+    )
     ap.add_argument("--cal-points", type=int, default=1024)
     ap.add_argument("--grid-points", type=int, default=20000)
     ap.add_argument("--lava-points", type=int, default=256)
@@ -518,7 +535,11 @@ def main(argv: list[str] | None = None) -> int:
                     row = {"problem": name, "T": T, "status": "error",
                            "error": f"{type(err).__name__}: {err}"}  # fmt: skip
                 row["command"] = data["meta"]["command"]
-                rows = [r for r in data["accuracy"] if (r["problem"], r["T"]) != (name, T)]
+                rows = [
+                    r
+                    for r in data["accuracy"]
+                    if (r["problem"], r["T"], r.get("method")) != (name, T, args.method)
+                ]
                 data["accuracy"] = sorted(
                     [*rows, row],
                     key=lambda r: (

@@ -4,7 +4,8 @@
     .venv/bin/python benchmarks/ns_accuracy.py --T 64 --methods pwl/advanced pwl/finetune
     .venv/bin/python benchmarks/ns_accuracy.py --points 8192          # faster, a random subset
 
-A method is ``representation[:pieces]/calibration`` (``pwl:16/decoder``: 16 IF neurons per unit).
+A method is ``representation[:pieces]/calibration[/neuron]`` (``pwl:16/decoder``: 16 IF neurons
+per unit; ``pwl:16/advanced/graded-if``: the same with graded-spike IF neurons, 4-bit payloads).
 
 For every ``representation/calibration`` pair and ``T`` the pretrained ``navier-stokes-tg``
 checkpoint (3-64x6-3 tanh) is converted with ``lava_pinn.convert`` (1024 seeded calibration
@@ -36,6 +37,7 @@ import torch  # noqa: E402
 
 import lava_pinn  # noqa: E402
 from lava_pinn.checkpoint import atomic_write_bytes, load_pretrained  # noqa: E402
+from lava_pinn.conversion.convert import default_calibration_points  # noqa: E402
 from lava_pinn.problems import get_problem  # noqa: E402
 
 PROBLEM = "navier-stokes-tg"
@@ -55,15 +57,20 @@ def field_errors(y: torch.Tensor, y_exact: torch.Tensor, y_ann: torch.Tensor, na
     }
 
 
-def run_one(ck, method: str, T: int, x, y_exact, y_ann, names, ann_err) -> dict:
-    representation, calibration = method.split("/")
-    options = {}
+def run_one(
+    ck, method: str, T: int, x, y_exact, y_ann, names, ann_err, cal_points: int = 1024
+) -> dict:
+    representation, calibration, *rest = method.split("/")
+    options = {"neuron": rest[0]} if rest else {}
     if ":" in representation:  # "pwl:16": 16 pieces per unit
         representation, pieces = representation.split(":")
         options["pieces"] = int(pieces)
+    x_cal = None
+    if cal_points != 1024:  # 1024 is convert's own default for a checkpoint
+        x_cal = default_calibration_points(ck.problem, ck.problem_params, cal_points)
     t0 = time.perf_counter()
     snn = lava_pinn.convert(
-        ck, T=T, representation=representation, calibration=calibration, **options
+        ck, x_cal, T=T, representation=representation, calibration=calibration, **options
     )
     seconds = time.perf_counter() - t0
     ys, spikes, layer_spikes = [], 0.0, None
@@ -91,7 +98,7 @@ def run_one(ck, method: str, T: int, x, y_exact, y_ann, names, ann_err) -> dict:
     errs = field_errors(y, y_exact, y_ann, names)
     meets = all(errs[f]["vs_exact"] <= FACTOR * ann_err[f] for f in ("u", "v"))
     return {
-        "method": method,
+        "method": method if cal_points == 1024 else f"{method} ({cal_points} cal. points)",
         "T": T,
         "errors": errs,
         "rate": stats["rate"],
@@ -111,7 +118,8 @@ def markdown(rows: list[dict], ann_err: dict, n_points: int) -> str:
         "# Navier-Stokes (Taylor-Green) conversion accuracy",
         "",
         f"`{PROBLEM}` (3-64x6-3 tanh) converted by `lava_pinn.convert` with 1024 seeded",
-        f"calibration points; errors on {n_points} points of the reference grid. ANN vs exact:",
+        "calibration points (unless the method says otherwise); errors on "
+        f"{n_points} points of the reference grid. ANN vs exact:",
         ", ".join(f"{k} {100 * v:.3f}%" for k, v in ann_err.items())
         + f". Target at T=64: u, v within {FACTOR}x of the ANN "
         f"(u <= {100 * FACTOR * ann_err['u']:.3f}%, v <= {100 * FACTOR * ann_err['v']:.3f}%), "
@@ -146,7 +154,10 @@ def markdown(rows: list[dict], ann_err: dict, n_points: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--T", type=int, nargs="+", default=[32, 64])
-    ap.add_argument("--methods", nargs="+", default=METHODS, metavar="REPR/CALIB")
+    ap.add_argument("--methods", nargs="+", default=METHODS, metavar="REPR/CALIB[/NEURON]")
+    ap.add_argument(
+        "--cal-points", type=int, default=1024, help="seeded calibration points per conversion"
+    )
     ap.add_argument("--points", type=int, default=0, help="random subset of the grid (0: all)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--no-write", action="store_true")
@@ -170,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for T in args.T:
         for method in args.methods:
-            r = run_one(ck, method, T, x, y_exact, y_ann, names, ann_err)
+            r = run_one(ck, method, T, x, y_exact, y_ann, names, ann_err, args.cal_points)
             rows.append(r)
             e = r["errors"]
             print(
@@ -191,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         # keep earlier rows of other (method, T) pairs, with the command that produced them
         for r in rows:
             r["command"], r["load_avg"] = command, load
-        new = {(r["method"], r["T"]) for r in rows}
+        new = {(r["method"], r["T"]) for r in rows}  # method labels carry the calibration size
         try:
             old = json.loads((out / "ns_accuracy.json").read_text())
             old_cmd = old.get("command")
