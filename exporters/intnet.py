@@ -72,7 +72,7 @@ class IntNeuronSpec:
     @property
     def graded_out(self) -> bool:
         """Whether the spikes need Lava's graded messages (``num_message_bits > 0``)."""
-        return self.signed_spikes or self.levels > 1
+        return NEURONS.get(self.name).graded
 
 
 def _if_step(u, v, a, bias, threshold):

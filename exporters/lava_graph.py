@@ -59,14 +59,6 @@ def _connection(kind: str, weights: np.ndarray, weight_exp: int, batch: int, gra
     raise ValueError(f"connection must be one of {CONNECTIONS}, got {kind!r}")
 
 
-def _graded(neuron: str) -> bool:
-    """Whether a neuron model's spikes need graded messages (signed or multi-level)."""
-    from lava_pinn.neurons import get_neuron
-
-    model = get_neuron(neuron)
-    return model.signed or model.levels > 1
-
-
 def _check_batch(batch: int, connection: str) -> int:
     if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
         raise ValueError(f"batch must be an integer >= 1, got {batch!r}")
@@ -230,6 +222,7 @@ def build_float_graph(
     current ``W_0 x + b_0`` is applied as a bias; ``y = acc / T + b_out``. Lava's LIF takes one
     threshold per layer, so ``"lif-hard"`` layers need a uniform threshold.
     """
+    from lava_pinn.neurons import get_neuron
 
     batch = _check_batch(batch, connection)
     if isinstance(T, bool) or not isinstance(T, int) or T < 1:
@@ -249,7 +242,7 @@ def build_float_graph(
             "threshold": th,
             "weight": f64(la.weight),
             "weight_exp": 0,
-            "graded": i > 0 and _graded(hidden[i - 1].neuron),
+            "graded": i > 0 and get_neuron(hidden[i - 1].neuron).graded,
             "bias": f64(la.bias),
         }
         if la.neuron not in CUSTOM:
@@ -265,7 +258,7 @@ def build_float_graph(
     out = {
         "weight": f64(output.weight),
         "weight_exp": 0,
-        "graded": _graded(hidden[-1].neuron),
+        "graded": get_neuron(hidden[-1].neuron).graded,
     }
 
     def encode(x: np.ndarray):

@@ -131,6 +131,7 @@ class Backend:
 def _torch_float(net: LoadedNetwork, x: np.ndarray, options: dict) -> RunOutput:
     import torch
 
+    from lava_pinn.conversion.network import simulate
     from lava_pinn.neurons import get_neuron
 
     _no_more(options, "torch-float", ())
@@ -138,34 +139,14 @@ def _torch_float(net: LoadedNetwork, x: np.ndarray, options: dict) -> RunOutput:
     dtype = snn.hidden[0].weight.dtype
     xt = torch.as_tensor(np.asarray(x), dtype=dtype)
     T = snn.T
-    binary = all(
-        not get_neuron(la.neuron).signed and get_neuron(la.neuron).levels == 1 for la in snn.hidden
-    )
-    if binary:
+    if not any(get_neuron(la.neuron).graded for la in snn.hidden):
         y, counts = snn.run(xt)
         cs = tuple(c.numpy().astype(np.int64) for c in counts)
         return RunOutput(y.numpy(), cs, cs, T, "floating_pt")
-    # Signed or graded neurons: the simulator's counts (net +1/-1, or quanta) are not the number
-    # of messages sent; count those events as well.
-    # Same equations and operation order as lava_pinn.conversion.network.simulate.
-    n = xt.shape[0]
-    with torch.no_grad():
-        v = [la.v0.expand(n, -1).clone() for la in snn.hidden]
-        counts = [torch.zeros(n, la.n_out, dtype=dtype) for la in snn.hidden]
-        events = [torch.zeros(n, la.n_out, dtype=dtype) for la in snn.hidden]
-        steps = [get_neuron(la.neuron).step for la in snn.hidden]
-        first = xt @ snn.hidden[0].weight.T + snn.hidden[0].bias
-        for _ in range(T):
-            cur = first
-            s = xt
-            for i, la in enumerate(snn.hidden):
-                if i > 0:
-                    cur = s @ la.weight.T + la.bias
-                s, v[i] = steps[i](v[i], cur, la.threshold)
-                s = s.to(dtype)
-                counts[i] += s
-                events[i] += s != 0
-        y = (counts[-1] / T) @ snn.output.weight.T + snn.output.bias
+    # Signed or graded neurons: the counts (net +1/-1, or quanta) are not the number of messages
+    # sent; the simulator counts those events as well.
+    events: list = []
+    y, counts = simulate(snn.hidden, snn.output, xt, T, events=events)
     return RunOutput(
         y.numpy(),
         tuple(c.numpy().astype(np.int64) for c in counts),

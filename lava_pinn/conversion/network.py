@@ -303,11 +303,8 @@ class SpikingNetwork:
         T = self.T if T is None else T
         x = _check_points(x, self.in_features)
         dtype = x.dtype
-        binary = all(
-            not get_neuron(la.neuron).signed and get_neuron(la.neuron).levels == 1
-            for la in self.hidden
-        )
-        events: list | None = None if binary else []
+        graded = any(get_neuron(la.neuron).graded for la in self.hidden)
+        events: list | None = [] if graded else None
         y, counts = simulate(self.hidden, self.output, x, T, events=events)
         self.last_stats = spike_stats(counts, T, self.hidden, events)
         return y.to(dtype)
