@@ -88,16 +88,16 @@ class NeuronModel:
     def __post_init__(self) -> None:
         if isinstance(self.levels, bool) or not isinstance(self.levels, int) or self.levels < 1:
             raise ValueError(f"NeuronModel.levels must be an integer >= 1, got {self.levels!r}")
+        if self.reset not in ("soft", "hard"):
+            raise ValueError(f"NeuronModel.reset must be 'soft' or 'hard', got {self.reset!r}")
+        if not callable(self.step):
+            raise TypeError(f"NeuronModel.step must be callable, got {self.step!r}")
 
     @property
     def graded(self) -> bool:
         """Whether a spike carries more than one bit (signed or multi-level): it travels as a
         graded message, and the number of messages differs from the spike count."""
         return self.signed or self.levels > 1
-        if self.reset not in ("soft", "hard"):
-            raise ValueError(f"NeuronModel.reset must be 'soft' or 'hard', got {self.reset!r}")
-        if not callable(self.step):
-            raise TypeError(f"NeuronModel.step must be callable, got {self.step!r}")
 
 
 NEURONS: Registry[NeuronModel] = Registry("neuron model")

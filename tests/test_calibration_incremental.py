@@ -110,3 +110,33 @@ def test_simulate_from_matches_a_full_run() -> None:
         simulate_from(factors, biases, neurons, th, v0, x, 10, start=1)
     with pytest.raises(ValueError, match="start"):
         simulate_from(factors, biases, neurons, th, v0, x, 10, start=3)
+
+
+def test_chunked_simulation_equals_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Points are simulated in chunks (allocator-friendly); a chunk boundary changes nothing.
+    Dyadic weights, currents and thresholds make every sum exact in any order, so the runs must
+    agree with ``==`` whatever the matmul kernel does with different batch sizes."""
+    from lava_pinn.conversion import network
+
+    g = torch.Generator().manual_seed(4)
+    sizes = [3, 9, 8, 5]
+    factors = [
+        (torch.randint(-8, 9, (sizes[i + 1], sizes[i]), generator=g).double() / 8,)
+        for i in range(3)
+    ]
+    biases = [torch.randint(-4, 5, (s,), generator=g).double() / 16 for s in sizes[1:]]
+    th = [torch.full((s,), 0.75, dtype=torch.float64) for s in sizes[1:]]
+    v0 = [t / 2 for t in th]
+    neurons = ["if", "graded-if", "signed-if"]
+    x = torch.randint(-16, 17, (203, 3), generator=g).double() / 16
+    ev_one: list = []
+    one = simulate_from(factors, biases, neurons, th, v0, x, 12, record=1, events=ev_one)
+    monkeypatch.setattr(network, "SIM_CHUNK_ELEMENTS", 9 * 64)  # 64-point chunks
+    assert network.sim_chunk(9) == 64
+    ev_ch: list = []
+    ch = simulate_from(factors, biases, neurons, th, v0, x, 12, record=1, events=ev_ch)
+    assert torch.equal(one[0], ch[0]) and torch.equal(one[2], ch[2])
+    for a, b in zip(one[1] + ev_one, ch[1] + ev_ch, strict=True):
+        assert torch.equal(a, b)
+    tail = simulate_from(factors, biases, neurons, th, v0, x, 12, start=2, inputs=ch[2])
+    assert torch.equal(tail[1][2], one[1][2])

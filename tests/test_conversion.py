@@ -172,3 +172,14 @@ def test_spinn_grid_equals_pointwise():
     g = snn.grid([a, b])
     pts = torch.stack(torch.meshgrid(a, b, indexing="ij"), -1).reshape(-1, 2)
     assert torch.allclose(g.reshape(-1, 1), snn(pts), atol=1e-12)
+
+
+def test_neuron_model_fields_are_validated():
+    from lava_pinn.neurons import NeuronModel, if_soft_step
+
+    with pytest.raises(ValueError, match="reset must be 'soft' or 'hard'"):
+        NeuronModel("x", if_soft_step, False, "sometimes", False, "d")
+    with pytest.raises(TypeError, match="step must be callable"):
+        NeuronModel("x", None, False, "soft", False, "d")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="levels must be an integer >= 1"):
+        NeuronModel("x", if_soft_step, False, "soft", False, "d", 0)

@@ -187,3 +187,27 @@ def test_describe_row():
     assert row["outputs"] == ["u", "v", "p"] and row["exact"] is True
     assert row["model"] == "3-64-64-64-64-64-64-3 tanh"
     assert get_problem("regression-1d").default_model() == MLPConfig(1, 1, (64,) * 4, "tanh")
+
+
+def test_calibration_points_reach_the_boundary_and_corners():
+    from lava_pinn.conversion.convert import default_calibration_points
+
+    p = get_problem("navier-stokes-tg")
+    x = default_calibration_points("navier-stokes-tg", {}, 400, seed=2, boundary=0.25)
+    assert x.shape == (400, 3) and x.dtype == torch.float64
+    lo = torch.tensor(p.domain.low, dtype=torch.float64)
+    hi = torch.tensor(p.domain.high, dtype=torch.float64)
+    assert bool(((x >= lo) & (x <= hi)).all())
+    on_face = ((x == lo) | (x == hi)).any(dim=1)
+    assert int(on_face.sum()) == 100  # the interior points are a.s. off the faces
+    corners = p.domain.corners()
+    assert corners.shape == (8, 3)
+    assert all(bool((x == c).all(dim=1).any()) for c in corners)
+    assert torch.equal(x, default_calibration_points("navier-stokes-tg", {}, 400, 2, 0.25))
+    interior = default_calibration_points("navier-stokes-tg", {}, 400, seed=2)
+    assert not bool(((interior == lo) | (interior == hi)).any())
+    for bad in (-0.1, 1.5):
+        with pytest.raises(ValueError, match=r"boundary must be a fraction in \[0, 1\]"):
+            default_calibration_points("navier-stokes-tg", {}, 10, boundary=bad)
+    with pytest.raises(TypeError, match="boundary"):
+        default_calibration_points("navier-stokes-tg", {}, 10, boundary="all")

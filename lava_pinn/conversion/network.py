@@ -170,19 +170,56 @@ def simulate_from(
         )
     dtype = biases[0].dtype
     x = x.to(dtype)
-    n = x.shape[0]
+    n = x.shape[0] if start == 0 else inputs.shape[1]
+    chunk = sim_chunk(max(int(b.shape[0]) for b in biases))
+    parts = [
+        _simulate_chunk(
+            factors,
+            biases,
+            neurons,
+            thresholds,
+            v0s,
+            x[lo : lo + chunk],
+            T,
+            start,
+            None if inputs is None else inputs[:, lo : lo + chunk],
+            record,
+            events is not None,
+        )
+        for lo in range(0, max(n, 1), chunk)
+    ]
+    counts = [None] * start + [torch.cat([p[0][i] for p in parts]) for i in range(start, L)]
+    train = torch.cat([p[1] for p in parts], 1) if record is not None else None
+    if events is not None:
+        events.extend(torch.cat([p[2][i] for p in parts]) for i in range(start, L))
+    return counts[-1] / T, counts, train
+
+
+SIM_CHUNK_ELEMENTS = 2**19
+
+
+def sim_chunk(widest: int) -> int:
+    """Points simulated together: about ``2**19`` values in the widest layer's tensors. Every
+    step allocates several such tensors; kept this small, the allocator reuses its buffers
+    instead of mapping fresh pages each time (measured on 2 cores: a 3-1536x6-3 chain on 4096
+    points ran 2.8x faster in 512-point chunks, most of the gain being system time)."""
+    return int(min(8192, max(64, SIM_CHUNK_ELEMENTS // max(widest, 1))))
+
+
+def _simulate_chunk(factors, biases, neurons, thresholds, v0s, x, T, start, inputs, record, ev):
+    """One chunk of points through :func:`simulate_from` (arguments already checked):
+    ``(counts of layers >= start, train or None, messages of layers >= start or None)``."""
+    L = len(biases)
+    dtype = biases[0].dtype
+    n = x.shape[0] if start == 0 else inputs.shape[1]
     steps = [get_neuron(name).step for name in neurons]
     v = {i: v0s[i].expand(n, -1).clone() for i in range(start, L)}
-    counts: list = [None] * start + [
-        torch.zeros(n, biases[i].shape[0], dtype=dtype) for i in range(start, L)
-    ]
+    counts = {i: torch.zeros(n, biases[i].shape[0], dtype=dtype) for i in range(start, L)}
     train = (
         torch.zeros(T, n, biases[record].shape[0], dtype=torch.int8) if record is not None else None
     )
     msgs = (
-        {i: torch.zeros(n, biases[i].shape[0], dtype=dtype) for i in range(start, L)}
-        if events is not None
-        else {}
+        {i: torch.zeros(n, biases[i].shape[0], dtype=dtype) for i in range(start, L)} if ev else {}
     )
     with torch.no_grad():
         first = _apply(factors[0], x) + biases[0] if start == 0 else None
@@ -198,13 +235,11 @@ def simulate_from(
                 s, v[i] = steps[i](v[i], cur, thresholds[i])
                 s = s.to(dtype)
                 counts[i] += s
-                if msgs:
+                if ev:
                     msgs[i] += s != 0
                 if i == record:
                     train[t] = s.to(torch.int8)
-    if events is not None:
-        events.extend(msgs[i] for i in range(start, L))
-    return counts[-1] / T, counts, train
+    return counts, train, (msgs if ev else None)
 
 
 def _apply(factors: tuple, s: torch.Tensor) -> torch.Tensor:

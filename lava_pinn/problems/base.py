@@ -94,6 +94,12 @@ class Box:
         ]
         return torch.cat(parts)
 
+    def corners(self) -> Tensor:
+        """The ``2**dim`` corners of the box: shape ``(2**dim, dim)``, float64."""
+        pairs = zip(self.low, self.high, strict=True)
+        grid = torch.cartesian_prod(*[torch.tensor(p, dtype=torch.float64) for p in pairs])
+        return grid.reshape(-1, self.dim)
+
     def linspace(self, counts: tuple[int, ...]) -> list[Tensor]:
         """Evenly spaced float64 coordinates per axis (endpoints included)."""
         return [
