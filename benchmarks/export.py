@@ -6,7 +6,8 @@
     .venv/bin/python benchmarks/export.py --part throughput --random 3,64,64,64,64,64,64,3
 
 **Accuracy.** For each problem (pretrained checkpoint) and ``T``: ``lava_pinn.convert`` (method
-``--method``, calibration on ``--cal-points`` seeded domain points), ``exporters.quantize`` on
+``--method``, calibration on ``--cal-points`` seeded domain points, a share ``--cal-boundary``
+of them on the domain boundary), ``exporters.quantize`` on
 the same points, then the integer network on the problem's reference grid: the torch twin on the
 whole grid (MLPs: up to ``--grid-points`` seeded grid points) and Lava ``fixed_pt`` on a seeded
 subset of ``--lava-points`` of them, where twin and Lava are checked equal (``==``, outputs and
@@ -28,6 +29,7 @@ load average is recorded with them.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -78,8 +80,15 @@ def same(a, b) -> bool:
 
 
 # ------------------------------------------------------------------------------ deployment
+def method_label(args) -> str:
+    """The row's method: ``--method``, and the boundary share of its calibration points."""
+    b = args.cal_boundary
+    return args.method if not b else f"{args.method} ({100 * b:g}% of cal. points on the boundary)"
+
+
 def convert_cached(ck, x_cal, T: int, method: str, cache: Path | None):
-    """``lava_pinn.convert`` (deterministic), cached as ``<cache>/<problem>-<method>-T<T>.snn``."""
+    """``lava_pinn.convert`` (deterministic), cached as
+    ``<cache>/<problem>-<method>-T<T>-<hash of the calibration points>.snn``."""
     import lava_pinn
     from lava_pinn.conversion import SpikingNetwork, SpikingSPINN
 
@@ -90,7 +99,8 @@ def convert_cached(ck, x_cal, T: int, method: str, cache: Path | None):
         options["pieces"] = int(pieces)
     path = None
     if cache is not None:
-        path = cache / f"{ck.problem}-{method.replace('/', '_')}-T{T}-n{x_cal.shape[0]}.snn"
+        digest = hashlib.sha256(x_cal.double().numpy().tobytes()).hexdigest()[:12]
+        path = cache / f"{ck.problem}-{method.replace('/', '_')}-T{T}-{digest}.snn"
         if path.is_file():
             cls = SpikingSPINN if ck.config.kind == "spinn" else SpikingNetwork
             return cls.load(path), 0.0
@@ -134,12 +144,15 @@ def accuracy_row(name: str, T: int, args) -> dict:
     from lava_pinn.problems import get_problem
     from lava_pinn.training import predict
 
-    row: dict = {"problem": name, "T": T, "method": args.method, "load_avg": os.getloadavg()[0]}
+    row: dict = {"problem": name, "T": T, "method": method_label(args)}
+    row["load_avg"] = os.getloadavg()[0]
     ck = load_pretrained(name)
     problem = get_problem(ck.problem, **ck.problem_params)
     ref = problem.reference()
     fields = tuple(problem.outputs)
-    x_cal = default_calibration_points(ck.problem, ck.problem_params, args.cal_points, seed=0)
+    x_cal = default_calibration_points(
+        ck.problem, ck.problem_params, args.cal_points, seed=0, boundary=args.cal_boundary
+    )
     snn, row["convert_s"] = convert_cached(ck, x_cal, T, args.method, args.cache)
     spinn = ck.config.kind == "spinn"
     pts, vals = ref.points, ref.values
@@ -240,7 +253,9 @@ def deployed_ns(args):
     from lava_pinn.conversion.convert import default_calibration_points
 
     ck = load_pretrained("navier-stokes-tg")
-    x_cal = default_calibration_points(ck.problem, ck.problem_params, args.cal_points, seed=0)
+    x_cal = default_calibration_points(
+        ck.problem, ck.problem_params, args.cal_points, seed=0, boundary=args.cal_boundary
+    )
     snn, _ = convert_cached(ck, x_cal, 64, args.method, args.cache)
     net, _, _, _ = quantize_net(snn, x_cal)
     from lava_pinn.problems import get_problem
@@ -248,7 +263,7 @@ def deployed_ns(args):
     pts = get_problem(ck.problem, **ck.problem_params).domain.sample(
         args.tp_points, torch.Generator().manual_seed(3)
     )
-    return net, pts.numpy(), f"navier-stokes-tg ({args.method}, T=64)"
+    return net, pts.numpy(), f"navier-stokes-tg ({method_label(args)}, T=64)"
 
 
 def throughput(args) -> dict:
@@ -496,6 +511,13 @@ def main(argv: list[str] | None = None) -> int:
         help="representation[:pieces]/neuron/calibration, e.g. pwl:16/graded-if/advanced",
     )
     ap.add_argument("--cal-points", type=int, default=1024)
+    ap.add_argument(
+        "--cal-boundary",
+        type=float,
+        default=0.0,
+        help="share of the calibration points on the domain boundary (the rows in export.md "
+        "without a share were made with 0; lava_pinn.convert's checkpoint default is 0.25)",
+    )
     ap.add_argument("--grid-points", type=int, default=20000)
     ap.add_argument("--lava-points", type=int, default=256)
     ap.add_argument("--lava-batch", type=int, default=256)
@@ -515,8 +537,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     data = {
         "meta": {
-            "method": args.method,
+            "method": method_label(args),
             "cal_points": args.cal_points,
+            "cal_boundary": args.cal_boundary,
             "grid_points": args.grid_points,
             "lava_points": args.lava_points,
             "command": ".venv/bin/python benchmarks/export.py " + " ".join(argv or sys.argv[1:]),
@@ -538,7 +561,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows = [
                     r
                     for r in data["accuracy"]
-                    if (r["problem"], r["T"], r.get("method")) != (name, T, args.method)
+                    if (r["problem"], r["T"], r.get("method")) != (name, T, method_label(args))
                 ]
                 data["accuracy"] = sorted(
                     [*rows, row],

@@ -271,6 +271,13 @@ def add_convert_arguments(p: argparse.ArgumentParser, *, defaults: bool = True) 
         help=f"calibration points from the domain ({d.calibration_points})",
     )
     p.add_argument(
+        "--calibration-boundary",
+        type=float,
+        default=dflt(d.calibration_boundary),
+        help="share of the calibration points on the domain boundary, corners first "
+        f"({d.calibration_boundary})",
+    )
+    p.add_argument(
         "--calibration-steps",
         type=positive_int,
         default=dflt(d.calibration_steps),

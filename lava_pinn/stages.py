@@ -31,8 +31,10 @@ def _pos_int(value: object, name: str) -> int:
 class ConvertOptions:
     """Options of the ``convert`` stage (see :func:`lava_pinn.convert` for their meaning).
 
-    ``calibration_points`` seeded uniform points of the problem's domain (``seed``) calibrate
-    the network; ``threads`` is the number of torch threads used while converting.
+    ``calibration_points`` seeded points of the problem's domain (``seed``), a share
+    ``calibration_boundary`` of them on its boundary (corners first), calibrate the network
+    (:func:`lava_pinn.conversion.convert.default_calibration_points`); ``threads`` is the
+    number of torch threads used while converting.
     """
 
     T: int = 64
@@ -44,6 +46,7 @@ class ConvertOptions:
     calibration_points: int = 1024
     calibration_steps: int = 300
     seed: int = 0
+    calibration_boundary: float = 0.25
 
     def __post_init__(self) -> None:
         from lava_pinn.conversion import CALIBRATIONS, REPRESENTATIONS, THRESHOLDS
@@ -66,6 +69,12 @@ class ConvertOptions:
             )
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise ValueError(f"ConvertOptions.seed must be an integer, got {self.seed!r}")
+        b = self.calibration_boundary
+        if isinstance(b, bool) or not isinstance(b, (int, float)) or not 0.0 <= b <= 1.0:
+            raise ValueError(
+                f"ConvertOptions.calibration_boundary must be a fraction in [0, 1] (the share of "
+                f"calibration points on the domain boundary), got {b!r}"
+            )
         for field, reg in (
             ("neuron", NEURONS),
             ("calibration", CALIBRATIONS),
@@ -141,11 +150,12 @@ def checkpoint_stage(rd: RunDir, problem: str, options: CheckpointOptions, *, pr
     return ck
 
 
-def calibration_points(problem: str, params: dict, n: int, seed: int):
-    """``n`` seeded uniform points (float64) of the problem's domain."""
+def calibration_points(problem: str, params: dict, n: int, seed: int, boundary: float = 0.0):
+    """``n`` seeded points (float64) of the problem's domain, a share ``boundary`` of them on
+    its boundary (:func:`~lava_pinn.conversion.convert.default_calibration_points`)."""
     from lava_pinn.conversion.convert import default_calibration_points
 
-    return default_calibration_points(problem, dict(params), n, seed)
+    return default_calibration_points(problem, dict(params), n, seed, boundary)
 
 
 def convert_stage(rd: RunDir, options: ConvertOptions):
@@ -171,7 +181,11 @@ def convert_stage(rd: RunDir, options: ConvertOptions):
             f"directory stages export MLPs only; convert it in Python with lava_pinn.convert"
         )
     x_cal = calibration_points(
-        ck.problem, ck.problem_params, options.calibration_points, options.seed
+        ck.problem,
+        ck.problem_params,
+        options.calibration_points,
+        options.seed,
+        options.calibration_boundary,
     )
     t0 = time.perf_counter()
     snn = lava_pinn.convert(
