@@ -158,6 +158,41 @@ def markdown(rows: list[dict], ann_err: dict, n_points: int) -> str:
     return "\n".join(lines)
 
 
+def write(rows: list[dict], x, ann_err: dict, command: str, load: float) -> None:
+    """Merge ``rows`` into ``docs/results/ns_accuracy.{json,md}`` (atomically)."""
+    out = REPO / "docs" / "results"
+    # keep earlier rows of other (method, T) pairs, with the command that produced them
+    for r in rows:
+        r["command"], r["load_avg"] = command, load
+        r["cal_boundary"] = CALIBRATION_BOUNDARY
+    new = {(r["method"], r["T"]) for r in rows}  # method labels carry the calibration size
+    try:
+        old = json.loads((out / "ns_accuracy.json").read_text())
+        old_cmd = old.get("command")
+        kept = [
+            {"command": old_cmd, "load_avg": old.get("load_avg"), **r} if "command" not in r else r
+            for r in old.get("rows", [])
+            if (r["method"], r["T"]) not in new
+            and old.get("points") == int(x.shape[0])
+            # rows calibrated on other points (before the boundary share) are stale
+            and r.get("cal_boundary") == CALIBRATION_BOUNDARY
+        ]
+    except (OSError, ValueError, KeyError):
+        kept = []
+    rows = kept + list(rows)
+    payload = {
+        "problem": PROBLEM,
+        "command": command,
+        "load_avg": load,
+        "ann": ann_err,
+        "points": int(x.shape[0]),
+        "rows": rows,
+    }
+    atomic_write_bytes(out / "ns_accuracy.json", (json.dumps(payload, indent=2) + "\n").encode())
+    atomic_write_bytes(out / "ns_accuracy.md", markdown(rows, ann_err, x.shape[0]).encode())
+    print(f"wrote {out / 'ns_accuracy.md'} and {out / 'ns_accuracy.json'}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--T", type=int, nargs="+", default=[32, 64])
@@ -204,42 +239,8 @@ def main(argv: list[str] | None = None) -> int:
             for f in ("u", "v"):
                 ratio = e[f]["vs_exact"] / ann_err[f]
                 print(f"    {f}: SNN/ANN error ratio {ratio:.2f} (target <= {FACTOR})")
-    if not args.no_write:
-        out = REPO / "docs" / "results"
-        # keep earlier rows of other (method, T) pairs, with the command that produced them
-        for r in rows:
-            r["command"], r["load_avg"] = command, load
-            r["cal_boundary"] = CALIBRATION_BOUNDARY
-        new = {(r["method"], r["T"]) for r in rows}  # method labels carry the calibration size
-        try:
-            old = json.loads((out / "ns_accuracy.json").read_text())
-            old_cmd = old.get("command")
-            kept = [
-                {"command": old_cmd, "load_avg": old.get("load_avg"), **r}
-                if "command" not in r
-                else r
-                for r in old.get("rows", [])
-                if (r["method"], r["T"]) not in new
-                and old.get("points") == int(x.shape[0])
-                # rows calibrated on other points (before the boundary share) are stale
-                and r.get("cal_boundary") == CALIBRATION_BOUNDARY
-            ]
-        except (OSError, ValueError, KeyError):
-            kept = []
-        rows = kept + rows
-        payload = {
-            "problem": PROBLEM,
-            "command": command,
-            "load_avg": load,
-            "ann": ann_err,
-            "points": int(x.shape[0]),
-            "rows": rows,
-        }
-        atomic_write_bytes(
-            out / "ns_accuracy.json", (json.dumps(payload, indent=2) + "\n").encode()
-        )
-        atomic_write_bytes(out / "ns_accuracy.md", markdown(rows, ann_err, x.shape[0]).encode())
-        print(f"wrote {out / 'ns_accuracy.md'} and {out / 'ns_accuracy.json'}")
+            if not args.no_write:  # after every row: a long run killed midway keeps its rows
+                write(rows, x, ann_err, command, load)
     return 0
 
 
