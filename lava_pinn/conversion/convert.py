@@ -262,8 +262,9 @@ def default_calibration_points(
     so its extremes are corners), and the ``pwl`` representation fits each unit over the range
     its calibration points reach: interior points alone leave the extremes of a grid outside
     that range. Measured on ``navier-stokes-tg``, ``pwl:24/none/graded-if`` at ``T = 64``
-    (8192 grid points): 1024 interior points give u, v errors 1.16x / 1.29x the ANN's; 768
-    interior + 256 boundary points give 1.07x / 1.07x."""
+    (8192 grid points): 1024 interior points give u, v errors 1.16x / 1.29x the ANN's; 1024
+    points with ``boundary=0.25`` give 1.08x / 1.08x (``docs/results/ns_accuracy.md``). With
+    few pieces the wider range costs a little instead (8 graded pieces: u 1.10% -> 1.19%)."""
     from lava_pinn.problems import get_problem
 
     if isinstance(boundary, bool) or not isinstance(boundary, (int, float)):
