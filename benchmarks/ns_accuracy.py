@@ -193,6 +193,22 @@ def write(rows: list[dict], x, ann_err: dict, command: str, load: float) -> None
     print(f"wrote {out / 'ns_accuracy.md'} and {out / 'ns_accuracy.json'}")
 
 
+def reference_points(n_points: int):
+    """The pretrained ``navier-stokes-tg`` checkpoint and its evaluation points: the reference
+    grid, or a seeded random subset of ``n_points`` of it (0: all), float64. Returns ``(ck,
+    problem, x, y_exact, y_ann)``; ``ns_limits.py`` evaluates on the same points."""
+    ck = load_pretrained(PROBLEM)
+    problem = get_problem(ck.problem, **ck.problem_params)
+    ref = problem.reference()
+    x, y_exact = ref.points.double(), ref.values.double()
+    if n_points:
+        idx = torch.randperm(x.shape[0], generator=torch.Generator().manual_seed(1))
+        x, y_exact = x[idx[:n_points]], y_exact[idx[:n_points]]
+    with torch.no_grad():
+        y_ann = ck.model.double()(x)
+    return ck, problem, x, y_exact, y_ann
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--T", type=int, nargs="+", default=[32, 64])
@@ -208,15 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()[0]
     argv = sys.argv[1:] if argv is None else argv
     command = ".venv/bin/python benchmarks/ns_accuracy.py " + " ".join(argv)
-    ck = load_pretrained(PROBLEM)
-    problem = get_problem(ck.problem, **ck.problem_params)
-    ref = problem.reference()
-    x, y_exact = ref.points.double(), ref.values.double()
-    if args.points:
-        idx = torch.randperm(x.shape[0], generator=torch.Generator().manual_seed(1))
-        x, y_exact = x[idx[: args.points]], y_exact[idx[: args.points]]
-    with torch.no_grad():
-        y_ann = ck.model.double()(x)
+    ck, problem, x, y_exact, y_ann = reference_points(args.points)
     names = list(problem.outputs)
     ann_err = {n: rel(y_ann[:, i], y_exact[:, i]) for i, n in enumerate(names)}
     print("ANN vs exact: " + ", ".join(f"{k} {100 * v:.3f}%" for k, v in ann_err.items()))

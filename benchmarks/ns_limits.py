@@ -46,11 +46,11 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 import torch  # noqa: E402
+from ns_accuracy import reference_points  # noqa: E402  (benchmarks/ is on sys.path)
 
-from lava_pinn.checkpoint import atomic_write_bytes, load_pretrained  # noqa: E402
+from lava_pinn.checkpoint import atomic_write_bytes  # noqa: E402
 from lava_pinn.conversion.convert import default_calibration_points, parse_mlp  # noqa: E402
 from lava_pinn.conversion.representations import pwl  # noqa: E402
-from lava_pinn.problems import get_problem  # noqa: E402
 
 PROBLEM = "navier-stokes-tg"
 PARTS = ("weights", "activations", "pwl")
@@ -290,15 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     argv = sys.argv[1:] if argv is None else argv
     command = " ".join([".venv/bin/python benchmarks/ns_limits.py", *argv])
-    ck = load_pretrained(PROBLEM)
-    problem = get_problem(ck.problem, **ck.problem_params)
-    ref = problem.reference()
-    x, y_exact = ref.points.double(), ref.values.double()
-    if args.points:
-        idx = torch.randperm(x.shape[0], generator=torch.Generator().manual_seed(1))
-        x, y_exact = x[idx[: args.points]], y_exact[idx[: args.points]]
-    with torch.no_grad():
-        y_ann = ck.model.double()(x)
+    ck, problem, x, y_exact, y_ann = reference_points(args.points)
     ann = uv(y_ann, y_exact)
     print(f"ANN vs exact: u {100 * ann['u']:.3f}% v {100 * ann['v']:.3f}%")
     parts: dict[str, list[dict]] = {}

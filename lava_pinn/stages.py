@@ -50,6 +50,7 @@ class ConvertOptions:
 
     def __post_init__(self) -> None:
         from lava_pinn.conversion import CALIBRATIONS, REPRESENTATIONS, THRESHOLDS
+        from lava_pinn.conversion.convert import check_boundary
         from lava_pinn.neurons import NEURONS
 
         _pos_int(self.T, "ConvertOptions.T (time steps)")
@@ -69,12 +70,7 @@ class ConvertOptions:
             )
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise ValueError(f"ConvertOptions.seed must be an integer, got {self.seed!r}")
-        b = self.calibration_boundary
-        if isinstance(b, bool) or not isinstance(b, (int, float)) or not 0.0 <= b <= 1.0:
-            raise ValueError(
-                f"ConvertOptions.calibration_boundary must be a fraction in [0, 1] (the share of "
-                f"calibration points on the domain boundary), got {b!r}"
-            )
+        check_boundary(self.calibration_boundary, "ConvertOptions.calibration_boundary")
         for field, reg in (
             ("neuron", NEURONS),
             ("calibration", CALIBRATIONS),

@@ -251,6 +251,21 @@ def _ann_output(ann: list[AnnLayer], W_out, b_out, x: torch.Tensor) -> torch.Ten
 CALIBRATION_BOUNDARY = 0.25  # share of convert's default calibration points on the boundary
 
 
+def check_boundary(value: object, name: str = "boundary") -> float:
+    """``value`` as the share of calibration points on the domain boundary, in ``[0, 1]``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(
+            f"{name} must be a fraction in [0, 1] (the share of calibration points on the "
+            f"domain boundary), got {value!r}"
+        )
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(
+            f"{name} must be a fraction in [0, 1] (the share of calibration points on the "
+            f"domain boundary), got {value}"
+        )
+    return float(value)
+
+
 def default_calibration_points(
     problem_name: str, params: dict, n: int, seed: int = 0, boundary: float = 0.0
 ) -> torch.Tensor:
@@ -267,10 +282,7 @@ def default_calibration_points(
     few pieces the wider range costs a little instead (8 graded pieces: u 1.10% -> 1.19%)."""
     from lava_pinn.problems import get_problem
 
-    if isinstance(boundary, bool) or not isinstance(boundary, (int, float)):
-        raise TypeError(f"boundary must be a fraction in [0, 1], got {boundary!r}")
-    if not 0.0 <= boundary <= 1.0:
-        raise ValueError(f"boundary must be a fraction in [0, 1], got {boundary}")
+    check_boundary(boundary)
     domain = get_problem(problem_name, **params).domain
     gen = torch.Generator().manual_seed(seed)
     n_b = int(round(boundary * n))
