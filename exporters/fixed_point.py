@@ -34,6 +34,8 @@ from typing import Any
 
 import numpy as np
 
+from lava_pinn.neurons import hold
+
 Array = Any  # numpy int64 ndarray or torch int64 tensor
 
 # ---------------------------------------------------------------------------- bit widths
@@ -161,14 +163,17 @@ def signed_if_step_int(v: Array, current: Array, threshold: Array) -> tuple[Arra
 
 
 def graded_if_step_int(
-    v: Array, current: Array, threshold: Array, levels: int
+    v: Array, current: Array, threshold: Array, levels: int, margin: int
 ) -> tuple[Array, Array]:
-    """Integer IF with graded spikes of ``0..levels`` quanta, soft reset.
+    """Integer IF with graded spikes of ``0..levels`` quanta, soft reset, bounded potential.
 
-    ``v <- clip(v + I, -(2**23-1), 2**23-1);  s = clip(v // th, 0, P);  v <- v - s*th``
-    (``//`` floors; ``th >= 1`` is one quantum). Returns ``(s (int), v)``.
+    ``v <- hold(clip(v + I, -(2**23-1), 2**23-1), -M th, (P + M) th);  s = clip(v // th, 0, P);
+    v <- v - s*th`` (``//`` floors; ``th >= 1`` is one quantum; ``M = margin``): the integer
+    twin of :func:`lava_pinn.neurons.graded_if_step`. When ``(P + M) th`` fits 24 bits (the
+    quantizer sees to it) the 24-bit saturation never changes the result. Returns ``(s (int), v)``.
     """
     v = clip(v + current, -V_LIMIT, V_LIMIT)
+    v = hold(v, -margin * threshold, (levels + margin) * threshold)
     s = (v // threshold).clip(0, levels)
     return s, v - s * threshold
 

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from exporters import fixed_point as fp
-from lava_pinn.neurons import GRADED_LEVELS, NEURONS
+from lava_pinn.neurons import GRADED_LEVELS, GRADED_MARGIN, NEURONS
 from lava_pinn.registry import Registry
 
 X_BITS = 16
@@ -70,6 +70,11 @@ class IntNeuronSpec:
         return NEURONS.get(self.name).levels
 
     @property
+    def v_margin(self) -> int | None:
+        """Thresholds beyond the firing range the step holds ``v`` within (None: unbounded)."""
+        return NEURONS.get(self.name).v_margin
+
+    @property
     def graded_out(self) -> bool:
         """Whether the spikes need Lava's graded messages (``num_message_bits > 0``)."""
         return NEURONS.get(self.name).graded
@@ -86,7 +91,7 @@ def _signed_if_step(u, v, a, bias, threshold):
 
 
 def _graded_current_step(v, current, threshold):
-    return fp.graded_if_step_int(v, current, threshold, GRADED_LEVELS)
+    return fp.graded_if_step_int(v, current, threshold, GRADED_LEVELS, GRADED_MARGIN)
 
 
 def _graded_if_step(u, v, a, bias, threshold):
@@ -461,7 +466,8 @@ def random_network(
 ) -> IntegerNetwork:
     """A random valid :class:`IntegerNetwork` (for tests and benchmarks), active but not saturated.
 
-    ``sizes = [n_in, n_1, ..., n_L, n_out]``. Weights are mixed-sign even 8-bit values.
+    ``sizes = [n_in, n_1, ..., n_L, n_out]``. Weights are mixed-sign even 8-bit values; the IF
+    neurons' Dense layers draw ``weight_exp`` from -2..0 (a right shift floors the summed input).
     """
     spec = INT_NEURONS.get(neuron)
     L = len(sizes) - 2
@@ -474,8 +480,12 @@ def random_network(
         if i == 0:  # x_q = x * 256; a = (W x_q) >> 8 ~ W x
             hi = 40 if lif else 300
             w, exp = rng.integers(-hi, hi + 1, size=(n_out, n_in)), -8
-        else:
-            w, exp = 2 * rng.integers(-40, 41, size=(n_out, n_in)), (-3 if lif else 0)
+        elif lif:
+            w, exp = 2 * rng.integers(-40, 41, size=(n_out, n_in)), -3
+        else:  # exponents -2..0 at about the same activity: larger mantissas (<= 254)
+            exp = int(rng.integers(-2, 1))
+            hi = min(127, 40 << -exp)
+            w = 2 * rng.integers(-hi, hi + 1, size=(n_out, n_in))
         if spec.uniform_threshold:
             th_mant = threshold or int(rng.integers(20, 60))
             th = np.full(n_out, th_mant)

@@ -95,13 +95,16 @@ class ScaleCandidate:
     ``fill``: fraction of the 8-bit range the largest ``|w|`` of a row maps to (0.25..1);
     ``row_search``: refine each row's scale within ``[0.85 fill, fill]`` to minimise its
     rate-weighted rounding error ``sum_j H_jj (q_ij s_i - w_ij)^2``; ``bias_correction``:
-    subtract the mean current error over the calibration rates from the integer bias.
+    subtract the mean current error over the calibration rates from the integer bias;
+    ``exact_threshold``: choose each row's scale so its threshold is an exact integer (soft-reset
+    neurons; see :func:`_exact_thresholds`).
     """
 
     rounding: str = "nearest"
     fill: float = 1.0
     row_search: bool = True
     bias_correction: bool = True
+    exact_threshold: bool = False
 
     def __post_init__(self) -> None:
         if self.rounding not in ROUNDINGS:
@@ -117,6 +120,7 @@ class ScaleCandidate:
         return (
             f"{self.rounding},fill={self.fill:g}"
             f"{',rows' if self.row_search else ''}{',bias-corr' if self.bias_correction else ''}"
+            f"{',exact-th' if self.exact_threshold else ''}"
         )
 
 
@@ -238,9 +242,13 @@ class _Stats:
     mean: np.ndarray
 
 
-def _v_bound(Q, e_act, bias_v, th_v, v0, T, spec_in: IntNeuronSpec) -> np.ndarray:
+def _v_bound(
+    Q, e_act, bias_v, th_v, v0, T, spec_in: IntNeuronSpec, spec: IntNeuronSpec
+) -> np.ndarray:
     """Worst-case ``|v|`` per neuron over any input spikes (``|s| <= spec_in.levels``):
-    ``|v0| + th + T max|I|`` (a graded neuron's reset can remove ``levels`` thresholds)."""
+    ``|v0| + th + T max|I|``. A neuron that holds ``v`` within ``v_margin`` thresholds of its
+    firing range (graded IF) needs only ``max(|v0|, (levels + v_margin) th, |W| |s| + |bias|)``:
+    its bounds and its current inside 24 bits."""
     scale = float(2**e_act) if e_act >= 0 else 2.0**e_act
     scale *= spec_in.levels
     if spec_in.signed_spikes:
@@ -249,6 +257,13 @@ def _v_bound(Q, e_act, bias_v, th_v, v0, T, spec_in: IntNeuronSpec) -> np.ndarra
         pos = Q.clip(min=0).sum(axis=1) * scale
         neg = (-Q).clip(min=0).sum(axis=1) * scale
         imax = np.maximum(np.abs(pos + bias_v), np.abs(bias_v - neg))
+    if e_act < 0:
+        imax = imax + 1  # the right shift floors: a negative sum can lose one more unit
+    if spec.v_margin is not None:
+        # |W| @ |s| + |bias|: the bound the torch twin's exact float32 path checks
+        held = (spec.levels + spec.v_margin) * th_v
+        iabs = np.abs(Q).sum(axis=1) * scale + np.abs(bias_v) + (e_act < 0)
+        return np.maximum(np.maximum(np.abs(v0), held), iabs)
     return np.abs(v0) + th_v + T * imax
 
 
@@ -398,14 +413,18 @@ def _quantize_dense(
         Wsc = W / s[:, None]
         Q = rounding(Wsc, lo, hi, step, stats.H)
         choice = None
-        for e in range(8, -1, -1):
+        for e in range(8, WEIGHT_EXP_RANGE[0] - 1, -1):
             k = s / 2.0 ** (e + act)
             got = _neuron_ints(fl, spec, k, Q, Wsc, e + act, stats, cand, T, spec_in)
             if got is not None:
                 choice = (Q, s, e, k, *got)
                 break
-        if choice is None:  # even e = 0 does not fit: give offending rows fewer weight bits
-            choice = _shrink_rows(fl, spec, stats, cand, T, spec_in, s, Q, lo, hi, step, where)
+        if choice is not None and cand.exact_threshold:
+            choice = _exact_thresholds(
+                fl, spec, stats, cand, T, spec_in, full, choice, lo, hi, step
+            )
+        if choice is None:  # even e = -8 does not fit: give offending rows fewer weight bits
+            choice = _shrink_any(fl, spec, stats, cand, T, spec_in, s, Q, lo, hi, step, where)
     Q, s, e, k, th, bias_v, v0, headroom = choice
     if th.size and (th.min() < th_lo or th.max() > th_hi):
         raise QuantizationError(f"{where}: thresholds need [{th.min()}, {th.max()}] units")
@@ -434,13 +453,25 @@ def _quantize_dense(
     return layer, rep
 
 
+def _floor_offset(e: int, Q: np.ndarray) -> float:
+    """Mean error a Dense right shift (``e < 0``) puts on the current, negated: ``a =
+    floor(acc / 2**-e)`` loses ``(1 - g 2**e) / 2`` on average when ``acc`` is a multiple of
+    ``g`` (2 for Lava's even mixed-sign weights) with uniform residues."""
+    if e >= 0:
+        return 0.0
+    g = 2 if Q.size and _sign_mode(Q) == "mixed" else 1
+    return max(0.0, (1.0 - g * 2.0**e) / 2.0)
+
+
 def _neuron_ints(fl, spec, k, Q, Wsc, e_act, stats, cand, T, spec_in, rows=None):
     """Threshold, bias, v0 for units ``k``; ``None`` if a threshold or ``|v|`` cannot fit."""
     th, bias_v, v0 = _finish_neurons(fl, spec, k, T, fl.name)
     if cand.bias_correction:
-        bias_v = bias_v - np.rint(_bias_shift(Q, Wsc, stats.mean) * 2.0**e_act).astype(np.int64)
+        bias_f = fl.b / k - _bias_shift(Q, Wsc, stats.mean) * 2.0**e_act
+        bias_f += _floor_offset(e_act - spec.act_shift, Q) * 2.0**spec.act_shift
+        bias_v = np.rint(bias_f).astype(np.int64)
     lo, hi = spec.threshold_range
-    vb = _v_bound(Q, e_act, bias_v, th * spec.threshold_unit, v0, T, spec_in)
+    vb = _v_bound(Q, e_act, bias_v, th * spec.threshold_unit, v0, T, spec_in, spec)
     ok = (th >= max(lo, 1)) & (th <= hi) & (vb <= fp.V_LIMIT)
     if rows is not None:
         return th, bias_v, v0, vb, ok
@@ -450,20 +481,66 @@ def _neuron_ints(fl, spec, k, Q, Wsc, e_act, stats, cand, T, spec_in, rows=None)
     return th, bias_v, v0, headroom
 
 
-def _shrink_rows(fl, spec, stats, cand, T, spec_in, s, Q, lo, hi, step, where):
-    """At ``e = 0``, double the scale of each row that does not fit until it does."""
+def _exact_thresholds(fl, spec, stats, cand, T, spec_in, full, choice, lo, hi, step):
+    """Row scales that make every threshold an exact integer at the chosen exponent.
+
+    At exponent ``e`` row ``i``'s threshold is ``x_i = V_i 2**(e+act) / (s_i unit)`` units; with
+    ``s_i = V_i 2**(e+act) / (n unit)`` for an integer ``n <= x_i`` (at full range fill) it is
+    exactly ``n``, and the weights use ``n / x_i`` of their range. With ``row_search`` ``n`` is
+    picked among up to 16 integers in ``[0.85 x_i, x_i]`` by the rate-weighted rounding error (as
+    :func:`_refine_rows`). Returns ``choice`` unchanged where the result does not fit.
+    """
+    Q0, s0, e, *_ = choice
+    act, unit = spec.act_shift, spec.threshold_unit
+    base = full / cand.fill
+    ok = base > 0
+    x = np.where(ok, fl.th * 2.0 ** (e + act) / (np.where(ok, base, 1.0) * unit), 0.0)
+    if not (x[ok] >= 1).all():
+        return choice
+    n_hi = np.floor(x)
+    n_lo = np.maximum(1.0, np.floor(0.85 * x)) if cand.row_search else n_hi
+    hdiag = np.diag(stats.H)
+    best_s, best_e = np.where(ok, base * x / np.maximum(n_hi, 1.0), s0), np.full(len(x), np.inf)
+    for g in np.linspace(0.0, 1.0, 16 if cand.row_search else 1):
+        n = np.maximum(1.0, np.round(n_hi - g * (n_hi - n_lo)))
+        sc = np.where(ok, fl.th * 2.0 ** (e + act) / (n * unit), 1.0)
+        q = np.clip(_round_step(fl.W / sc[:, None], step), lo, hi)
+        err = (((q * sc[:, None] - fl.W) ** 2) * hdiag[None, :]).sum(axis=1)
+        better = ok & (err < best_e)
+        best_s[better], best_e[better] = sc[better], err[better]
+    Wsc = fl.W / best_s[:, None]
+    Q = ROUNDINGS.get(cand.rounding)(Wsc, lo, hi, step, stats.H)
+    k = best_s / 2.0 ** (e + act)
+    got = _neuron_ints(fl, spec, k, Q, Wsc, e + act, stats, cand, T, spec_in)
+    return choice if got is None else (Q, best_s, e, k, *got)
+
+
+def _shrink_any(fl, spec, stats, cand, T, spec_in, s, Q, lo, hi, step, where):
+    """:func:`_shrink_rows` at ``e = 0, -1, ..., -8``: the first that fits (``e = 0`` keeps the
+    finest potential for the rows that fit); raises the ``e = 0`` error if none does."""
+    first = None
+    for e in range(0, WEIGHT_EXP_RANGE[0] - 1, -1):
+        try:
+            return _shrink_rows(fl, spec, stats, cand, T, spec_in, s, Q, lo, hi, step, where, e)
+        except QuantizationError as err:
+            first = first or err
+    raise first
+
+
+def _shrink_rows(fl, spec, stats, cand, T, spec_in, s, Q, lo, hi, step, where, e):
+    """At exponent ``e``, double the scale of each row that does not fit until it does."""
     rounding = ROUNDINGS.get(cand.rounding)
     s, Q = s.copy(), Q.copy()
     act = spec.act_shift
     for _ in range(40):
-        k = s / 2.0**act
+        k = s / 2.0 ** (e + act)
         Wsc = fl.W / s[:, None]
         th, bias_v, v0, vb, ok = _neuron_ints(
-            fl, spec, k, Q, Wsc, act, stats, cand, T, spec_in, rows=True
+            fl, spec, k, Q, Wsc, e + act, stats, cand, T, spec_in, rows=True
         )
         if ok.all():
             headroom = float(fp.V_LIMIT / vb.max()) if vb.max() > 0 else math.inf
-            return Q, s, 0, k, th, bias_v, v0, headroom
+            return Q, s, e, k, th, bias_v, v0, headroom
         small = th < 1
         if small.any():
             i = int(np.flatnonzero(small)[0])

@@ -43,8 +43,9 @@ class LayerReport:
       ``max_i |b_eff_i - b_i| / V_i`` (per step, in thresholds; includes the bias correction);
       ``v0_error`` likewise. Readout: ``bias_error = max_k |b_eff_k - b_k| / sum_j |W_kj|``.
     * ``v_headroom``: ``(2**23 - 1) / worst-case |v|`` over any input (``>= 1``: ``v`` can never
-      saturate); ``choice``: the scale candidate the search kept; ``search``: objective per
-      candidate tried (relative output error of the twin vs the float SNN).
+      saturate; for a neuron that holds ``v`` near its firing range, graded IF: its bounds and
+      its largest current); ``choice``: the scale candidate the search kept; ``search``:
+      objective per candidate tried (relative output error of the twin vs the float SNN).
     """
 
     name: str

@@ -14,9 +14,14 @@ own unit ``k_i`` (float value of one integer ``v`` unit) and, for a Dense layer 
 (``unit`` = 64 for LIF, whose threshold compares as ``vth << 6``). Soft-reset IF neurons choose
 ``s_i`` per row so the largest ``|W[i, :]|`` uses the full 8-bit range; Lava's LIF has one
 ``vth`` per layer, which fixes ``k_i = V_i / (64 vth)`` and leaves one scale per layer.
-``e`` is the largest exponent for which the worst-case ``|v|`` over *any* input,
+``e`` (-8..8) is the largest exponent for which the worst-case ``|v|`` over *any* input,
 ``|v0| + V + T max|I|``, stays inside 24 bits (so ``v`` never saturates) and the threshold fits
-its bit width. Mixed-sign matrices are rounded to even integers (what Lava's Dense keeps).
+its bit width. A negative ``e`` makes Dense shift the summed input right (a floor): the weights
+keep all 8 bits and only the sum is rounded, once per step; bias correction adds back the
+floor's mean loss. (Wide graded layers need it: 1536 inputs of up to 16 quanta over 64 steps
+leave about 7 bits of ``v`` per threshold.) Only when even ``e = -8`` does not fit are rows
+given fewer weight bits. Mixed-sign matrices are rounded to even integers (what Lava's Dense
+keeps).
 
 **The host-side first layer** takes the 16-bit input ``x_q = round(x / input_scale)`` with
 ``input_scale = x_max / 2**14`` (``x_max``: the larger of the domain bound and the calibration
@@ -159,6 +164,35 @@ def _refit(
     return sol[:-1].T.copy(), sol[-1].copy()
 
 
+def _fit_points(snn, given, x, counts, layers, n_fit, seed):
+    """Points and float rates the re-fit uses: at least ``n_fit`` (default twice the widest
+    layer, so the least squares is over-determined): the calibration points, topped up with
+    seeded domain points of the problem the SNN names (a quarter on its boundary, as
+    :func:`lava_pinn.convert` calibrates); without a problem, the calibration points alone."""
+    T = snn.T
+    need = 2 * max(fl.W.shape[0] for fl in layers) if n_fit is None else n_fit
+    if given is None:
+        x_fit = _calibration_points(snn, None, max(need, x.shape[0]), seed + 1)
+    elif x.shape[0] >= need or not snn.metadata.get("problem"):
+        if x.shape[0] < need:
+            log.info("re-fit on %d points (%d would over-determine it)", x.shape[0], need)
+        return x.numpy(), [c.double().numpy() / T for c in counts]
+    else:
+        from lava_pinn.conversion.convert import CALIBRATION_BOUNDARY, default_calibration_points
+
+        extra = default_calibration_points(
+            snn.metadata["problem"],
+            snn.metadata.get("problem_params", {}),
+            need - x.shape[0],
+            seed + 1,
+            boundary=CALIBRATION_BOUNDARY,
+        )
+        x_fit = torch.cat([x, extra])
+    with torch.no_grad():
+        _, counts_fit = snn.run(x_fit)
+    return x_fit.numpy(), [c.double().numpy() / T for c in counts_fit]
+
+
 def quantize(
     snn,
     calibration_inputs: torch.Tensor | np.ndarray | None = None,
@@ -180,9 +214,10 @@ def quantize(
     for the readout (the first is the starting point); ``search=False`` keeps the first. ``refit``:
     then, per ridge in ``ridges``, the whole chain is re-fitted: each Dense layer and the readout in
     order, to the spikes the integer layers before it really produce (see :func:`_refit`), on a
-    second seeded set of ``n_fit`` points (default ``max(n_points, 2 * widest layer)``; on
-    ``calibration_inputs`` themselves when given); a re-fitted chain is kept only where the twin
-    scores better (also with ``search=False``).
+    set of at least ``n_fit`` points (default ``2 * widest layer``, so the least squares is
+    over-determined): ``calibration_inputs`` (or ``n_points`` seeded ones) topped up with seeded
+    points of the problem the SNN names (:func:`_fit_points`); a re-fitted chain is kept only
+    where the twin scores better (also with ``search=False``).
     Raises :class:`QuantizationError` for a layer that does not fit the bit widths.
     """
     from exporters.twin import run_twin
@@ -295,16 +330,7 @@ def quantize(
         for i in range(1, L + 1):
             try_slot(i, range(nc))
     if refit:
-        if calibration_inputs is None:
-            if n_fit is None:
-                n_fit = max(n_points, 2 * max(fl.W.shape[0] for fl in layers))
-            x_fit_t = _calibration_points(snn, None, n_fit, seed + 1)
-            with torch.no_grad():
-                _, counts_fit = snn.run(x_fit_t)
-            x_fit = x_fit_t.numpy()
-            rates_fit = [c.double().numpy() / T for c in counts_fit]
-        else:
-            x_fit, rates_fit = x_np, [c.double().numpy() / T for c in counts]
+        x_fit, rates_fit = _fit_points(snn, calibration_inputs, x, counts, layers, n_fit, seed)
         base = list(choice)
         for ridge in ridges:
             # re-fit the whole chain in order: each layer (and the readout) to the inputs the

@@ -46,18 +46,33 @@ def signed_if_step(v: Array, current: Array, threshold: Array) -> tuple[Array, A
 
 
 GRADED_LEVELS = 15  # a 4-bit graded-spike payload
+GRADED_MARGIN = 15  # graded IF: v is held within GRADED_MARGIN quanta of the firing range
+
+
+def hold(v: Array, lo: Array, hi: Array) -> Array:
+    """``v`` limited to ``[lo, hi]`` elementwise (bounds broadcast against ``v``; numpy and
+    torch alike: only ``+ -`` and ``.clip(min=0)``)."""
+    v = v - (v - hi).clip(min=0)
+    return v + (lo - v).clip(min=0)
 
 
 def graded_if_step(v: Array, current: Array, threshold: Array) -> tuple[Array, Array]:
-    """Integrate-and-fire with graded spikes (Loihi 2 payloads), soft reset.
+    """Integrate-and-fire with graded spikes (Loihi 2 payloads), soft reset, bounded potential.
 
-    ``v <- v + I;  s = clip(floor(v / V_q), 0, P);  v <- v - s * V_q`` with ``P =``
-    :data:`GRADED_LEVELS` (15: a 4-bit payload). ``threshold`` is the quantum ``V_q`` (one
-    payload unit); the neuron sends up to ``P`` quanta per step, so with a constant current its
-    count over ``T`` steps is ``clip(round(I T / V_q), 0, P T)`` (``v(0) = V_q/2``): ``P`` times
-    the resolution of a binary IF neuron at the same ``T``. Returns ``(s (0..P), v)``.
+    ``v <- clip(v + I, -M V_q, (P + M) V_q);  s = clip(floor(v / V_q), 0, P);  v <- v - s V_q``
+    with ``P =`` :data:`GRADED_LEVELS` (15: a 4-bit payload) and ``M =`` :data:`GRADED_MARGIN`
+    (15). ``threshold`` is the quantum ``V_q`` (one payload unit); the neuron sends up to ``P``
+    quanta per step, so with a constant current its count over ``T`` steps is
+    ``clip(round(I T / V_q), 0, P T)`` (``v(0) = V_q/2``): ``P`` times the resolution of a binary
+    IF neuron at the same ``T``. The bound forgets input more than ``M`` quanta beyond the firing
+    range (a silent neuron under a strongly negative current, a saturated one under a strongly
+    positive one), so ``|v|`` never exceeds ``(P + M) V_q``: in fixed point the potential needs
+    ``log2(P + M)`` bits above the threshold instead of ``log2(T max|I| / V_q)`` (about 16 for a
+    1536-wide layer at ``T = 64``), and the threshold gets those bits back. Measured on the
+    Navier-Stokes network with 24 graded pieces per unit: identical errors (to 0.001%) for
+    ``M >= 4`` and without the bound. Returns ``(s (0..P), v)``.
     """
-    v = v + current
+    v = hold(v + current, -GRADED_MARGIN * threshold, (GRADED_LEVELS + GRADED_MARGIN) * threshold)
     s = (v // threshold).clip(0, GRADED_LEVELS)
     return s, v - s * threshold
 
@@ -84,10 +99,20 @@ class NeuronModel:
     hardware_native: bool  # runs on Loihi 2 without custom microcode
     description: str
     levels: int = 1  # largest spike magnitude (payload): 1 for binary and signed spikes
+    # the step holds v within [-v_margin, levels + v_margin] thresholds (None: unbounded)
+    v_margin: int | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.levels, bool) or not isinstance(self.levels, int) or self.levels < 1:
             raise ValueError(f"NeuronModel.levels must be an integer >= 1, got {self.levels!r}")
+        if self.v_margin is not None and (
+            isinstance(self.v_margin, bool)
+            or not isinstance(self.v_margin, int)
+            or self.v_margin < 1
+        ):
+            raise ValueError(
+                f"NeuronModel.v_margin must be None or an integer >= 1, got {self.v_margin!r}"
+            )
         if self.reset not in ("soft", "hard"):
             raise ValueError(f"NeuronModel.reset must be 'soft' or 'hard', got {self.reset!r}")
         if not callable(self.step):
@@ -119,8 +144,10 @@ NEURONS.register(
         False,
         "soft",
         False,
-        f"IF with graded spikes of 0..{GRADED_LEVELS} quanta (4-bit payload), soft reset",
+        f"IF with graded spikes of 0..{GRADED_LEVELS} quanta (4-bit payload), soft reset, "
+        f"potential held within {GRADED_MARGIN} quanta of the firing range",
         GRADED_LEVELS,
+        GRADED_MARGIN,
     ),
 )
 NEURONS.register(

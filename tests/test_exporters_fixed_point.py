@@ -82,23 +82,40 @@ def test_soft_if_steps():
 
 
 def test_graded_if_step():
-    v = np.array([0, 5, -10, 9, 0], dtype=np.int64)
-    cur = np.array([10, 24, 0, 2**25, 39], dtype=np.int64)
-    th = np.array([10, 10, 10, 10, 1], dtype=np.int64)
+    v = np.array([0, 5, -10, 9, 0, 0], dtype=np.int64)
+    cur = np.array([10, 24, 0, 2**25, 39, -1000], dtype=np.int64)
+    th = np.array([10, 10, 10, 10, 1, 10], dtype=np.int64)
 
     def step(v, c, t):
-        return fp.graded_if_step_int(v, c, t, 15)
+        return fp.graded_if_step_int(v, c, t, 15, 15)
 
     (s, v1), (st, vt) = _both(step, v, cur, th)
-    # 10 -> 1 quantum; 29 -> 2 (rest 9); -10 -> none; saturated v -> 15 quanta; 39 -> capped at 15
-    assert s.tolist() == [1, 2, 0, 15, 15]
-    assert v1.tolist() == [0, 9, -10, fp.V_LIMIT - 150, 24]
+    # 10 -> 1 quantum; 29 -> 2 (rest 9); -10 -> none; v is held within [-15 th, 30 th]: 2**25
+    # -> 300 -> 15 quanta, rest 150; 39 with th 1 -> 30 -> 15 quanta, rest 15; -1000 -> -150
+    assert s.tolist() == [1, 2, 0, 15, 15, 0]
+    assert v1.tolist() == [0, 9, -10, 150, 15, -150]
     assert np.array_equal(s, st) and np.array_equal(v1, vt)
     # the float model (lava_pinn) on integer-valued floats gives the same integers
     sf, vf = float_neurons.graded_if_step(
         v.astype(float), cur.astype(float).clip(max=fp.V_LIMIT - v), th.astype(float)
     )
     assert sf.tolist() == s.tolist() and vf.tolist() == v1.tolist()
+
+
+def test_graded_if_potential_stays_within_its_margin():
+    """Closed form: after 100 steps of -7 quanta the neuron sits at -M V_q (not -700 V_q), so a
+    current of +1 quantum per step brings its first spike after M + 1 steps (M = 15)."""
+    th = np.full(1, 4.0)
+    v = np.full(1, 2.0)
+    for _ in range(100):
+        s, v = float_neurons.graded_if_step(v, -7 * th, th)
+    assert v.tolist() == [-60.0] and s.tolist() == [0.0]
+    first = None
+    for k in range(1, 40):
+        s, v = float_neurons.graded_if_step(v, th.copy(), th)
+        if s[0] > 0 and first is None:
+            first = k
+    assert first == 16
 
 
 def _lava_lif(u, v, a, bias_mant, bias_exp, vth, du, dv):

@@ -157,8 +157,9 @@ def test_ladder_command_on_a_run_directory(tmp_path, capsys):
     assert main(["convert", str(d), *fast, "--calibration-points", "64"]) == 0
     assert main(["export", str(d), "--calibration-points", "32", "--no-search"]) == 0
     capsys.readouterr()
-    # a deliberately coarse network (T=8): quantization moves it by about 10%
-    assert main(["ladder", str(d), "--points", "6", "--no-lava"]) == 1
+    # a tolerance no quantized network meets: the mismatch is reported, exit status 1
+    tight = ["--quant-tolerance", "1e-9"]
+    assert main(["ladder", str(d), "--points", "6", "--no-lava", *tight]) == 1
     assert "MISMATCH" in capsys.readouterr().out
     assert main(["ladder", str(d), "--points", "6", "--batch", "6", "--quant-tolerance", "1"]) == 0
     out = capsys.readouterr().out

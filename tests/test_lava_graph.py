@@ -50,7 +50,7 @@ def _mixed_network(T: int) -> IntegerNetwork:
     kind (binary, multi-level graded, signed graded)."""
     sizes = [3, 7, 6, 6, 5, 2]
     nets = {
-        n: random_network(np.random.default_rng(5), sizes, n, T)
+        n: random_network(np.random.default_rng(11), sizes, n, T)
         for n in ("lif-hard", "graded-if", "if", "signed-if")
     }
     hidden = (

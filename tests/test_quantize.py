@@ -288,3 +288,60 @@ def test_regression_1d_twin_close_to_float_snn(regression_snn):
     for la in rep.layers[1:]:
         assert la.weight_bits == 8 and la.weight_error < 0.03 and la.v_headroom >= 1
     assert net.T == snn.T and net.depth == len(snn.hidden)
+
+
+def _wide_snn(neuron: str, T: int = 64, n: int = 400) -> SpikingNetwork:
+    g = torch.Generator().manual_seed(3)
+    w0 = torch.randn(n, 2, generator=g, dtype=D)
+    th0 = 0.05 + 0.1 * torch.rand(n, generator=g, dtype=D)
+    w1 = 0.02 * torch.randn(5, n, generator=g, dtype=D)
+    th1 = 0.02 + 0.02 * torch.rand(5, generator=g, dtype=D)
+    hidden = [
+        SpikingLayer(w0, 0.1 * torch.ones(n, dtype=D), neuron, th0, th0 / 2),
+        SpikingLayer(w1, torch.zeros(5, dtype=D), neuron, th1, th1 / 2),
+    ]
+    out = OutputLayer(torch.randn(2, 5, generator=g, dtype=D), torch.zeros(2, dtype=D))
+    return SpikingNetwork(hidden, out, T)
+
+
+def test_wide_layer_lowers_the_exponent_instead_of_weight_bits():
+    """1500 IF inputs over T=512: the worst-case
+    potential does not fit 24 bits at ``weight_exp = 0`` with full 8-bit rows; a right-shifting
+    exponent keeps all 8 bits. (Stopping at ``weight_exp = 0`` and halving row scales instead
+    left 6-bit weights.)"""
+    snn = _wide_snn("if", T=512, n=1500)
+    x = points(96)
+    net, rep = quantize(snn, x, search=False, refit=False)
+    la = rep.layers[1]
+    assert la.weight_exp < 0 and la.weight_bits == 8 and la.v_headroom >= 1, la
+    assert la.zeroed_norm_fraction < 0.01 and la.weight_error < 0.02, la
+    y_f = snn(x).numpy()
+    rel = float(np.linalg.norm(run_twin(net, x.numpy()).y - y_f) / np.linalg.norm(y_f))
+    assert rel < 0.05, rel  # measured 2.3%
+
+
+def test_graded_layer_spends_the_held_potential_on_threshold_resolution():
+    """Graded IF holds ``v`` within 15 quanta of its firing range, so the worst case is its bound
+    and its current, not ``T`` times the current: the same wide layer gets a threshold of
+    thousands of units (an unbounded potential over 64 steps would leave it about 20)."""
+    snn = _wide_snn("graded-if")
+    x = points(96)
+    net, rep = quantize(snn, x, search=False, refit=False)
+    la = rep.layers[1]
+    assert la.weight_bits == 8 and la.v_headroom >= 1 and la.threshold_error < 1e-3, la
+    assert int(net.hidden[1].threshold.min()) > 1000, net.hidden[1].threshold
+    y_f = snn(x).numpy()
+    rel = float(np.linalg.norm(run_twin(net, x.numpy()).y - y_f) / np.linalg.norm(y_f))
+    assert rel < 0.02, rel  # measured 1.1%
+
+
+def test_exact_threshold_candidate_represents_every_threshold_exactly():
+    snn = random_snn("graded-if", sizes=(2, 16, 12, 3), T=32, seed=4)
+    x = points(64)
+    cand = (ScaleCandidate("nearest", 1.0, True, True, exact_threshold=True),)
+    net, rep = quantize(snn, x, candidates=cand, search=False, refit=False)
+    for la in rep.layers[1:]:
+        assert la.threshold_error < 1e-12 and "exact-th" in la.choice, la
+    y_f = snn(x).numpy()
+    rel = float(np.linalg.norm(run_twin(net, x.numpy()).y - y_f) / np.linalg.norm(y_f))
+    assert rel < 0.05, rel

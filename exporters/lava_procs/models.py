@@ -144,7 +144,9 @@ class PyGradedSoftIFModelFixed(_NeuronModel):
     """Integer graded IF: :func:`exporters.fixed_point.graded_if_step_int`."""
 
     def _step(self, v, current, vth):
-        return fp.graded_if_step_int(v, current, vth, float_neurons.GRADED_LEVELS)
+        return fp.graded_if_step_int(
+            v, current, vth, float_neurons.GRADED_LEVELS, float_neurons.GRADED_MARGIN
+        )
 
 
 class _AccumulatorModel(PyLoihiProcessModel):

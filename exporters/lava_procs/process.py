@@ -88,7 +88,8 @@ class GradedSoftIF(_WindowedNeuron):
     """Integrate-and-fire with graded spikes of ``0..P`` quanta (``P`` =
     :data:`lava_pinn.neurons.GRADED_LEVELS`), soft reset; send them as graded spikes.
 
-    Per active step: ``v += a_in + bias; s = clip(floor(v / vth), 0, P); v -= s * vth``.
+    Per active step: ``v = clip(v + a_in + bias, -M vth, (P + M) vth); s = clip(floor(v / vth),
+    0, P); v -= s * vth`` (``M`` = :data:`lava_pinn.neurons.GRADED_MARGIN`).
     """
 
 
