@@ -91,12 +91,10 @@ def convert_cached(ck, x_cal, T: int, method: str, cache: Path | None):
     ``<cache>/<problem>-<method>-T<T>-<hash of the calibration points>.snn``."""
     import lava_pinn
     from lava_pinn.conversion import SpikingNetwork, SpikingSPINN
+    from lava_pinn.conversion.representations import parse_representation
 
     rep, neuron, cal = method.split("/")
-    options = {}
-    if ":" in rep:  # "pwl:16/...": 16 pieces per unit
-        rep, pieces = rep.split(":")
-        options["pieces"] = int(pieces)
+    rep, options = parse_representation(rep)  # "pwl:16:0.75": pieces, placement
     path = None
     if cache is not None:
         digest = hashlib.sha256(x_cal.double().numpy().tobytes()).hexdigest()[:12]
@@ -508,7 +506,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--method",
         default="pwl/if/advanced",
-        help="representation[:pieces]/neuron/calibration, e.g. pwl:16/graded-if/advanced",
+        help="representation[:pieces[:placement]]/neuron/calibration, e.g. "
+        "pwl:16/graded-if/advanced, pwl:24:0.75/graded-if/none",
     )
     ap.add_argument("--cal-points", type=int, default=1024)
     ap.add_argument(

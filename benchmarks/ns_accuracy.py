@@ -4,8 +4,9 @@
     .venv/bin/python benchmarks/ns_accuracy.py --T 64 --methods pwl/advanced pwl/finetune
     .venv/bin/python benchmarks/ns_accuracy.py --points 8192          # faster, a random subset
 
-A method is ``representation[:pieces]/calibration[/neuron]`` (``pwl:16/decoder``: 16 IF neurons
-per unit; ``pwl:16/advanced/graded-if``: the same with graded-spike IF neurons, 4-bit payloads).
+A method is ``representation[:pieces[:placement]]/calibration[/neuron]`` (``pwl:16/decoder``: 16
+IF neurons per unit; ``pwl:16/advanced/graded-if``: the same with graded-spike IF neurons, 4-bit
+payloads; ``pwl:24:0.75/none/graded-if``: 24 graded pieces placed with ``placement=0.75``).
 
 For every ``representation/calibration`` pair and ``T`` the pretrained ``navier-stokes-tg``
 checkpoint (3-64x6-3 tanh) is converted with ``lava_pinn.convert`` (1024 seeded calibration
@@ -42,6 +43,7 @@ from lava_pinn.conversion.convert import (  # noqa: E402
     CALIBRATION_BOUNDARY,
     default_calibration_points,
 )
+from lava_pinn.conversion.representations import parse_representation  # noqa: E402
 from lava_pinn.problems import get_problem  # noqa: E402
 
 PROBLEM = "navier-stokes-tg"
@@ -65,10 +67,9 @@ def run_one(
     ck, method: str, T: int, x, y_exact, y_ann, names, ann_err, cal_points: int = 1024
 ) -> dict:
     representation, calibration, *rest = method.split("/")
-    options = {"neuron": rest[0]} if rest else {}
-    if ":" in representation:  # "pwl:16": 16 pieces per unit
-        representation, pieces = representation.split(":")
-        options["pieces"] = int(pieces)
+    representation, options = parse_representation(representation)  # "pwl:16:0.75"
+    if rest:
+        options["neuron"] = rest[0]
     x_cal = None
     if cal_points != 1024:  # 1024 is convert's own default for a checkpoint
         x_cal = default_calibration_points(

@@ -265,6 +265,13 @@ def add_convert_arguments(p: argparse.ArgumentParser, *, defaults: bool = True) 
         "--pieces", type=positive_int, default=dflt(d.pieces), help=f"pwl pieces ({d.pieces})"
     )
     p.add_argument(
+        "--placement",
+        type=float,
+        default=dflt(d.placement),
+        help="pwl breakpoints: 0 by curvature, 1 equal output steps (narrower 8-bit weight "
+        f"range) ({d.placement})",
+    )
+    p.add_argument(
         "--calibration-points",
         type=positive_int,
         default=dflt(d.calibration_points),

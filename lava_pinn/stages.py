@@ -43,6 +43,7 @@ class ConvertOptions:
     threshold: str = "mse"
     representation: str = "pwl"
     pieces: int = 8
+    placement: float = 0.0
     calibration_points: int = 1024
     calibration_steps: int = 300
     seed: int = 0
@@ -51,10 +52,12 @@ class ConvertOptions:
     def __post_init__(self) -> None:
         from lava_pinn.conversion import CALIBRATIONS, REPRESENTATIONS, THRESHOLDS
         from lava_pinn.conversion.convert import check_boundary
+        from lava_pinn.conversion.representations import check_placement
         from lava_pinn.neurons import NEURONS
 
         _pos_int(self.T, "ConvertOptions.T (time steps)")
         _pos_int(self.pieces, "ConvertOptions.pieces")
+        check_placement(self.placement, "ConvertOptions.placement")
         _pos_int(self.calibration_steps, "ConvertOptions.calibration_steps")
         if isinstance(self.calibration_points, bool) or not isinstance(
             self.calibration_points, int
@@ -193,6 +196,7 @@ def convert_stage(rd: RunDir, options: ConvertOptions):
         threshold=options.threshold,
         representation=options.representation,
         pieces=options.pieces,
+        placement=options.placement,
         calibration_steps=options.calibration_steps,
     )
     seconds = time.perf_counter() - t0

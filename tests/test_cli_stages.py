@@ -83,6 +83,8 @@ def test_bad_options_are_one_line_errors(converted, tmp_path, capsys):
     _one_line_error(capsys, "--T")
     assert main(["convert", str(converted), "--calibration-boundary", "1.5"]) == 2
     _one_line_error(capsys, "calibration_boundary", "[0, 1]")
+    assert main(["convert", str(converted), "--placement", "-0.5"]) == 2
+    _one_line_error(capsys, "placement", "[0, 1]")
     assert main(["convert", str(tmp_path / "nowhere")]) == 2
     _one_line_error(capsys, "does not exist", "lava-pinn pipeline")
     assert main(["pipeline", "no-such-pde", "--out", str(tmp_path / "p")]) == 2

@@ -183,3 +183,29 @@ def test_neuron_model_fields_are_validated():
         NeuronModel("x", None, False, "soft", False, "d")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="levels must be an integer >= 1"):
         NeuronModel("x", if_soft_step, False, "soft", False, "d", 0)
+
+
+D = torch.float64
+
+
+def test_pwl_placement_one_gives_equal_output_steps():
+    from lava_pinn.conversion.representations import _breakpoints
+
+    f = torch.tanh
+    for placement, equal in ((1.0, True), (0.0, False)):
+        pos, neg = _breakpoints(f, -3.0, 0.2, 2.5, 12, 0.25, D, placement)
+        for rises in (f(pos).diff(), -f(neg).diff()):  # each side of the centre
+            spread = float(rises.max() / rises.min())
+            # equal up to the 801-point density grid and its 1e-4 floor (measured: below 1.01)
+            assert (spread < 1.03) == equal, (placement, spread)
+
+
+def test_pwl_placement_is_validated_and_recorded():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(1, 6), nn.Tanh(), nn.Linear(6, 1)).double()
+    x = torch.linspace(-1, 1, 64, dtype=D)[:, None]
+    snn = lava_pinn.convert(net, x, T=16, calibration="none", pieces=4, placement=0.75)
+    assert snn.metadata["placement"] == 0.75
+    for bad, err in ((1.5, ValueError), (-0.1, ValueError), ("half", TypeError), (True, TypeError)):
+        with pytest.raises(err, match="placement"):
+            lava_pinn.convert(net, x, T=16, calibration="none", pieces=4, placement=bad)

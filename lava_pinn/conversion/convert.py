@@ -175,6 +175,7 @@ def convert_mlp(
     threshold: str = "mse",
     representation: str = "pwl",
     pieces: int = 8,
+    placement: float = 0.0,
     per_neuron_threshold: bool = False,
     percentile: float = 99.9,
     calibration_steps: int = 300,
@@ -213,6 +214,7 @@ def convert_mlp(
         per_neuron=per_neuron_threshold,
         threshold_options={"p": percentile} if threshold == "percentile" else {},
         pieces=pieces,
+        placement=placement,
     )
     plan = calibrate(
         plan, x, y_ann, calibration, steps=calibration_steps, lr=calibration_lr, finetune=ft
@@ -223,6 +225,7 @@ def convert_mlp(
     meta = {
         "representation": representation,
         "pieces": pieces if representation == "pwl" else 1,
+        "placement": placement if representation == "pwl" else None,
         "neuron": neuron,
         "threshold": threshold,
         "per_neuron_threshold": per_neuron_threshold,
@@ -320,8 +323,10 @@ def convert(
     the ANN outputs: :mod:`lava_pinn.conversion.finetune`).
     ``threshold`` (representation ``direct``): ``max``, ``percentile`` (``percentile=p``), ``mse``.
     ``representation``: ``pwl`` (``pieces`` IF neurons per unit) or ``direct``.
-    Other options: ``pieces=8``, ``per_neuron_threshold=False``, ``calibration_steps=300``,
-    ``calibration_lr=1e-3``, ``finetune_iters=60``, ``finetune_lr=2e-4``,
+    Other options: ``pieces=8``, ``placement=0.0`` (``pwl`` breakpoints: 0 by curvature, 1
+    equal output steps, which narrows the weights' range for 8-bit deployment; 0.75 keeps
+    most of the accuracy: ``docs/neurons-and-calibration.md``), ``per_neuron_threshold=False``,
+    ``calibration_steps=300``, ``calibration_lr=1e-3``, ``finetune_iters=60``, ``finetune_lr=2e-4``,
     ``finetune_seconds=None`` (a time limit for fine-tuning), ``dtype=torch.float64``.
 
     Returns a :class:`SpikingNetwork` (MLP) or :class:`SpikingSPINN`. Its outputs are the raw

@@ -9,7 +9,11 @@ is hard-tanh; its error does not vanish as ``T`` grows.
 
 ``pwl`` (beyond the paper): unit ``j`` is split at a centre ``c`` (the median of its calibration
 pre-activations) into ``K`` pieces over ``[lo, hi]``, breakpoints placed with density
-``sqrt|f''| + floor`` (fine where ``f`` bends). Above ``c`` piece ``k`` is an IF neuron with
+``(sqrt|f''| + floor)^(1 - a) |f'|^a`` (``a`` = ``placement``). ``a = 0`` puts them where ``f``
+bends (least interpolation error); ``a = 1`` gives every piece the same rise of ``f`` (equal
+output steps), so a unit's piece coefficients are equal and the compiled weights
+``U_ij E_jk`` span only the ANN weights' range: what 8-bit weights need
+(:mod:`exporters.quantize`). In between trades the two. Above ``c`` piece ``k`` is an IF neuron with
 current ``z - t_k`` and threshold ``w_k = t_{k+1} - t_k``; below ``c`` with current ``s_k - z``.
 Then ``f(z) ~ f(c) + sum_k (f(t_{k+1}) - f(t_k)) r_k + sum_k (f(s_{k+1}) - f(s_k)) r'_k``
 (``r = clip(I/w, 0, 1)`` as ``T -> inf``): the interpolant of ``f`` at the breakpoints, refined by
@@ -133,8 +137,11 @@ def direct(
     return Plan(layers, W_out.clone(), b_out.clone(), T, {"representation": "direct"})
 
 
-def _breakpoints(f, lo: float, c: float, hi: float, K: int, floor: float, dtype) -> tuple:
-    """Breakpoints ``c=t_0<..<t_Kp=hi`` and ``c=s_0>..>s_Kn=lo`` with density sqrt|f''|+floor."""
+def _breakpoints(
+    f, lo: float, c: float, hi: float, K: int, floor: float, dtype, placement: float = 0.0
+) -> tuple:
+    """Breakpoints ``c=t_0<..<t_Kp=hi`` and ``c=s_0>..>s_Kn=lo`` with density
+    ``(sqrt|f''| + floor)^(1 - placement) |f'|^placement``."""
     G = 801
     grid = torch.linspace(lo, hi, G, dtype=dtype)
     step = (hi - lo) / (G - 1)
@@ -144,6 +151,13 @@ def _breakpoints(f, lo: float, c: float, hi: float, K: int, floor: float, dtype)
     f2[0], f2[-1] = f2[1], f2[-2]
     rho = f2.abs().sqrt()
     rho = rho + floor * rho.mean() + 1e-12
+    if placement > 0:
+        f1 = torch.zeros_like(fg)
+        f1[1:-1] = (fg[2:] - fg[:-2]) / (2 * step)
+        f1[0], f1[-1] = f1[1], f1[-2]
+        f1 = f1.abs()
+        f1 = f1 + 1e-4 * f1.max() + 1e-12
+        rho = rho ** (1 - placement) * f1**placement
     cdf = torch.cat([torch.zeros(1, dtype=dtype), torch.cumsum((rho[1:] + rho[:-1]) / 2, 0)])
     cdf = cdf / cdf[-1]
     c_mass = float(_interp(torch.tensor([c], dtype=dtype), grid, cdf)[0])
@@ -158,6 +172,38 @@ def _breakpoints(f, lo: float, c: float, hi: float, K: int, floor: float, dtype)
     pos[0], pos[-1] = c, hi
     neg[0], neg[-1] = c, lo
     return pos, neg
+
+
+def check_placement(value: object, name: str = "placement") -> float:
+    """``value`` as the ``pwl`` breakpoint placement exponent, in ``[0, 1]``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number in [0, 1], got {value!r}")
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(
+            f"{name} must lie in [0, 1] (0: breakpoints by curvature, 1: equal output steps), "
+            f"got {value}"
+        )
+    return float(value)
+
+
+def parse_representation(spec: str) -> tuple[str, dict]:
+    """``"pwl:24:0.75"`` -> ``("pwl", {"pieces": 24, "placement": 0.75})`` (the benchmarks'
+    short form: representation, then optional pieces and placement)."""
+    name, *rest = spec.split(":")
+    if len(rest) > 2 or (rest and name != "pwl"):
+        raise ValueError(
+            f"representation {spec!r}: expected 'direct', 'pwl', 'pwl:PIECES' or "
+            "'pwl:PIECES:PLACEMENT'"
+        )
+    options: dict = {}
+    try:
+        if rest:
+            options["pieces"] = int(rest[0])
+        if len(rest) == 2:
+            options["placement"] = float(rest[1])
+    except ValueError as err:
+        raise ValueError(f"representation {spec!r}: {err}") from None
+    return name, options
 
 
 def _interp(xq: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor) -> torch.Tensor:
@@ -181,11 +227,13 @@ def pwl(
     margin: float = 0.05,
     floor: float = 0.25,
     ridge: float = 1e-6,
+    placement: float = 0.0,
     **_: object,
 ) -> Plan:
     """``pieces`` IF neurons per unit approximating ``f`` piecewise-linearly (module docstring)."""
     if isinstance(pieces, bool) or not isinstance(pieces, int) or pieces < 2:
         raise ValueError(f"pieces (neurons per unit) must be an integer >= 2, got {pieces!r}")
+    placement = check_placement(placement)
     if get_neuron(neuron).signed:
         raise ValueError(
             f"representation 'pwl' needs a non-negative neuron ('if', 'graded-if' or 'lif-hard'), "
@@ -207,7 +255,7 @@ def pwl(
             span = max(hi - lo, 1e-6)
             lo, hi = lo - margin * span, hi + margin * span
             c = float(med_all[j])
-            pos, neg = _breakpoints(f, lo, c, hi, pieces, floor, dtype)
+            pos, neg = _breakpoints(f, lo, c, hi, pieces, floor, dtype, placement)
             fpos, fneg = f(pos), f(neg)
             e[j] = f(torch.tensor(c, dtype=dtype))
             w_row, b_j = la.weight[j], la.bias[j]
