@@ -112,7 +112,7 @@ def test_twin_and_lava_cpu_give_identical_counts_and_energy(no_leftover_workers,
 @pytest.mark.lava
 def test_signed_spikes_count_as_events_on_both_backends(no_leftover_workers):
     pytest.importorskip("lava.magma.core.process.process")
-    net = random_network(np.random.default_rng(17), [3, 6, 5, 2], "signed-if", 12)
+    net = random_network(np.random.default_rng(27), [3, 6, 5, 2], "signed-if", 12)
     x = np.random.default_rng(5).uniform(-1, 1, size=(3, 3))
     twin = _quiet_run(net, x, backend="torch-twin")
     lava = _quiet_run(net, x, backend="lava-cpu", batch=3, connection="sparse")
