@@ -18,10 +18,11 @@ own unit ``k_i`` (float value of one integer ``v`` unit) and, for a Dense layer 
 ``|v0| + V + T max|I|``, stays inside 24 bits (so ``v`` never saturates) and the threshold fits
 its bit width. A negative ``e`` makes Dense shift the summed input right (a floor): the weights
 keep all 8 bits and only the sum is rounded, once per step; bias correction adds back the
-floor's mean loss. (Wide graded layers need it: 1536 inputs of up to 16 quanta over 64 steps
-leave about 7 bits of ``v`` per threshold.) Only when even ``e = -8`` does not fit are rows
-given fewer weight bits. Mixed-sign matrices are rounded to even integers (what Lava's Dense
-keeps).
+floor's mean loss. (Wide layers of neurons with an unbounded potential need it: the worst case
+grows with ``T`` times the fan-in.) Graded IF holds ``v`` within 15 quanta of its firing range,
+so its budget is that bound and its largest current, not ``T`` times the current. Only when
+even ``e = -8`` does not fit are rows given fewer weight bits. Mixed-sign matrices are rounded
+to even integers (what Lava's Dense keeps).
 
 **The host-side first layer** takes the 16-bit input ``x_q = round(x / input_scale)`` with
 ``input_scale = x_max / 2**14`` (``x_max``: the larger of the domain bound and the calibration

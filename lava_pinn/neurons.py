@@ -69,8 +69,10 @@ def graded_if_step(v: Array, current: Array, threshold: Array) -> tuple[Array, A
     positive one), so ``|v|`` never exceeds ``(P + M) V_q``: in fixed point the potential needs
     ``log2(P + M)`` bits above the threshold instead of ``log2(T max|I| / V_q)`` (about 16 for a
     1536-wide layer at ``T = 64``), and the threshold gets those bits back. Measured on the
-    Navier-Stokes network with 24 graded pieces per unit: identical errors (to 0.001%) for
-    ``M >= 4`` and without the bound. Returns ``(s (0..P), v)``.
+    Navier-Stokes network with 24 graded pieces per unit (a scratch run on 2048 grid points):
+    identical errors (to 0.001%) for ``M >= 4`` and without the bound; the export benchmark's
+    ``pwl/graded-if/advanced`` float SNN error is also unchanged (``docs/results/export.md``).
+    Returns ``(s (0..P), v)``.
     """
     v = hold(v + current, -GRADED_MARGIN * threshold, (GRADED_LEVELS + GRADED_MARGIN) * threshold)
     s = (v // threshold).clip(0, GRADED_LEVELS)
