@@ -7,14 +7,20 @@ Layout (format ``lava-pinn-artifact``, version :data:`FORMAT_VERSION`)::
                              created_utc, problem, source_sha256, input_scale, output_scale,
                              weight_exps, metadata_json, content_sha256
     /network          attrs: T;  datasets input_scale (n_in,), output_scale (n_out,) float64
-    /network/hidden/<i>   attrs: name, neuron, weight_exp;  datasets weight, bias_mant,
-                          bias_exp, threshold, v0 (integers, stored in the smallest dtype
-                          that holds them, read back as int64; large ones gzip-compressed)
-    /network/readout      attrs: name, weight_exp;  datasets weight, bias (integers)
+    /network/hidden/<i>   attrs: name, neuron, weight_exp[, fine_exp];  datasets weight,
+                          bias_mant, bias_exp, threshold, v0[, fine_weight] (integers, stored
+                          in the smallest dtype that holds them, read back as int64; large
+                          ones gzip-compressed)
+    /network/readout      attrs: name, weight_exp[, fine_exp];  datasets weight, bias
+                          [, fine_weight] (integers)
     /report           attrs: json (QuantizationReport.to_dict(), absent for a network exported
                       without its float source)
     /float_snn        attrs: T, metadata_json;  /float_snn/hidden/<i>: weight, bias, threshold,
                       v0 (float), attrs neuron;  /float_snn/output: weight, bias
+
+Version 2 adds the optional second weight group (``fine_weight``, ``fine_exp``); a network
+without one is written as version 1, which older readers load unchanged (a version-1 reader
+would ignore a fine group, so files that have one say version 2 and such readers refuse them).
 
 ``content_sha256`` hashes every dataset (path, dtype, shape, bytes) and the other root
 attributes, so a flipped byte anywhere is reported as corruption. The file is written to a
@@ -37,7 +43,7 @@ from exporters.intnet import IntegerNetwork, IntLayer, IntReadout
 from exporters.quant_report import QuantizationReport
 
 FORMAT = "lava-pinn-artifact"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _HASH_ATTR = "content_sha256"
 
 
@@ -173,10 +179,24 @@ def _write_network(g, net: IntegerNetwork) -> None:
         h.attrs["weight_exp"] = la.weight_exp
         for f in ("weight", "bias_mant", "bias_exp", "threshold", "v0"):
             _dataset(h, f, np.asarray(getattr(la, f), dtype=np.int64))
+        _write_fine(h, la)
     r = g.create_group("readout")
     r.attrs["name"], r.attrs["weight_exp"] = net.readout.name, net.readout.weight_exp
     _dataset(r, "weight", np.asarray(net.readout.weight, dtype=np.int64))
     _dataset(r, "bias", np.asarray(net.readout.bias, dtype=np.int64))
+    _write_fine(r, net.readout)
+
+
+def _write_fine(g, layer) -> None:
+    if layer.fine_weight is not None:
+        g.attrs["fine_exp"] = layer.fine_exp
+        _dataset(g, "fine_weight", np.asarray(layer.fine_weight, dtype=np.int64))
+
+
+def _file_version(net: IntegerNetwork) -> int:
+    """1 unless a synapse has a second weight group (what version 2 adds)."""
+    fine = any(la.fine_weight is not None for la in net.hidden)
+    return 2 if fine or net.readout.fine_weight is not None else 1
 
 
 def _write_float(g, snn) -> None:
@@ -199,7 +219,7 @@ def _manifest(net: IntegerNetwork, snn, report, source_sha: str) -> dict:
     neurons = sorted({la.neuron for la in net.hidden})
     return {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": _file_version(net),
         "neuron": neurons[0] if len(neurons) == 1 else ",".join(neurons),
         "T": net.T,
         "depth": net.depth,
@@ -320,6 +340,11 @@ def _read_network(g) -> IntegerNetwork:
             raise ValueError(f"{ds.name} holds {arr.dtype} values, not integers")
         return arr.astype(np.int64)
 
+    def fine(h) -> dict:
+        if "fine_weight" not in h:
+            return {}
+        return {"fine_weight": i64(h["fine_weight"]), "fine_exp": int(h.attrs["fine_exp"])}
+
     hidden = []
     for i in range(len(g["hidden"])):
         h = g[f"hidden/{i}"]
@@ -333,11 +358,16 @@ def _read_network(g) -> IntegerNetwork:
                 i64(h["v0"]),
                 _attr(h.attrs["neuron"]),
                 name=_attr(h.attrs["name"]),
+                **fine(h),
             )
         )
     r = g["readout"]
     ro = IntReadout(
-        i64(r["weight"]), int(r.attrs["weight_exp"]), i64(r["bias"]), name=_attr(r.attrs["name"])
+        i64(r["weight"]),
+        int(r.attrs["weight_exp"]),
+        i64(r["bias"]),
+        name=_attr(r.attrs["name"]),
+        **fine(r),
     )
     return IntegerNetwork(
         tuple(hidden), ro, g["input_scale"][()], g["output_scale"][()], int(g.attrs["T"])

@@ -201,6 +201,42 @@ def _check_exp(weight_exp: object, where: str) -> int:
     return int(weight_exp)
 
 
+def _check_fine(obj: Any, where: str) -> None:
+    """Validate the optional second weight group (``fine_weight``, ``fine_exp``) of a synapse.
+
+    Two Lava Dense processes feed the same neurons: ``a = (W << e) + (W_fine << e_fine)`` (each
+    shifted, floored and wrapped on its own). With ``e_fine = e - 7`` the pair acts as one
+    ~15-bit weight at twice the synapses (the coarse weight's rounding residual, re-quantized).
+    """
+    fw, fe = obj.fine_weight, obj.fine_exp
+    if fw is None and fe is None:
+        return
+    if fw is None or fe is None:
+        raise ValueError(
+            f"{where}: fine_weight and fine_exp go together; pass both (or neither), got "
+            f"fine_weight={'None' if fw is None else 'array'}, fine_exp={fe!r}"
+        )
+    fw = _int_array(fw, f"{where}.fine_weight", 2)
+    if fw.shape != obj.weight.shape:
+        raise ValueError(
+            f"{where}.fine_weight has shape {fw.shape} but weight has {obj.weight.shape}"
+        )
+    object.__setattr__(obj, "fine_weight", fw)
+    fe = _check_exp(fe, f"{where}.fine")
+    if fe >= _check_exp(obj.weight_exp, where):
+        raise ValueError(
+            f"{where}.fine_exp = {fe} must lie below weight_exp = {obj.weight_exp} (the fine "
+            "group refines the coarse one; typically fine_exp = weight_exp - 7)"
+        )
+    object.__setattr__(obj, "fine_exp", fe)
+
+
+def _groups(obj: Any) -> tuple[tuple[np.ndarray, int], ...]:
+    if obj.fine_weight is None:
+        return ((obj.weight, obj.weight_exp),)
+    return ((obj.weight, obj.weight_exp), (obj.fine_weight, obj.fine_exp))
+
+
 @dataclass(frozen=True)
 class IntLayer:
     """One hidden layer of integer neurons (see the module docstring for the units)."""
@@ -213,10 +249,13 @@ class IntLayer:
     v0: np.ndarray  # (n_out,)
     neuron: str
     name: str = "layer"
+    fine_weight: np.ndarray | None = None  # (n_out, n_in) int: second Dense group, or None
+    fine_exp: int | None = None
 
     def __post_init__(self) -> None:
         w = self.name
         object.__setattr__(self, "weight", _int_array(self.weight, f"{w}.weight", 2))
+        _check_fine(self, w)
         n = self.weight.shape[0]
         for f in ("bias_mant", "bias_exp", "threshold", "v0"):
             arr = _int_array(getattr(self, f), f"{w}.{f}", 1)
@@ -264,6 +303,11 @@ class IntLayer:
         return INT_NEURONS.get(self.neuron)
 
     @property
+    def groups(self) -> tuple[tuple[np.ndarray, int], ...]:
+        """The Dense weight groups ``((W, e), [(W_fine, e_fine)])`` whose outputs add up."""
+        return _groups(self)
+
+    @property
     def n_out(self) -> int:
         return int(self.weight.shape[0])
 
@@ -285,9 +329,12 @@ class IntReadout:
     weight_exp: int
     bias: np.ndarray  # (n_out,), in Dense-output units, added once per step on decoding
     name: str = "readout"
+    fine_weight: np.ndarray | None = None  # second Dense group (see IntLayer), or None
+    fine_exp: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "weight", _int_array(self.weight, f"{self.name}.weight", 2))
+        _check_fine(self, self.name)
         b = _int_array(self.bias, f"{self.name}.bias", 1)
         if b.shape[0] != self.weight.shape[0]:
             raise ValueError(
@@ -297,6 +344,11 @@ class IntReadout:
         _check_range(b, -(2**31), 2**31 - 1, f"{self.name}.bias (int32)")
         object.__setattr__(self, "bias", b)
         object.__setattr__(self, "weight_exp", _check_exp(self.weight_exp, self.name))
+
+    @property
+    def groups(self) -> tuple[tuple[np.ndarray, int], ...]:
+        """The Dense weight groups ``((W, e), [(W_fine, e_fine)])`` whose outputs add up."""
+        return _groups(self)
 
 
 def _float_vector(value: object, n: int, where: str) -> np.ndarray:
@@ -335,6 +387,11 @@ class IntegerNetwork:
             raise ValueError(f"IntegerNetwork.T must be an integer >= 1, got {self.T!r}")
         object.__setattr__(self, "T", int(self.T))
         first = hidden[0]
+        if first.fine_weight is not None:
+            raise ValueError(
+                f"hidden[0] ({first.name}).fine_weight: the first layer runs on the host with "
+                "16-bit weights; it takes no second weight group"
+            )
         _check_range(
             first.weight,
             -HOST_WEIGHT_MAX,
@@ -348,14 +405,14 @@ class IntegerNetwork:
                 raise ValueError(
                     f"{where} takes {la.n_in} inputs but layer {i - 1} has {prev.n_out}"
                 )
-            self._check_synapse(la.weight, la.weight_exp, prev, la.spec, where)
+            self._check_synapse(la.groups, prev, la.spec, where)
         ro = self.readout
         if ro.weight.shape[1] != hidden[-1].n_out:
             raise ValueError(
                 f"readout takes {ro.weight.shape[1]} inputs but the last hidden layer has "
                 f"{hidden[-1].n_out} neurons"
             )
-        self._check_synapse(ro.weight, ro.weight_exp, hidden[-1], None, f"readout ({ro.name})")
+        self._check_synapse(ro.groups, hidden[-1], None, f"readout ({ro.name})")
         object.__setattr__(
             self, "input_scale", _float_vector(self.input_scale, first.n_in, "input_scale")
         )
@@ -366,9 +423,16 @@ class IntegerNetwork:
         )
 
     @staticmethod
-    def _check_synapse(w, exp, prev: IntLayer, spec: IntNeuronSpec | None, where: str) -> None:
-        _check_dense(w, exp, where, prev.spec.levels)
+    def _check_synapse(groups, prev: IntLayer, spec: IntNeuronSpec | None, where: str) -> None:
+        for k, (w, exp) in enumerate(groups):
+            _check_dense(w, exp, f"{where}{'.fine' if k else ''}", prev.spec.levels)
         if spec is not None and spec.act_shift:
+            if len(groups) > 1:
+                raise ValueError(
+                    f"{where}: {spec.name} (Lava's LIF) takes one Dense group (its synaptic "
+                    "input is narrower than the sum of two); drop fine_weight"
+                )
+            w, exp = groups[0]
             amax = fp.dense_max_abs_output(w, exp, prev.spec.levels) << spec.act_shift
             if amax > fp.UV_MAX:
                 raise ValueError(
@@ -463,13 +527,27 @@ def random_network(
     T: int,
     *,
     threshold: int | None = None,
+    weight_groups: int = 1,
 ) -> IntegerNetwork:
     """A random valid :class:`IntegerNetwork` (for tests and benchmarks), active but not saturated.
 
     ``sizes = [n_in, n_1, ..., n_L, n_out]``. Weights are mixed-sign even 8-bit values; the IF
     neurons' Dense layers draw ``weight_exp`` from -2..0 (a right shift floors the summed input).
+    ``weight_groups=2`` (custom IF neurons only) adds a fine group to every Dense synapse and
+    the readout, ``1..7`` exponents lower (not below -8).
     """
     spec = INT_NEURONS.get(neuron)
+    if weight_groups not in (1, 2):
+        raise ValueError(f"weight_groups must be 1 or 2, got {weight_groups!r}")
+    if weight_groups == 2 and spec.current_step is None:
+        raise ValueError(f"weight_groups=2 needs a custom IF neuron, not {neuron!r}")
+
+    def fine(exp: int, n_out: int, n_in: int) -> dict:
+        if weight_groups == 1 or exp <= WEIGHT_EXP_RANGE[0]:
+            return {}
+        e_f = max(exp - int(rng.integers(1, 8)), WEIGHT_EXP_RANGE[0])
+        return {"fine_weight": 2 * rng.integers(-127, 128, size=(n_out, n_in)), "fine_exp": e_f}
+
     L = len(sizes) - 2
     if L < 1:
         raise ValueError(f"sizes needs at least one hidden layer, got {sizes}")
@@ -504,7 +582,10 @@ def random_network(
             lo = -th + 1 if spec.signed_spikes else np.zeros(n_out, dtype=np.int64)
             v0 = (lo + (th - lo) * rng.uniform(0.0, 1.0, size=n_out)).astype(np.int64)
             v0 = np.minimum(v0, th - 1)
-        hidden.append(IntLayer(w, exp, bm, be, th, v0, neuron, name=f"layer{i}"))
+        extra = fine(exp, n_out, n_in) if i > 0 else {}
+        hidden.append(IntLayer(w, exp, bm, be, th, v0, neuron, name=f"layer{i}", **extra))
     w_out = 2 * rng.integers(-60, 61, size=(sizes[-1], sizes[-2]))
-    readout = IntReadout(w_out, 0, rng.integers(-100, 100, size=sizes[-1]))
+    readout = IntReadout(
+        w_out, 0, rng.integers(-100, 100, size=sizes[-1]), **fine(0, sizes[-1], sizes[-2])
+    )
     return IntegerNetwork(tuple(hidden), readout, 1.0 / 256, 1.0 / 64, T)

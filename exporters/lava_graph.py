@@ -6,9 +6,11 @@ populations of ``batch * n_l`` neurons):
     bias currents (W_0 x + b_0, direct encoding) -> neurons_0 -> conn_1 -> neurons_1 -> ...
         -> neurons_{L-1} -> conn_out -> Accumulator (readout)
 
-``conn`` is one of :data:`CONNECTIONS`: ``"dense"`` (Lava ``Dense``, block-diagonal
-``kron(I_batch, W)``), ``"sparse"`` (Lava ``Sparse``, same matrix in CSR) or ``"batched"``
-(:class:`exporters.lava_procs.BatchDense`, the same semantics without the big matrix).
+``conn`` is one synapse process per weight group (a layer with a ``fine_weight`` has two, both
+into the same ``a_in``, where Lava adds them), each one of :data:`CONNECTIONS`: ``"dense"``
+(Lava ``Dense``, block-diagonal ``kron(I_batch, W)``), ``"sparse"`` (Lava ``Sparse``, same
+matrix in CSR) or ``"batched"`` (:class:`exporters.lava_procs.BatchDense`, the same semantics
+without the big matrix).
 
 Pipeline latency: a Dense delivers at ``t+1`` what it received at ``t``, so hidden layer ``i``
 (0-based) sees its first input at step ``i+1``; every layer therefore runs in the window
@@ -57,6 +59,18 @@ def _connection(kind: str, weights: np.ndarray, weight_exp: int, batch: int, gra
             weights=csr_matrix(block), weight_exp=weight_exp, num_message_bits=8 * graded
         )
     raise ValueError(f"connection must be one of {CONNECTIONS}, got {kind!r}")
+
+
+def _connect(src: Any, dst: Any, desc: dict, connection: str, batch: int) -> list[Any]:
+    """One synapse process per weight group of ``desc["groups"]``, from ``src.s_out`` to
+    ``dst.a_in`` (Lava adds the inputs an InPort receives from several OutPorts)."""
+    conns = []
+    for w, e in desc["groups"]:
+        conn = _connection(connection, w, e, batch, desc["graded"])
+        src.s_out.connect(conn.s_in)
+        conn.a_out.connect(dst.a_in)
+        conns.append(conn)
+    return conns
 
 
 def _check_batch(batch: int, connection: str) -> int:
@@ -132,13 +146,10 @@ def _assemble(
             proc.s_out.connect(counter.a_in)
             slot = NeuronSlot(proc, "lif", n, v0, bias, bias_exp, counter, gated=i > 0)
         if prev is not None:
-            conn = _connection(connection, la["weight"], la["weight_exp"], batch, la["graded"])
-            prev.s_out.connect(conn.s_in)
-            conn.a_out.connect(proc.a_in)
-            conns.append(conn)
+            conns += _connect(prev, proc, la, connection, batch)
         slots.append(slot)
         prev = proc
-    n_out = out["weight"].shape[0]
+    n_out = out["groups"][0][0].shape[0]
     readout = procs.Accumulator(
         shape=(batch * n_out,),
         t_start=L + 1,
@@ -147,10 +158,7 @@ def _assemble(
         report=host_io,
         name="readout",
     )
-    conn = _connection(connection, out["weight"], out["weight_exp"], batch, out["graded"])
-    prev.s_out.connect(conn.s_in)
-    conn.a_out.connect(readout.a_in)
-    conns.append(conn)
+    conns += _connect(prev, readout, out, connection, batch)
     return LavaGraph(
         slots, conns, readout, T, batch, tag, encode, decode, n_out, timeout_s, host_io=host_io
     )
@@ -176,8 +184,7 @@ def build_int_graph(
             "neuron": la.neuron,
             "v0": la.v0,
             "threshold": la.threshold,
-            "weight": la.weight,
-            "weight_exp": la.weight_exp,
+            "groups": la.groups,
             "graded": i > 0 and net.graded_input(i),
         }
         if la.neuron in CUSTOM:
@@ -194,7 +201,7 @@ def build_int_graph(
             )
         layers.append(d)
     ro = net.readout
-    out = {"weight": ro.weight, "weight_exp": ro.weight_exp, "graded": net.graded_input(net.depth)}
+    out = {"groups": ro.groups, "graded": net.graded_input(net.depth)}
     custom_first = net.hidden[0].neuron in CUSTOM
 
     def encode(x: np.ndarray):
@@ -240,8 +247,7 @@ def build_float_graph(
             "neuron": la.neuron,
             "v0": f64(la.v0),
             "threshold": th,
-            "weight": f64(la.weight),
-            "weight_exp": 0,
+            "groups": ((f64(la.weight), 0),),
             "graded": i > 0 and get_neuron(hidden[i - 1].neuron).graded,
             "bias": f64(la.bias),
         }
@@ -256,8 +262,7 @@ def build_float_graph(
     w0, b0 = f64(hidden[0].weight), f64(hidden[0].bias)
     b_out = f64(output.bias)
     out = {
-        "weight": f64(output.weight),
-        "weight_exp": 0,
+        "groups": ((f64(output.weight), 0),),
         "graded": get_neuron(hidden[-1].neuron).graded,
     }
 

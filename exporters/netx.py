@@ -195,6 +195,11 @@ def netx_layers(net: IntegerNetwork) -> tuple[list[dict[str, Any]], int]:
     Raises :class:`NetxExportError` naming the layer when something has no exact netx form.
     """
     check_netx_native(net)
+    if net.readout.fine_weight is not None:
+        raise NetxExportError(
+            f"readout ({net.readout.name}) has a second weight group (fine_weight); a netx "
+            "dense layer holds one 8-bit weight matrix. Quantize with weight_groups=1 for netx"
+        )
     first = net.hidden[0]
     layers: list[dict[str, Any]] = [
         {"type": np.bytes_(b"input"), "shape": np.array([first.n_out]), "neuron": None}

@@ -78,6 +78,24 @@ def _float_shift(x: torch.Tensor, exp: int) -> torch.Tensor:
     return x * float(2**exp) if exp > 0 else torch.floor(x * (0.5 ** (-exp)))
 
 
+def _stacked(groups, dt: torch.dtype) -> tuple[torch.Tensor, tuple[int, ...]]:
+    """A synapse's weight groups side by side, transposed: ``s @ w`` gives every group's
+    product in one matmul (``(n, groups * n_out)``); and the groups' exponents."""
+    w = np.concatenate([fp.dense_effective_weights(g).T for g, _ in groups], axis=1)
+    return torch.from_numpy(np.ascontiguousarray(w)).to(dt), tuple(e for _, e in groups)
+
+
+def _group_sum(prod: torch.Tensor, exps: tuple[int, ...], shift) -> torch.Tensor:
+    """``sum_g shift(prod_g, e_g)``: each Dense group shifts (and floors) on its own."""
+    if len(exps) == 1:
+        return shift(prod, exps[0])
+    parts = prod.chunk(len(exps), dim=1)
+    out = shift(parts[0], exps[0])
+    for part, e in zip(parts[1:], exps[1:], strict=True):
+        out = out + shift(part, e)
+    return out
+
+
 def exact_float_dtype(net: IntegerNetwork, bias0: np.ndarray) -> torch.dtype | None:
     """The float type in which every value of this run is an exactly representable integer.
 
@@ -94,15 +112,18 @@ def exact_float_dtype(net: IntegerNetwork, bias0: np.ndarray) -> torch.dtype | N
     if any(la.spec.current_step is None for la in layers):
         return None
     worst = int(np.abs(bias0).max()) if bias0.size else 0
-    raw = 0  # the largest unshifted W @ s
+    raw = 0  # the largest unshifted W @ s (each weight group is its own product)
     for prev, la in zip(layers, layers[1:], strict=False):
-        eff = fp.dense_effective_weights(la.weight)
         p = prev.spec.levels
-        raw = max(raw, p * int(np.abs(eff).sum(axis=1).max(initial=0)))
-        a = fp.dense_max_abs_output(eff, la.weight_exp, p)
+        a = 0
+        for w, e in la.groups:
+            eff = fp.dense_effective_weights(w)
+            raw = max(raw, p * int(np.abs(eff).sum(axis=1).max(initial=0)))
+            a += fp.dense_max_abs_output(eff, e, p)
         worst = max(worst, a + int(np.abs(la.bias).max(initial=0)))
-    eff_out = fp.dense_effective_weights(net.readout.weight)
-    raw = max(raw, layers[-1].spec.levels * int(np.abs(eff_out).sum(axis=1).max(initial=0)))
+    for w, _ in net.readout.groups:
+        eff_out = fp.dense_effective_weights(w)
+        raw = max(raw, layers[-1].spec.levels * int(np.abs(eff_out).sum(axis=1).max(initial=0)))
     if worst <= F32_EXACT // 2 and raw < F32_EXACT and _f32_matmul_exact():
         return torch.float32
     return torch.float64
@@ -160,12 +181,14 @@ def _run_chunk(net: IntegerNetwork, bias0: torch.Tensor, trace: bool = False, _d
         for la in layers
     ]
     biases = [bias0] + [torch.from_numpy(la.bias.copy()) for la in layers[1:]]
-    eff = [fp.dense_effective_weights(la.weight) for la in layers[1:]]
     ro = net.readout
-    eff_out = fp.dense_effective_weights(ro.weight)
-    mm = _mm_dtype([*eff, eff_out], [la.spec.levels for la in layers])
-    w_ts = [None] + [torch.from_numpy(w.T.copy()).to(mm) for w in eff]
-    exps = [la.weight_exp for la in layers]
+    groups = [la.groups for la in layers[1:]] + [ro.groups]
+    levels = [la.spec.levels for la in layers]
+    mm = _mm_dtype(
+        [fp.dense_effective_weights(w) for gs in groups for w, _ in gs],
+        [p for gs, p in zip(groups, levels, strict=True) for _ in gs],
+    )
+    stacked = [None] + [_stacked(gs, mm) for gs in groups]
     # IntegerNetwork validation bounds every Dense output below 2**31 (intnet._check_dense), so
     # the int32 wrap of fp.dense_output is the identity and the twin applies only its shift.
     v = [torch.from_numpy(la.v0.copy()).expand(n, -1).clone() for la in layers]
@@ -176,14 +199,14 @@ def _run_chunk(net: IntegerNetwork, bias0: torch.Tensor, trace: bool = False, _d
         torch.zeros(n, la.n_out, dtype=i64) if sg else None
         for la, sg in zip(layers, graded, strict=True)
     ]
-    w_out = torch.from_numpy(eff_out.T.copy()).to(mm)
+    w_out, e_out = stacked[-1]
     acc = torch.zeros(n, ro.weight.shape[0], dtype=i64)
     zero = torch.zeros((), dtype=i64)
     rec = [torch.zeros(n, net.T, la.n_out, dtype=torch.int8) for la in layers] if trace else None
     for k in range(net.T):
         s = None
         for i in range(len(layers)):
-            a = zero if i == 0 else _shift(_exact_mm(s, w_ts[i]), exps[i])
+            a = zero if i == 0 else _group_sum(_exact_mm(s, stacked[i][0]), stacked[i][1], _shift)
             s, u[i], v[i] = steps[i](u[i], v[i], a, biases[i], ths[i])
             counts[i] += s
             if rec is not None:
@@ -191,7 +214,7 @@ def _run_chunk(net: IntegerNetwork, bias0: torch.Tensor, trace: bool = False, _d
             if graded[i]:
                 events[i] += s != 0
             s = s.to(mm)
-        acc += _shift(_exact_mm(s, w_out), ro.weight_exp)
+        acc += _group_sum(_exact_mm(s, w_out), e_out, _shift)
     events = [c.clone() if e is None else e for c, e in zip(counts, events, strict=True)]
     spikes = [r.numpy() for r in rec] if rec is not None else None
     return acc.numpy(), [c.numpy() for c in counts], [e.numpy() for e in events], spikes
@@ -206,12 +229,9 @@ def _run_chunk_float(net: IntegerNetwork, bias0: torch.Tensor, trace: bool, dt: 
     steps = [la.spec.current_step for la in layers]
     ths = [torch.from_numpy(la.threshold.copy()).to(dt) for la in layers]
     biases = [bias0.to(dt)] + [torch.from_numpy(la.bias.copy()).to(dt) for la in layers[1:]]
-    w_ts = [None] + [
-        torch.from_numpy(fp.dense_effective_weights(la.weight).T.copy()).to(dt) for la in layers[1:]
-    ]
-    exps = [la.weight_exp for la in layers]
     ro = net.readout
-    w_out = torch.from_numpy(fp.dense_effective_weights(ro.weight).T.copy()).to(dt)
+    stacked = [None] + [_stacked(la.groups, dt) for la in layers[1:]]
+    w_out, e_out = _stacked(ro.groups, dt)
     v = [torch.from_numpy(la.v0.copy()).to(dt).expand(n, -1).clone() for la in layers]
     counts = [torch.zeros(n, la.n_out, dtype=dt) for la in layers]
     graded = [la.spec.graded_out for la in layers]  # events differ from counts
@@ -226,10 +246,10 @@ def _run_chunk_float(net: IntegerNetwork, bias0: torch.Tensor, trace: bool, dt: 
         for i in range(len(layers)):
             if i == 0:
                 cur = biases[0]
-            elif exps[i] == 0:
-                cur = torch.addmm(biases[i], s, w_ts[i])  # W s + bias in one pass
+            elif stacked[i][1] == (0,):
+                cur = torch.addmm(biases[i], s, stacked[i][0])  # W s + bias in one pass
             else:
-                cur = _float_shift(s @ w_ts[i], exps[i]) + biases[i]
+                cur = _group_sum(s @ stacked[i][0], stacked[i][1], _float_shift) + biases[i]
             s, v[i] = steps[i](v[i], cur, ths[i])
             s = s.to(dt)
             counts[i] += s
@@ -237,7 +257,7 @@ def _run_chunk_float(net: IntegerNetwork, bias0: torch.Tensor, trace: bool, dt: 
                 rec[i][:, k] = s.to(torch.int8)
             if graded[i]:
                 events[i] += s != 0
-        acc += _float_shift(s @ w_out, ro.weight_exp).to(torch.float64)
+        acc += _group_sum(s @ w_out, e_out, _float_shift).to(torch.float64)
     events = [c if e is None else e for c, e in zip(counts, events, strict=True)]
     spikes = [r.numpy() for r in rec] if rec is not None else None
 

@@ -57,14 +57,30 @@ def _counts(value: object, name: str, shape: tuple[int, ...]) -> np.ndarray:
     return _readonly(a)
 
 
+def weight_groups(weight: object, where: str) -> tuple[np.ndarray, ...]:
+    """A weight matrix ``(n_out, n_in)`` or a tuple/list of equal-shape ones, as numpy arrays."""
+    items = list(weight) if isinstance(weight, (tuple, list)) else [weight]
+    ws = [np.asarray(w.detach().cpu() if hasattr(w, "detach") else w) for w in items]
+    if not ws or any(w.ndim != 2 for w in ws):
+        raise ValueError(
+            f"{where} weight must be 2-D (n_out, n_in) or a tuple of such weight groups, got "
+            f"shapes {[w.shape for w in ws]}"
+        )
+    if any(w.shape != ws[0].shape for w in ws):
+        raise ValueError(f"{where} weight groups differ in shape: {[w.shape for w in ws]}")
+    return tuple(ws)
+
+
 @dataclass(frozen=True, eq=False)
 class LayerSpec:
     """Static description of one dense layer: ``n_out`` neurons fed by ``n_in`` sources.
 
     ``fan_out[j]`` is the number of synapses leaving source ``j`` in this layer, i.e. the number
     of nonzero entries of column ``j`` of ``W`` (``n_out`` everywhere for a dense matrix; pass
-    ``None`` for that). ``neuron`` is a model name of :mod:`lava_pinn.neurons` or ``"output"``;
-    ``input_kind`` is ``"analog"`` (direct encoding of ``x``) or ``"spikes"``.
+    ``None`` for that; a synapse of ``groups`` Dense weight groups, see
+    :class:`exporters.intnet.IntLayer`, has up to ``groups * n_out``). ``neuron`` is a model
+    name of :mod:`lava_pinn.neurons` or ``"output"``; ``input_kind`` is ``"analog"`` (direct
+    encoding of ``x``) or ``"spikes"``.
     """
 
     name: str
@@ -74,12 +90,15 @@ class LayerSpec:
     input_kind: str = "spikes"
     fan_out: np.ndarray | None = None
     weight_bits: int | None = None
+    groups: int = 1
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
             raise ValueError(f"LayerSpec.name must be a non-empty string, got {self.name!r}")
         n_in = _pos_int(self.n_in, f"LayerSpec({self.name}).n_in")
         n_out = _pos_int(self.n_out, f"LayerSpec({self.name}).n_out")
+        groups = _pos_int(self.groups, f"LayerSpec({self.name}).groups")
+        object.__setattr__(self, "groups", groups)
         object.__setattr__(self, "n_in", n_in)
         object.__setattr__(self, "n_out", n_out)
         if self.neuron not in _known_neurons():
@@ -94,10 +113,10 @@ class LayerSpec:
             )
         fo = np.full(n_in, n_out, dtype=np.float64) if self.fan_out is None else self.fan_out
         fo = _counts(fo, f"LayerSpec({self.name}).fan_out", (n_in,))
-        if np.any(fo > n_out) or np.any(fo != np.round(fo)):
+        if np.any(fo > groups * n_out) or np.any(fo != np.round(fo)):
             raise ValueError(
-                f"LayerSpec({self.name}).fan_out must hold integers in [0, n_out={n_out}] "
-                "(nonzeros per column of the weight matrix)"
+                f"LayerSpec({self.name}).fan_out must hold integers in [0, groups * n_out = "
+                f"{groups * n_out}] (nonzeros per column of the weight matrices)"
             )
         object.__setattr__(self, "fan_out", fo)
         if self.weight_bits is not None:
@@ -116,18 +135,18 @@ class LayerSpec:
         input_kind: str = "spikes",
         weight_bits: int | None = None,
     ) -> LayerSpec:
-        """Build from a weight matrix of shape ``(n_out, n_in)`` (numpy or torch)."""
-        w = np.asarray(weight.detach().cpu() if hasattr(weight, "detach") else weight)
-        if w.ndim != 2:
-            raise ValueError(f"LayerSpec({name}) weight must be 2-D (n_out, n_in), got {w.shape}")
+        """Build from a weight matrix of shape ``(n_out, n_in)`` (numpy or torch), or a tuple
+        of such matrices: the weight groups of one synapse (their synapses add up)."""
+        ws = weight_groups(weight, f"LayerSpec({name})")
         return cls(
             name=name,
-            n_in=w.shape[1],
-            n_out=w.shape[0],
+            n_in=ws[0].shape[1],
+            n_out=ws[0].shape[0],
             neuron=neuron,
             input_kind=input_kind,
-            fan_out=np.count_nonzero(w, axis=0),
+            fan_out=sum(np.count_nonzero(w, axis=0) for w in ws),
             weight_bits=weight_bits,
+            groups=len(ws),
         )
 
     @property
@@ -271,6 +290,7 @@ class SNNActivity:
                     "input_kind": la.input_kind,
                     "fan_out": la.fan_out.tolist(),
                     "weight_bits": la.weight_bits,
+                    "groups": la.groups,
                     "spike_counts": None if c is None else c.tolist(),
                 }
                 for la, c in zip(self.layers, self.spike_counts, strict=True)
@@ -289,6 +309,7 @@ class SNNActivity:
                     d["input_kind"],
                     d["fan_out"],
                     d.get("weight_bits"),
+                    d.get("groups", 1),
                 )
                 for d in data["layers"]
             ]

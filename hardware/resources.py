@@ -119,23 +119,25 @@ class LayerShape:
     weight_bits: int
     neuron: str = "lif-hard"
     analog_input: bool = False
+    groups: int = 1  # Dense weight groups per connection (each a synapse of weight_bits)
 
     def __post_init__(self) -> None:
-        for f in ("n_in", "n_out", "weight_bits"):
+        for f in ("n_in", "n_out", "weight_bits", "groups"):
             v = getattr(self, f)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
                 raise ValueError(
                     f"LayerShape({self.name}).{f} must be a positive integer, got {v!r}"
                 )
-        if not 0 <= self.nonzeros <= self.n_in * self.n_out:
+        g = self.groups
+        if not 0 <= self.nonzeros <= g * self.n_in * self.n_out:
             raise ValueError(
                 f"LayerShape({self.name}).nonzeros={self.nonzeros} must lie in "
-                f"[0, n_in*n_out={self.n_in * self.n_out}]"
+                f"[0, groups*n_in*n_out={g * self.n_in * self.n_out}]"
             )
-        if not 0 <= self.max_fan_in <= self.n_in or not 0 <= self.max_fan_out <= self.n_out:
+        if not 0 <= self.max_fan_in <= g * self.n_in or not 0 <= self.max_fan_out <= g * self.n_out:
             raise ValueError(
-                f"LayerShape({self.name}): max_fan_in must lie in [0, n_in] and max_fan_out "
-                "in [0, n_out]"
+                f"LayerShape({self.name}): max_fan_in must lie in [0, groups*n_in] and "
+                "max_fan_out in [0, groups*n_out]"
             )
 
     @classmethod
@@ -147,25 +149,28 @@ class LayerShape:
         neuron: str = "lif-hard",
         analog_input: bool = False,
     ) -> LayerShape:
-        w = np.asarray(weight.detach().cpu() if hasattr(weight, "detach") else weight)
-        if w.ndim != 2:
-            raise ValueError(f"LayerShape({name}) weight must be 2-D (n_out, n_in), got {w.shape}")
-        nz = w != 0
+        """``weight``: ``(n_out, n_in)``, or a tuple of such matrices (one connection's weight
+        groups, :class:`exporters.intnet.IntLayer`; their synapses add up)."""
+        from hardware.activity import weight_groups
+
+        ws = weight_groups(weight, f"LayerShape({name})")
+        nz = sum((w != 0).astype(np.int64) for w in ws)
         return cls(
             name=name,
-            n_in=int(w.shape[1]),
-            n_out=int(w.shape[0]),
+            n_in=int(ws[0].shape[1]),
+            n_out=int(ws[0].shape[0]),
             nonzeros=int(nz.sum()),
             max_fan_in=int(nz.sum(axis=1).max(initial=0)),
             max_fan_out=int(nz.sum(axis=0).max(initial=0)),
             weight_bits=int(weight_bits),
             neuron=neuron,
             analog_input=analog_input,
+            groups=len(ws),
         )
 
     def synapse_bits(self) -> int:
         """Synaptic memory: the smaller of dense and index-sparse storage (bits)."""
-        dense = self.n_in * self.n_out * self.weight_bits
+        dense = self.groups * self.n_in * self.n_out * self.weight_bits
         index = max(1, math.ceil(math.log2(self.n_in))) if self.n_in > 1 else 1
         sparse = self.nonzeros * (self.weight_bits + index)
         return int(min(dense, sparse))

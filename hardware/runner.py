@@ -206,7 +206,7 @@ def layer_specs(net: LoadedNetwork, needs: str) -> tuple[LayerSpec, ...]:
     """
     if needs == "integer":
         inet = net.integer
-        ws = [la.weight for la in inet.hidden] + [inet.readout.weight]
+        ws = _int_weights(inet)
         names = [la.name for la in inet.hidden] + [inet.readout.name]
         neurons = [la.neuron for la in inet.hidden] + [OUTPUT]
         bits: list[int | None] = [16] + [8] * len(inet.hidden)
@@ -222,6 +222,11 @@ def layer_specs(net: LoadedNetwork, needs: str) -> tuple[LayerSpec, ...]:
     )
 
 
+def _int_weights(inet: Any) -> list[tuple[np.ndarray, ...]]:
+    """Each synapse's weight groups (two Dense groups count their synapses twice)."""
+    return [tuple(w for w, _ in la.groups) for la in (*inet.hidden, inet.readout)]
+
+
 def resource_check(inet: Any) -> ResourceReport:
     """Map an :class:`~exporters.intnet.IntegerNetwork` onto Loihi 2 and warn what cannot fit.
 
@@ -229,7 +234,7 @@ def resource_check(inet: Any) -> ResourceReport:
     checked with 8 bits as well because its 16-bit weights stay on the host (see
     :data:`HOST_LAYER_NOTE`).
     """
-    ws = [la.weight for la in inet.hidden] + [inet.readout.weight]
+    ws = _int_weights(inet)
     neurons = [la.neuron for la in inet.hidden] + [OUTPUT]
     names = [la.name for la in inet.hidden] + [inet.readout.name]
     return check_network(ws, 8, neurons, names=names, analog_input=True)

@@ -52,6 +52,11 @@ def assert_same_network(a, b) -> None:
     assert a.readout.weight_exp == b.readout.weight_exp
     assert np.array_equal(a.readout.weight, b.readout.weight)
     assert np.array_equal(a.readout.bias, b.readout.bias)
+    for la, lb in zip((*a.hidden, a.readout), (*b.hidden, b.readout), strict=True):
+        assert la.fine_exp == lb.fine_exp
+        assert (la.fine_weight is None) == (lb.fine_weight is None)
+        if la.fine_weight is not None:
+            assert np.array_equal(la.fine_weight, lb.fine_weight)
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +75,8 @@ def test_round_trip_every_array_and_manifest_field(artifact_file, tmp_path):
     assert_same_network(load(path), net)
     assert art.report.to_dict() == report.to_dict()
     m = art.manifest
-    assert m["format"] == FORMAT and m["format_version"] == FORMAT_VERSION
+    # no fine weight group: written as version 1, which older readers still load
+    assert m["format"] == FORMAT and m["format_version"] == 1
     assert m["neuron"] == "if" and m["T"] == snn.T and m["sizes"] == [2, 12, 10, 3]
     assert m["input_scale"] == list(net.input_scale)
     assert m["output_scale"] == list(net.output_scale)
@@ -108,6 +114,16 @@ def test_source_checkpoint_hash_and_integer_network(tmp_path):
         export(net, tmp_path / "x.h5", source=tmp_path / "missing.pt")
     with pytest.raises(ValueError, match="written as it is"):
         export(net, tmp_path / "x.h5", calibration_inputs=points())
+
+
+def test_fine_weight_groups_round_trip_as_version_2(tmp_path):
+    net = random_network(np.random.default_rng(4), [2, 8, 6, 2], "graded-if", 12, weight_groups=2)
+    assert all(la.fine_weight is not None for la in (*net.hidden[1:], net.readout))
+    art = load_artifact(export(net, tmp_path / "fine.h5"))
+    assert_same_network(art.network, net)
+    assert art.manifest["format_version"] == FORMAT_VERSION == 2
+    x = points(16, seed=2).numpy()
+    assert np.array_equal(exporters.run_twin(art.network, x).acc, exporters.run_twin(net, x).acc)
 
 
 def test_lazy_public_api():
@@ -159,7 +175,7 @@ def _copy_with_attr(src: Path, dst: Path, key: str, value) -> Path:
 def test_newer_version_and_wrong_format(artifact_file, tmp_path):
     path, _ = artifact_file
     newer = _copy_with_attr(path, tmp_path / "newer.h5", "format_version", FORMAT_VERSION + 1)
-    with pytest.raises(ArtifactError, match=r"newer\.h5.*version 2 is newer"):
+    with pytest.raises(ArtifactError, match=rf"newer\.h5.*version {FORMAT_VERSION + 1} is newer"):
         load(newer)
     other = _copy_with_attr(path, tmp_path / "other.h5", "format", "something-else")
     with pytest.raises(ArtifactError, match=r"other\.h5.*not a lava-pinn artifact"):

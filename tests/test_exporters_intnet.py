@@ -148,3 +148,34 @@ def test_readout_checked():
         IntegerNetwork(net.hidden, IntReadout(w, 0, net.readout.bias), 1.0, 1.0, 4)
     with pytest.raises(ValueError, match=r"readout\.bias has 3 entries"):
         IntReadout(net.readout.weight, 0, np.zeros(3, dtype=np.int64))
+
+
+# ------------------------------------------------------------------ second (fine) weight group
+def test_fine_weight_group_validation():
+    net = random_network(np.random.default_rng(0), [3, 8, 8, 2], "if", 16, weight_groups=2)
+    la = net.hidden[1]
+    assert la.fine_weight is not None and la.fine_exp < la.weight_exp
+    assert len(la.groups) == 2 and len(net.hidden[0].groups) == 1
+    with pytest.raises(ValueError, match=r"fine_weight and fine_exp go together"):
+        _replace_layer(net, 1, fine_exp=None)
+    with pytest.raises(ValueError, match=r"layer1\.fine_weight has shape \(8, 7\)"):
+        _replace_layer(net, 1, fine_weight=la.fine_weight[:, :7])
+    with pytest.raises(ValueError, match=r"fine_exp = .* must lie below weight_exp"):
+        _replace_layer(net, 1, fine_exp=la.weight_exp)
+    odd = la.fine_weight.copy()
+    odd[0, 0] = 3
+    with pytest.raises(ValueError, match=r"layer1\)\.fine\.weight.*even"):
+        _replace_layer(net, 1, fine_weight=odd)
+    with pytest.raises(ValueError, match=r"hidden\[0\].*host.*no second weight group"):
+        _replace_layer(
+            net, 0, weight_exp=-7, fine_weight=np.zeros_like(net.hidden[0].weight), fine_exp=-8
+        )
+
+
+def test_fine_weight_group_refused_into_lava_lif():
+    lif = random_network(np.random.default_rng(0), [3, 8, 8, 2], "lif-hard", 16)
+    la = lif.hidden[1]
+    with pytest.raises(ValueError, match=r"hidden\[1\].*Lava's LIF\) takes one Dense group"):
+        _replace_layer(lif, 1, fine_weight=np.zeros_like(la.weight), fine_exp=la.weight_exp - 1)
+    with pytest.raises(ValueError, match="needs a custom IF neuron"):
+        random_network(np.random.default_rng(0), [3, 8, 2], "lif-hard", 16, weight_groups=2)

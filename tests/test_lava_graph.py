@@ -3,6 +3,7 @@ agree with a torch float simulation, and no worker process outlives a graph."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from types import SimpleNamespace
 
@@ -272,4 +273,27 @@ def test_twin_equals_lava_on_quantized_zoo_network(
         warnings.simplefilter("ignore")
         with lava_graph.build_int_graph(net, 4) as g:
             got = g.run(pts)
+    _assert_same(got, twin)
+
+
+@pytest.mark.parametrize(
+    "neuron,connection", [("if", "batched"), ("signed-if", "sparse"), ("graded-if", "dense")]
+)
+def test_twin_equals_lava_with_two_weight_groups(neuron, connection, no_leftover_workers):
+    """A fine Dense group per synapse (and readout): two Lava processes into one ``a_in``, each
+    shifting and flooring on its own; the twin sums the same way, bit for bit."""
+    net = random_network(np.random.default_rng(5), [3, 7, 6, 2], neuron, 16, weight_groups=2)
+    assert all(la.fine_weight is not None for la in (*net.hidden[1:], net.readout))
+    x = np.random.default_rng(6).uniform(-1, 1, size=(5, net.in_features))
+    twin = run_twin(net, x)
+    coarse = IntegerNetwork(
+        tuple(dataclasses.replace(la, fine_weight=None, fine_exp=None) for la in net.hidden),
+        dataclasses.replace(net.readout, fine_weight=None, fine_exp=None),
+        net.input_scale,
+        net.output_scale,
+        net.T,
+    )
+    assert not np.array_equal(run_twin(coarse, x).acc, twin.acc), "fine groups had no effect"
+    with lava_graph.build_int_graph(net, 3, connection=connection, timeout_s=120) as g:
+        got = g.run(x)
     _assert_same(got, twin)

@@ -109,6 +109,18 @@ def test_non_native_network_is_refused_naming_layer_and_model(tmp_path):
     assert not (tmp_path / "x.net").exists()
 
 
+def test_fine_weight_group_is_refused(tmp_path):
+    net = _native(2, [3, 6, 5, 2], 8)
+    ro = net.readout
+    fine = dataclasses.replace(
+        ro, fine_weight=np.full(ro.weight.shape, 2), fine_exp=ro.weight_exp - 7
+    )
+    two = IntegerNetwork(net.hidden, fine, net.input_scale, net.output_scale, 8)
+    with pytest.raises(netx.NetxExportError, match=r"readout.*second weight group.*groups=1"):
+        netx.export_netx(two, tmp_path / "x.net")
+    assert not (tmp_path / "x.net").exists()
+
+
 def test_inexpressible_exponent_and_bias_are_refused(tmp_path):
     net = random_network(np.random.default_rng(4), [3, 6, 5, 2], "lif-hard", 8)
     with pytest.raises(netx.NetxExportError, match=r"hidden\[1\].*weight_exp = -3.*multiples of 8"):

@@ -102,3 +102,30 @@ def test_layer_shape_validation():
         LayerShape("a", 2, 2, 4, 2, 2, 0)
     with pytest.raises(ValueError, match="neurons_per_core"):
         dataclasses.replace(LOIHI2, neurons_per_core=0)
+
+
+def test_two_weight_groups_count_their_synapses_twice():
+    """A synapse with a fine Dense group (exporters.intnet.IntLayer) stores two 8-bit weights per
+    connection: twice the synapses, synaptic memory and synaptic operations."""
+    from exporters.intnet import random_network
+    from hardware.activity import LayerSpec
+    from hardware.runner import resource_check
+
+    w = np.ones((6, 5))
+    f = np.ones((6, 5))
+    f[0, 0] = 0
+    shape = LayerShape.from_weight("two", (w, f), weight_bits=8)
+    assert shape.groups == 2 and shape.nonzeros == 59 and shape.max_fan_in == 10
+    assert shape.synapse_bits() == min(2 * 30 * 8, 59 * (8 + 3))
+    spec = LayerSpec.from_weight("two", (w, f), "if")
+    assert spec.groups == 2 and spec.nonzeros == 59 and spec.fan_out.tolist() == [11] + [12] * 4
+    with pytest.raises(ValueError, match="weight groups differ in shape"):
+        LayerShape.from_weight("bad", (w, f[:, :4]))
+    two = random_network(np.random.default_rng(0), [3, 8, 8, 2], "if", 16, weight_groups=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LoihiResourceWarning)
+        rep = resource_check(two)
+    layers = (*two.hidden, two.readout)
+    assert rep.synapses == sum(int(np.count_nonzero(w)) for la in layers for w, _ in la.groups)
+    assert rep.synapses > sum(int(np.count_nonzero(la.weight)) for la in layers)
+    assert all(la.weight_bits == 8 for la in rep.layers)
