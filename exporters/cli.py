@@ -30,13 +30,16 @@ class ExportOptions:
 
     ``calibration_points`` seeded points of the problem's domain (``seed``) score the scale
     search of :func:`exporters.quantize.quantize` (``search=False`` keeps the first candidate);
-    ``netx`` also writes ``DIR/network.net`` (hardware-native ``lif-hard`` networks only).
+    ``netx`` also writes ``DIR/network.net`` (hardware-native ``lif-hard`` networks only);
+    ``weight_groups=2`` gives every Dense synapse a fine second group (about 15-bit weights at
+    twice the synapses; custom IF neurons only, not netx).
     """
 
     calibration_points: int = 256
     seed: int = 1
     search: bool = True
     netx: bool = False
+    weight_groups: int = 1
 
     def __post_init__(self) -> None:
         n = self.calibration_points
@@ -49,6 +52,15 @@ class ExportOptions:
                 raise TypeError(
                     f"ExportOptions.{f} must be True or False, got {getattr(self, f)!r}"
                 )
+        if isinstance(self.weight_groups, bool) or self.weight_groups not in (1, 2):
+            raise ValueError(
+                f"ExportOptions.weight_groups must be 1 or 2, got {self.weight_groups!r}"
+            )
+        if self.netx and self.weight_groups == 2:
+            raise ValueError(
+                "ExportOptions: netx files hold one weight group per layer; use weight_groups=1 "
+                "with netx=True"
+            )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -82,6 +94,7 @@ def export_stage(rd, options: ExportOptions) -> Path:
         search=options.search,
         n_points=options.calibration_points,
         seed=options.seed,
+        weight_groups=options.weight_groups,
     )
     art = exporters.load_artifact(path)
     files = [path.name]
@@ -115,6 +128,14 @@ def _export_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=d.seed, help=f"seed of those points ({d.seed})")
     p.add_argument("--no-search", action="store_true", help="keep the first scale candidate")
     p.add_argument("--netx", action="store_true", help="also write DIR/network.net (lava-dl)")
+    p.add_argument(
+        "--weight-groups",
+        type=int,
+        choices=[1, 2],
+        default=d.weight_groups,
+        help="2: a fine second Dense group per synapse, ~15-bit weights at twice the synapses "
+        "(custom IF neurons; not with --netx)",
+    )
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
 
 
@@ -129,7 +150,12 @@ def _export_run(args: argparse.Namespace) -> int:
         rd = RunDir(args.dir)
     except RunDirError as err:
         raise CLIError(str(err), "create it with `lava-pinn pipeline PROBLEM --out DIR`") from None
-    opts = ExportOptions(args.calibration_points, args.seed, not args.no_search, args.netx)
+    try:
+        opts = ExportOptions(
+            args.calibration_points, args.seed, not args.no_search, args.netx, args.weight_groups
+        )
+    except ValueError as err:
+        raise CLIError(str(err), "drop --netx or --weight-groups 2") from None
     path = export_stage(rd, opts)
     art = exporters.load_artifact(path)
     if art.report is not None:

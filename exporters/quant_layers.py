@@ -97,7 +97,10 @@ class ScaleCandidate:
     rate-weighted rounding error ``sum_j H_jj (q_ij s_i - w_ij)^2``; ``bias_correction``:
     subtract the mean current error over the calibration rates from the integer bias;
     ``exact_threshold``: choose each row's scale so its threshold is an exact integer (soft-reset
-    neurons; see :func:`_exact_thresholds`).
+    neurons; see :func:`_exact_thresholds`); ``weight_groups``: 1, or 2 to add a second Dense
+    group per synapse holding the first's rounding residual ``FINE_SHIFT`` bits finer (about
+    15-bit weights at twice the synapses; custom IF neurons and the readout, see
+    :func:`_fine_group`).
     """
 
     rounding: str = "nearest"
@@ -105,6 +108,7 @@ class ScaleCandidate:
     row_search: bool = True
     bias_correction: bool = True
     exact_threshold: bool = False
+    weight_groups: int = 1
 
     def __post_init__(self) -> None:
         if self.rounding not in ROUNDINGS:
@@ -114,6 +118,10 @@ class ScaleCandidate:
             )
         if not isinstance(self.fill, (int, float)) or not 0.25 <= float(self.fill) <= 1.0:
             raise ValueError(f"ScaleCandidate.fill must lie in [0.25, 1], got {self.fill!r}")
+        if self.weight_groups not in (1, 2) or isinstance(self.weight_groups, bool):
+            raise ValueError(
+                f"ScaleCandidate.weight_groups must be 1 or 2, got {self.weight_groups!r}"
+            )
 
     @property
     def label(self) -> str:
@@ -121,6 +129,7 @@ class ScaleCandidate:
             f"{self.rounding},fill={self.fill:g}"
             f"{',rows' if self.row_search else ''}{',bias-corr' if self.bias_correction else ''}"
             f"{',exact-th' if self.exact_threshold else ''}"
+            f"{',2 groups' if self.weight_groups == 2 else ''}"
         )
 
 
@@ -233,6 +242,32 @@ def _refine_rows(
     return best_s
 
 
+# --------------------------------------------------------------------------- weight groups
+FINE_SHIFT = 7  # the fine group's exponent lies this far below the coarse one
+
+
+def _fine_group(Wsc: np.ndarray, Q: np.ndarray, e: int, groups: int):
+    """The second Dense group of a synapse, or ``None``: the coarse rounding residual
+    ``R = Wsc - W_eff(Q)`` (in coarse integer units) at ``d = min(FINE_SHIFT, e + 8)`` bits
+    finer, ``F = round(R 2**d)`` in its own 8-bit range (even when mixed-sign), at exponent
+    ``e - d >= -8``. Returns ``(F, d)``; the pair applies ``W_eff(Q) + W_eff(F) 2**-d``."""
+    d = min(FINE_SHIFT, e - WEIGHT_EXP_RANGE[0])
+    if groups < 2 or d <= 0 or Q.size == 0:
+        return None
+    R = (Wsc - fp.dense_effective_weights(Q)) * 2.0**d
+    lo, hi, step = fp.dense_weight_range(_sign_mode(R))
+    F = np.clip(_round_step(R, step), lo, hi).astype(np.int64)
+    return F, d
+
+
+def _applied(Q: np.ndarray, fine) -> np.ndarray:
+    """The weights a synapse applies, in coarse integer units (Lava's even truncation too)."""
+    W = fp.dense_effective_weights(Q).astype(np.float64)
+    if fine is not None:
+        W = W + fp.dense_effective_weights(fine[0]) * 2.0 ** -fine[1]
+    return W
+
+
 # --------------------------------------------------------------------------- layer builders
 @dataclass(frozen=True)
 class _Stats:
@@ -243,10 +278,12 @@ class _Stats:
 
 
 def _v_bound(
-    Q, e_act, bias_v, th_v, v0, T, spec_in: IntNeuronSpec, spec: IntNeuronSpec
+    Q, e_act, bias_v, th_v, v0, T, spec_in: IntNeuronSpec, spec: IntNeuronSpec, floors=None
 ) -> np.ndarray:
     """Worst-case ``|v|`` per neuron over any input spikes (``|s| <= spec_in.levels``):
-    ``|v0| + th + T max|I|``. A neuron that holds ``v`` within ``v_margin`` thresholds of its
+    ``|v0| + th + T max|I|`` (``Q``: the applied weights in coarse units, :func:`_applied`;
+    ``floors``: how many of the synapse's groups shift right, each losing up to one unit;
+    default ``e_act < 0``). A neuron that holds ``v`` within ``v_margin`` thresholds of its
     firing range (graded IF) needs only ``max(|v0|, (levels + v_margin) th, |W| |s| + |bias|)``:
     its bounds and its current inside 24 bits."""
     scale = float(2**e_act) if e_act >= 0 else 2.0**e_act
@@ -257,12 +294,12 @@ def _v_bound(
         pos = Q.clip(min=0).sum(axis=1) * scale
         neg = (-Q).clip(min=0).sum(axis=1) * scale
         imax = np.maximum(np.abs(pos + bias_v), np.abs(bias_v - neg))
-    if e_act < 0:
-        imax = imax + 1  # the right shift floors: a negative sum can lose one more unit
+    floors = int(e_act < 0) if floors is None else floors
+    imax = imax + floors  # a right shift floors: a negative sum can lose one more unit
     if spec.v_margin is not None:
         # |W| @ |s| + |bias|: the bound the torch twin's exact float32 path checks
         held = (spec.levels + spec.v_margin) * th_v
-        iabs = np.abs(Q).sum(axis=1) * scale + np.abs(bias_v) + (e_act < 0)
+        iabs = np.abs(Q).sum(axis=1) * scale + np.abs(bias_v) + floors
         return np.maximum(np.maximum(np.abs(v0), held), iabs)
     return np.abs(v0) + th_v + T * imax
 
@@ -431,10 +468,11 @@ def _quantize_dense(
     v0, sat = _clamp_v0(v0, th, spec, where)
     sat += _saturated(W / s[:, None], lo, hi, step)
     mant, bexp = _encode_bias(bias_v, spec, where)
-    layer = IntLayer(Q, e, mant, bexp, th, v0, fl.neuron, name=fl.name)
+    fine = _fine_group(W / s[:, None], Q, e, cand.weight_groups)
+    layer = IntLayer(Q, e, mant, bexp, th, v0, fl.neuron, name=fl.name, **_fine_fields(fine, e))
     W_eff = fp.dense_effective_weights(Q)
-    W_deq = W_eff * s[:, None]
-    wstats = _weight_stats(W, W_deq, W_eff)
+    W_app = _applied(Q, fine)
+    wstats = _weight_stats(W, W_app * s[:, None], W_app)
     _warn_zeroed(where, wstats)
     rep = LayerReport(
         name=fl.name,
@@ -444,6 +482,7 @@ def _quantize_dense(
         weight_exp=e,
         weight_bits=_bits(W_eff, step, mode == "mixed"),
         weight_bits_available=fp.DENSE_WEIGHT_BITS,
+        weight_groups=1 if fine is None else 2,
         saturated=sat,
         **wstats,
         **_report_errors(fl, spec, k, th, mant << bexp, v0),
@@ -451,6 +490,10 @@ def _quantize_dense(
         choice=cand.label,
     )
     return layer, rep
+
+
+def _fine_fields(fine, e: int) -> dict:
+    return {} if fine is None else {"fine_weight": fine[0], "fine_exp": e - fine[1]}
 
 
 def _floor_offset(e: int, Q: np.ndarray) -> float:
@@ -466,12 +509,17 @@ def _floor_offset(e: int, Q: np.ndarray) -> float:
 def _neuron_ints(fl, spec, k, Q, Wsc, e_act, stats, cand, T, spec_in, rows=None):
     """Threshold, bias, v0 for units ``k``; ``None`` if a threshold or ``|v|`` cannot fit."""
     th, bias_v, v0 = _finish_neurons(fl, spec, k, T, fl.name)
+    e = e_act - spec.act_shift
+    fine = _fine_group(Wsc, Q, e, cand.weight_groups)
+    Qa = _applied(Q, fine)
     if cand.bias_correction:
-        bias_f = fl.b / k - _bias_shift(Q, Wsc, stats.mean) * 2.0**e_act
-        bias_f += _floor_offset(e_act - spec.act_shift, Q) * 2.0**spec.act_shift
+        bias_f = fl.b / k - _bias_shift(Qa, Wsc, stats.mean) * 2.0**e_act
+        off = _floor_offset(e, Q) + (0.0 if fine is None else _floor_offset(e - fine[1], fine[0]))
+        bias_f += off * 2.0**spec.act_shift
         bias_v = np.rint(bias_f).astype(np.int64)
     lo, hi = spec.threshold_range
-    vb = _v_bound(Q, e_act, bias_v, th * spec.threshold_unit, v0, T, spec_in, spec)
+    floors = int(e_act < 0) + int(fine is not None and e_act - fine[1] < 0)
+    vb = _v_bound(Qa, e_act, bias_v, th * spec.threshold_unit, v0, T, spec_in, spec, floors)
     ok = (th >= max(lo, 1)) & (th <= hi) & (vb <= fp.V_LIMIT)
     if rows is not None:
         return th, bias_v, v0, vb, ok
@@ -621,12 +669,18 @@ def _quantize_readout(
     s = np.where(zero, np.maximum(np.abs(b), 1e-30) * 2.0**-20, s)
     Wsc = W / s[:, None]
     Q = ROUNDINGS.get(cand.rounding)(Wsc, lo, hi, step, stats.H)
-    shift = _bias_shift(Q, Wsc, stats.mean) if cand.bias_correction else np.zeros(len(b))
-    amax = levels_in * int(np.abs(Q).sum(axis=1).max()) if Q.size else 0
     for e in range(8, -1, -1):
+        fine = _fine_group(Wsc, Q, e, cand.weight_groups)
+        Qa = _applied(Q, fine)
+        shift = _bias_shift(Qa, Wsc, stats.mean) if cand.bias_correction else np.zeros(len(b))
+        if cand.bias_correction and fine is not None:
+            shift = shift - _floor_offset(e - fine[1], fine[0]) * 2.0**-e
+        # largest |Dense output| per step (all groups; a floored group may lose one more unit)
+        amax = levels_in * float(np.abs(Qa).sum(axis=1).max()) * 2**e if Q.size else 0
+        amax += fine is not None
         out_scale = s / 2.0**e
         bias = np.rint(b / out_scale - shift * 2.0**e)
-        if T * amax * 2**e < ACC_LIMIT and np.abs(bias).max() < 2**31 - 1:
+        if T * amax < ACC_LIMIT and np.abs(bias).max() < 2**31 - 1:
             break
     else:
         raise QuantizationError(
@@ -634,9 +688,9 @@ def _quantize_readout(
             "exceeds int32 with 8-bit weights"
         )
     bias = bias.astype(np.int64)
-    ro = IntReadout(Q, e, bias, name=where)
+    ro = IntReadout(Q, e, bias, name=where, **_fine_fields(fine, e))
     W_eff = fp.dense_effective_weights(Q)
-    wstats = _weight_stats(W, W_eff * s[:, None], W_eff)
+    wstats = _weight_stats(W, Qa * s[:, None], Qa)
     _warn_zeroed(where, wstats)
     b_err = float(np.max(np.abs(bias * out_scale - b) / np.maximum(np.abs(W).sum(1), 1e-30)))
     rep = LayerReport(
@@ -647,6 +701,7 @@ def _quantize_readout(
         weight_exp=e,
         weight_bits=_bits(W_eff, step, mode == "mixed"),
         weight_bits_available=fp.DENSE_WEIGHT_BITS,
+        weight_groups=1 if fine is None else 2,
         saturated=_saturated(Wsc, lo, hi, step),
         **wstats,
         bias_error=b_err,

@@ -33,7 +33,9 @@ class LayerReport:
     """Quantization figures of one layer (hidden layer or readout).
 
     * ``weight_bits``: bits the largest integer weight needs, sign included, out of
-      ``weight_bits_available`` (8 for a Lava Dense synapse, 16 for the host-side first layer).
+      ``weight_bits_available`` (8 for a Lava Dense synapse, 16 for the host-side first layer);
+      ``weight_groups``: Dense groups per synapse (2: a fine group refines the first,
+      :class:`exporters.intnet.IntLayer`).
     * ``saturated``: values (weights, thresholds, biases, ``v0``) that had to be moved to the
       edge of their range; ``rounded_to_zero``: nonzero float weights that became integer 0 (of
       ``nonzero_weights``); ``zeroed_norm_fraction = ||W[zeroed]|| / ||W||`` (Frobenius).
@@ -66,6 +68,7 @@ class LayerReport:
     v_headroom: float = math.inf
     choice: str = ""
     search: tuple[tuple[str, float], ...] = ()
+    weight_groups: int = 1
 
     def __post_init__(self) -> None:
         if self.kind not in LAYER_KINDS:
@@ -76,6 +79,10 @@ class LayerReport:
         object.__setattr__(self, "shape", shape)
         for f in ("weight_bits", "weight_bits_available", "saturated", "rounded_to_zero"):
             _nonneg_int(getattr(self, f), f"LayerReport.{f}")
+        if self.weight_groups not in (1, 2) or isinstance(self.weight_groups, bool):
+            raise ValueError(
+                f"LayerReport.weight_groups must be 1 or 2, got {self.weight_groups!r}"
+            )
         _nonneg_int(self.nonzero_weights, "LayerReport.nonzero_weights")
         if self.rounded_to_zero > self.nonzero_weights:
             raise ValueError(
@@ -213,7 +220,8 @@ class QuantizationReport:
         for la in (*self.layers, self.readout):
             lines.append(
                 f"  {la.name:>10} {la.kind:7} {la.shape[0]}x{la.shape[1]} exp {la.weight_exp:+d} "
-                f"bits {la.weight_bits}/{la.weight_bits_available} "
+                f"bits {la.weight_bits}/{la.weight_bits_available}"
+                f"{' x2 groups' if la.weight_groups == 2 else ''} "
                 f"err {100 * la.weight_error:.3f}% "
                 f"zeroed {la.rounded_to_zero}/{la.nonzero_weights} sat {la.saturated} "
                 f"[{la.choice}]"

@@ -24,6 +24,15 @@ so its budget is that bound and its largest current, not ``T`` times the current
 even ``e = -8`` does not fit are rows given fewer weight bits. Mixed-sign matrices are rounded
 to even integers (what Lava's Dense keeps).
 
+**Two weight groups** (``weight_groups=2``). Eight bits per weight cost about 1% of a wide
+layer's weight norm (per-row rounding), which the output error of a deep network accumulates.
+A second Lava Dense process per synapse, into the same neurons, carries the first one's
+rounding residual ``FINE_SHIFT = 7`` exponents lower: ``W ~ s_i (Q + F 2**-7)`` with ``F`` 8-bit
+(``a = (Q s << e) + (F s << e - 7)``, each floored on its own, the floors' mean loss in the bias
+correction). The pair acts as a ~15-bit weight at twice the synapses and synaptic operations
+(:mod:`hardware.resources` and the energy reports count both). Custom IF neurons and the
+readout only (Lava's LIF takes one group), and no netx export.
+
 **The host-side first layer** takes the 16-bit input ``x_q = round(x / input_scale)`` with
 ``input_scale = x_max / 2**14`` (``x_max``: the larger of the domain bound and the calibration
 points', so points up to twice that range still fit) and 16-bit weights; its unit ``k_i`` makes
@@ -205,6 +214,7 @@ def quantize(
     n_points: int = 256,
     n_fit: int | None = None,
     seed: int = 1,
+    weight_groups: int = 1,
 ) -> tuple[IntegerNetwork, QuantizationReport]:
     """Map a float SNN onto Loihi 2 integers; returns the network and its report.
 
@@ -218,7 +228,10 @@ def quantize(
     set of at least ``n_fit`` points (default ``2 * widest layer``, so the least squares is
     over-determined): ``calibration_inputs`` (or ``n_points`` seeded ones) topped up with seeded
     points of the problem the SNN names (:func:`_fit_points`); a re-fitted chain is kept only
-    where the twin scores better (also with ``search=False``).
+    where the twin scores better (also with ``search=False``). ``weight_groups=2`` gives every
+    Dense synapse (hidden layers and readout) a second, fine weight group: about 15-bit weights
+    at twice the synapses and synaptic operations (sets every candidate's ``weight_groups``;
+    custom IF neurons only, not Lava's LIF, and not exportable to netx).
     Raises :class:`QuantizationError` for a layer that does not fit the bit widths.
     """
     from exporters.twin import run_twin
@@ -234,6 +247,15 @@ def quantize(
     candidates = tuple(candidates)
     if not candidates or not all(isinstance(c, ScaleCandidate) for c in candidates):
         raise TypeError("candidates must be a non-empty tuple of ScaleCandidate")
+    if isinstance(weight_groups, bool) or weight_groups not in (1, 2):
+        raise ValueError(f"weight_groups must be 1 or 2, got {weight_groups!r}")
+    lif = [la.neuron for la in snn.hidden[1:] if not INT_NEURONS.get(la.neuron).current_step]
+    if weight_groups == 2 and lif:
+        raise ValueError(
+            f"weight_groups=2 needs custom IF neurons behind every Dense synapse; this network "
+            f"has {lif[0]!r} (Lava's LIF takes one Dense group). Use weight_groups=1"
+        )
+    candidates = tuple(replace(c, weight_groups=weight_groups) for c in candidates)
     for name, val in (("n_points", n_points), ("n_fit", 1 if n_fit is None else n_fit)):
         if isinstance(val, bool) or not isinstance(val, int) or val < 1:
             raise ValueError(f"{name} must be an int >= 1, got {val!r}")

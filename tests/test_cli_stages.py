@@ -66,6 +66,23 @@ def test_export_then_run_twin_then_report(converted, tmp_path, capsys):
     assert md.startswith("# regression-1d") and "| SNN torch-twin |" in md
 
 
+def test_export_with_two_weight_groups(converted, tmp_path, capsys):
+    import shutil
+
+    import exporters
+
+    d = tmp_path / "two"
+    shutil.copytree(converted, d)
+    assert main(["export", str(d), "--calibration-points", "32", "--weight-groups", "2"]) == 0
+    assert "x2 groups" in capsys.readouterr().out
+    net = exporters.load(d / "network.h5")
+    assert all(la.fine_weight is not None for la in (*net.hidden[1:], net.readout))
+    rec = json.loads((d / "run.json").read_text())["stages"]["export"]
+    assert rec["options"]["weight_groups"] == 2
+    assert main(["export", str(d), "--netx", "--weight-groups", "2"]) == 2
+    _one_line_error(capsys, "weight_groups")
+
+
 def test_missing_artifact_names_the_creating_command(tmp_path, capsys):
     d = tmp_path / "empty"
     assert main(["train", "regression-1d", "--out", str(d), "--pretrained"]) == 0
