@@ -83,7 +83,15 @@ def same(a, b) -> bool:
 def method_label(args) -> str:
     """The row's method: ``--method``, and the boundary share of its calibration points."""
     b = args.cal_boundary
-    return args.method if not b else f"{args.method} ({100 * b:g}% of cal. points on the boundary)"
+    label = args.method
+    extra = []
+    if getattr(args, "weight_groups", 1) == 2:
+        extra.append("2 weight groups")
+    if getattr(args, "quant_search", "on") == "off":
+        extra.append("no quantizer search/refit")
+    if b:
+        extra.append(f"{100 * b:g}% of cal. points on the boundary")
+    return f"{label} ({', '.join(extra)})" if extra else label
 
 
 def convert_cached(ck, x_cal, T: int, method: str, cache: Path | None):
@@ -113,13 +121,18 @@ def convert_cached(ck, x_cal, T: int, method: str, cache: Path | None):
     return snn, dt
 
 
-def quantize_net(snn, x_cal):
+def quantize_net(snn, x_cal, args=None):
     from exporters.quantize import quantize
 
+    opts = {}
+    if args is not None:
+        opts["weight_groups"] = args.weight_groups
+        if args.quant_search == "off":
+            opts.update(search=False, refit=False)
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        net, report = quantize(snn, x_cal)
+        net, report = quantize(snn, x_cal, **opts)
     return net, report, time.perf_counter() - t0, sorted({str(w.message) for w in caught})
 
 
@@ -176,7 +189,7 @@ def accuracy_row(name: str, T: int, args) -> dict:
 
         feats_t, feats_l, exact, qs, neurons = [], [], True, 0.0, 0
         for i, (axis_net, c) in enumerate(zip(snn.axis_nets, ref.axes, strict=True)):
-            net, qrep, q_s, warns = quantize_net(axis_net, x_cal[:, [i]])
+            net, qrep, q_s, warns = quantize_net(axis_net, x_cal[:, [i]], args)
             qs += q_s
             neurons += sum(la.n_out for la in net.hidden)
             c = c.double().reshape(-1, 1).numpy()
@@ -191,9 +204,13 @@ def accuracy_row(name: str, T: int, args) -> dict:
         lava_idx = np.arange(pts.shape[0])
         row.update(quantize_s=qs, neurons=neurons, bit_exact=exact, lava_s=None)
     else:
-        net, qrep, row["quantize_s"], warns = quantize_net(snn, x_cal)
+        net, qrep, row["quantize_s"], warns = quantize_net(snn, x_cal, args)
         row["neurons"] = sum(la.n_out for la in net.hidden)
         row["sizes"] = net.sizes
+        # Dense synapses on chip (both groups of a two-group synapse; the host layer excluded)
+        row["synapses"] = sum(
+            int(np.count_nonzero(w)) for la in (*net.hidden[1:], net.readout) for w, _ in la.groups
+        )
         row["quantization_warnings"] = warns
         x = pts.numpy()
         t0 = time.perf_counter()
@@ -255,7 +272,7 @@ def deployed_ns(args):
         ck.problem, ck.problem_params, args.cal_points, seed=0, boundary=args.cal_boundary
     )
     snn, _ = convert_cached(ck, x_cal, 64, args.method, args.cache)
-    net, _, _, _ = quantize_net(snn, x_cal)
+    net, _, _, _ = quantize_net(snn, x_cal, args)
     from lava_pinn.problems import get_problem
 
     pts = get_problem(ck.problem, **ck.problem_params).domain.sample(
@@ -397,6 +414,19 @@ def markdown(data: dict) -> str:
     for r in rows:
         if r.get("note"):
             lines += ["", f"{r['problem']}, T = {r['T']}: {r['note']}."]
+    costed = [r for r in rows if r.get("status") == "ok" and "synapses" in r]
+    if costed:
+        lines += [
+            "",
+            "Cost of the deployed networks that record it (on-chip Dense synapses, both groups "
+            "of a two-group synapse counted; spike events per point over T steps):",
+            "",
+        ]
+        lines += [
+            f"- {r['problem']}, T = {r['T']}, `{r['method']}`: {r['neurons']:,} neurons, "
+            f"{r['synapses']:,} synapses, {r['spikes_per_point']:,.0f} spike events per point"
+            for r in costed
+        ]
     for tp in tps:
         m = tp["meets"]
         ok = lambda b: "met" if b else "**missed**"  # noqa: E731
@@ -516,6 +546,20 @@ def main(argv: list[str] | None = None) -> int:
         default=0.0,
         help="share of the calibration points on the domain boundary (the rows in export.md "
         "without a share were made with 0; lava_pinn.convert's checkpoint default is 0.25)",
+    )
+    ap.add_argument(
+        "--weight-groups",
+        type=int,
+        choices=[1, 2],
+        default=1,
+        help="exporters.quantize weight_groups: 2 adds a fine Dense group per synapse "
+        "(~15-bit weights, twice the synapses)",
+    )
+    ap.add_argument(
+        "--quant-search",
+        choices=["on", "off"],
+        default="on",
+        help="off: quantize with search=False, refit=False (the first scale candidate only)",
     )
     ap.add_argument("--grid-points", type=int, default=20000)
     ap.add_argument("--lava-points", type=int, default=256)
