@@ -52,10 +52,9 @@ class ExportOptions:
                 raise TypeError(
                     f"ExportOptions.{f} must be True or False, got {getattr(self, f)!r}"
                 )
-        if isinstance(self.weight_groups, bool) or self.weight_groups not in (1, 2):
-            raise ValueError(
-                f"ExportOptions.weight_groups must be 1 or 2, got {self.weight_groups!r}"
-            )
+        from exporters.intnet import check_weight_groups
+
+        check_weight_groups(self.weight_groups, "ExportOptions.weight_groups")
         if self.netx and self.weight_groups == 2:
             raise ValueError(
                 "ExportOptions: netx files hold one weight group per layer; use weight_groups=1 "

@@ -201,6 +201,17 @@ def _check_exp(weight_exp: object, where: str) -> int:
     return int(weight_exp)
 
 
+WEIGHT_GROUPS = (1, 2)
+
+
+def check_weight_groups(value: object, where: str) -> int:
+    """``value`` as the number of Dense weight groups per synapse (1, or 2 with a fine group);
+    ``ValueError`` naming ``where`` otherwise."""
+    if isinstance(value, bool) or value not in WEIGHT_GROUPS:
+        raise ValueError(f"{where} must be 1 or 2, got {value!r}")
+    return int(value)
+
+
 def _check_fine(obj: Any, where: str) -> None:
     """Validate the optional second weight group (``fine_weight``, ``fine_exp``) of a synapse.
 
@@ -537,8 +548,7 @@ def random_network(
     the readout, ``1..7`` exponents lower (not below -8).
     """
     spec = INT_NEURONS.get(neuron)
-    if weight_groups not in (1, 2):
-        raise ValueError(f"weight_groups must be 1 or 2, got {weight_groups!r}")
+    check_weight_groups(weight_groups, "weight_groups")
     if weight_groups == 2 and spec.current_step is None:
         raise ValueError(f"weight_groups=2 needs a custom IF neuron, not {neuron!r}")
 

@@ -22,6 +22,7 @@ from exporters.intnet import (
     IntLayer,
     IntNeuronSpec,
     IntReadout,
+    check_weight_groups,
 )
 from exporters.quant_report import LayerReport
 from lava_pinn.registry import Registry
@@ -118,10 +119,7 @@ class ScaleCandidate:
             )
         if not isinstance(self.fill, (int, float)) or not 0.25 <= float(self.fill) <= 1.0:
             raise ValueError(f"ScaleCandidate.fill must lie in [0.25, 1], got {self.fill!r}")
-        if self.weight_groups not in (1, 2) or isinstance(self.weight_groups, bool):
-            raise ValueError(
-                f"ScaleCandidate.weight_groups must be 1 or 2, got {self.weight_groups!r}"
-            )
+        check_weight_groups(self.weight_groups, "ScaleCandidate.weight_groups")
 
     @property
     def label(self) -> str:

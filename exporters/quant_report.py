@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields
 
+from exporters.intnet import check_weight_groups
+
 LAYER_KINDS = ("host", "dense", "readout")
 
 
@@ -79,10 +81,7 @@ class LayerReport:
         object.__setattr__(self, "shape", shape)
         for f in ("weight_bits", "weight_bits_available", "saturated", "rounded_to_zero"):
             _nonneg_int(getattr(self, f), f"LayerReport.{f}")
-        if self.weight_groups not in (1, 2) or isinstance(self.weight_groups, bool):
-            raise ValueError(
-                f"LayerReport.weight_groups must be 1 or 2, got {self.weight_groups!r}"
-            )
+        check_weight_groups(self.weight_groups, "LayerReport.weight_groups")
         _nonneg_int(self.nonzero_weights, "LayerReport.nonzero_weights")
         if self.rounded_to_zero > self.nonzero_weights:
             raise ValueError(

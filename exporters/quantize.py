@@ -71,7 +71,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from exporters.intnet import INT_NEURONS, IntegerNetwork
+from exporters.intnet import INT_NEURONS, IntegerNetwork, check_weight_groups
 from exporters.quant_layers import (
     DEFAULT_CANDIDATES,
     ROUNDINGS,
@@ -247,8 +247,7 @@ def quantize(
     candidates = tuple(candidates)
     if not candidates or not all(isinstance(c, ScaleCandidate) for c in candidates):
         raise TypeError("candidates must be a non-empty tuple of ScaleCandidate")
-    if isinstance(weight_groups, bool) or weight_groups not in (1, 2):
-        raise ValueError(f"weight_groups must be 1 or 2, got {weight_groups!r}")
+    check_weight_groups(weight_groups, "weight_groups")
     lif = [la.neuron for la in snn.hidden[1:] if not INT_NEURONS.get(la.neuron).current_step]
     if weight_groups == 2 and lif:
         raise ValueError(
