@@ -54,7 +54,7 @@ SUPPORTED = "supported: Linear"
         (nn.BatchNorm1d(4), r"model\.1 \(BatchNorm1d\)"),
         (Residual(), r"model\.1 \(Residual\)"),
         (Swish2(), r"model\.1 \(Swish2\)"),
-        (nn.ELU(), r"model\.1 \(ELU\)"),
+        (nn.Threshold(0.1, 0.0), r"model\.1 \(Threshold\)"),
     ],
 )
 def test_unconvertible_module_names_path_and_lists_supported(module, label):
@@ -74,9 +74,34 @@ def test_residual_block_hint():
         lava_pinn.convert(_mlp(Residual()), _x())
 
 
-def test_non_default_activation_parameter_is_named():
-    with pytest.raises(ValueError, match=r"model\.1 \(Softplus\).*beta"):
-        lava_pinn.convert(_mlp(nn.Softplus(beta=2.0)), _x())
+class ResidualSequential(nn.Sequential):
+    """A Sequential subclass whose forward() is not a chain."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + super().forward(x)
+
+
+def test_sequential_subclass_with_own_forward_refused():
+    block = ResidualSequential(nn.Linear(4, 4), nn.Tanh())
+    net = nn.Sequential(nn.Linear(1, 4), nn.Tanh(), block, nn.Linear(4, 1)).double()
+    with pytest.raises(ValueError, match=r"model\.2 \(ResidualSequential\).*own forward"):
+        lava_pinn.convert(net, _x())
+    top = ResidualSequential(nn.Linear(1, 4), nn.Tanh(), nn.Linear(4, 1))
+    with pytest.raises(TypeError, match="ResidualSequential.*overrides"):
+        lava_pinn.convert(top, _x())
+
+
+def test_per_unit_prelu_refused_single_slope_accepted():
+    with pytest.raises(ValueError, match=r"model\.1 \(PReLU\) has 4 slopes.*nn\.PReLU\(\)"):
+        lava_pinn.convert(_mlp(nn.PReLU(4)), _x())
+    snn = lava_pinn.convert(_mlp(nn.PReLU()), _x(), T=4, calibration="none")
+    assert snn.metadata["activations"] == ["prelu"]
+
+
+def test_layer_sizes_that_cannot_chain_are_named():
+    net = nn.Sequential(nn.Linear(1, 4), nn.Tanh(), nn.Linear(5, 1)).double()
+    with pytest.raises(ValueError, match=r"model\.2 \(Linear\) takes 5 inputs.*model\.0.*gives 4"):
+        lava_pinn.convert(net, _x())
 
 
 @pytest.mark.parametrize("module", [nn.Softmax(-1), nn.LogSoftmax(-1), nn.Softmin(-1), nn.GLU()])

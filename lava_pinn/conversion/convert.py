@@ -17,7 +17,7 @@ import time
 import torch
 from torch import nn
 
-from lava_pinn.activations import activation_name_of
+from lava_pinn.activations import activation_label, activation_of, frozen_copy
 from lava_pinn.activations import available as available_activations
 from lava_pinn.conversion.calibration import CALIBRATIONS, calibrate
 from lava_pinn.conversion.finetune import FinetuneConfig
@@ -39,11 +39,18 @@ def supported_modules() -> str:
     )
 
 
+def _plain_sequential(module: nn.Module) -> bool:
+    """An ``nn.Sequential`` (or subclass) whose ``forward`` is Sequential's own: a chain."""
+    return isinstance(module, nn.Sequential) and type(module).forward is nn.Sequential.forward
+
+
 def _flatten(module: nn.Module, path: str) -> list[tuple[str, nn.Module]]:
-    if isinstance(module, nn.Sequential):
+    if _plain_sequential(module):
         out = []
-        for name, child in module.named_children():
-            out.extend(_flatten(child, f"{path}.{name}"))
+        # _modules, not named_children(): forward() runs a module listed twice twice
+        for name, child in module._modules.items():
+            if child is not None:
+                out.extend(_flatten(child, f"{path}.{name}"))
         return out
     return [(path, module)]
 
@@ -60,21 +67,7 @@ def _check_finite(t: torch.Tensor, what: str) -> None:
 
 def _unsupported(label: str, mod: nn.Module) -> str:
     """Why ``mod`` cannot be converted, with the fix."""
-    from lava_pinn.activations import ACTIVATIONS
-
-    for name, act in ACTIVATIONS.items():
-        if type(mod) is act.module_type:
-            diff = [
-                f"{k}={getattr(mod, k, v)!r} (needs {v!r})"
-                for k, v in act.defaults
-                if getattr(mod, k, v) != v
-            ]
-            return (
-                f"{label} is activation {name!r} with non-default {', '.join(diff)}; register "
-                f"it under its own name with lava_pinn.activations.register_activation; "
-                f"{supported_modules()}"
-            )
-    if any(True for _ in mod.children()):
+    if isinstance(mod, nn.Sequential) or any(True for _ in mod.children()):
         return (
             f"{label} has its own forward() over sub-modules (a residual block or other custom "
             f"container) and cannot be read as a chain of layers; write the model as an "
@@ -85,10 +78,11 @@ def _unsupported(label: str, mod: nn.Module) -> str:
 
 def parse_mlp(model: nn.Module, name: str = "model") -> tuple[list[AnnLayer], nn.Linear]:
     """Split ``model`` into hidden ``AnnLayer`` s and the final ``Linear``; refuse the rest."""
-    if not isinstance(model, nn.Sequential):
+    if not _plain_sequential(model):
         raise TypeError(
             f"{name} ({type(model).__name__}) is not an nn.Sequential MLP (residual blocks and "
-            f"custom forward() cannot be read); {supported_modules()}"
+            f"custom forward(), including an nn.Sequential subclass that overrides it, cannot be "
+            f"read); {supported_modules()}"
         )
     items: list[tuple[str, str, nn.Module]] = []  # (kind, path, module)
     for path, mod in _flatten(model, name):
@@ -111,7 +105,10 @@ def parse_mlp(model: nn.Module, name: str = "model") -> tuple[list[AnnLayer], nn
                 f"{label} is not an elementwise activation (it mixes units) and cannot be "
                 f"converted to spiking neurons; {supported_modules()}"
             )
-        elif activation_name_of(mod) is not None:
+        elif (found := activation_of(mod)) is not None:
+            reason = found[1].check(mod) if found[1].check is not None else None
+            if reason:
+                raise ValueError(f"{label} {reason}")
             items.append(("act", path, mod))
         else:
             raise ValueError(_unsupported(label, mod))
@@ -127,12 +124,25 @@ def parse_mlp(model: nn.Module, name: str = "model") -> tuple[list[AnnLayer], nn
                 f"{p1} ({type(m1).__name__}) is followed by {p2} ({type(m2).__name__}): layers "
                 "must alternate Linear and activation; merge consecutive Linear layers first"
             )
+    linears = [(p, m) for k, p, m in items if k == "linear"]
+    for (p1, m1), (p2, m2) in zip(linears, linears[1:], strict=False):
+        if m2.in_features != m1.out_features:
+            raise ValueError(
+                f"{p2} (Linear) takes {m2.in_features} inputs but {p1} (Linear) gives "
+                f"{m1.out_features}; the model cannot run as written, fix its layer sizes"
+            )
     hidden = []
     for i in range(0, len(items) - 1, 2):
         lin, act = items[i][2], items[i + 1][2]
         bias = lin.bias if lin.bias is not None else torch.zeros(lin.out_features)
         hidden.append(
-            AnnLayer(lin.weight.detach(), bias.detach(), activation_name_of(act), items[i][1])
+            AnnLayer(
+                lin.weight.detach(),
+                bias.detach(),
+                activation_label(act),
+                items[i][1],
+                frozen_copy(act, lin.weight.dtype),
+            )
         )
     last = items[-1][2]
     return hidden, last
@@ -197,7 +207,12 @@ def convert_mlp(
     t0 = time.perf_counter()
     hidden, last = parse_mlp(model)
     x = _calibration_points(calibration_inputs, hidden[0].weight.shape[1]).to(dtype)
-    ann = [AnnLayer(a.weight.to(dtype), a.bias.to(dtype), a.activation, a.path) for a in hidden]
+    ann = [
+        AnnLayer(
+            a.weight.to(dtype), a.bias.to(dtype), a.activation, a.path, frozen_copy(a.fn, dtype)
+        )
+        for a in hidden
+    ]
     W_out = last.weight.detach().to(dtype)
     b_out = (last.bias if last.bias is not None else torch.zeros(last.out_features)).detach()
     b_out = b_out.to(dtype)

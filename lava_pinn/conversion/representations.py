@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 
 from lava_pinn.activations import get_activation
 from lava_pinn.conversion.plan import Plan, PlanLayer
@@ -40,16 +41,22 @@ from lava_pinn.registry import Registry
 
 @dataclass(frozen=True)
 class AnnLayer:
-    """One hidden layer of the source MLP: ``h = f(W h_prev + b)``."""
+    """One hidden layer of the source MLP: ``h = f(W h_prev + b)``.
+
+    ``activation`` names ``f`` (metadata); ``fn``, when given, is the model's own activation
+    instance (:func:`lava_pinn.activations.frozen_copy`) and is what ``f`` evaluates, so its
+    parameters count; without it ``f`` is the registered activation with its defaults."""
 
     weight: torch.Tensor
     bias: torch.Tensor
     activation: str
     path: str = ""
+    fn: nn.Module | None = None
 
 
-def act_fn(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
-    module = get_activation(name).module()
+def act_fn(layer: AnnLayer) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``f`` of ``layer`` as a function of a tensor (no gradients)."""
+    module = layer.fn if layer.fn is not None else get_activation(layer.activation).module()
 
     def f(z: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
@@ -64,7 +71,7 @@ def ann_forward(layers: list[AnnLayer], x: torch.Tensor) -> tuple[list, list]:
     h = x
     for la in layers:
         z = h @ la.weight.T + la.bias
-        h = act_fn(la.activation)(z)
+        h = act_fn(la)(z)
         zs.append(z)
         hs.append(h)
     return zs, hs
@@ -100,7 +107,7 @@ def direct(
     zs, hs = ann_forward(ann, x)
     layers = []
     for la, z, h in zip(ann, zs, hs, strict=False):
-        f = act_fn(la.activation)
+        f = act_fn(la)
         g, d = _line_fit(z, h, f)
         lo = (h.max(0).values + h.min(0).values) / 2 if signed else h.min(0).values
         current = z * g + d - lo
@@ -244,7 +251,7 @@ def pwl(
     dtype = x.dtype
     layers = []
     for la, z, h in zip(ann, zs, hs, strict=False):
-        f = act_fn(la.activation)
+        f = act_fn(la)
         n_units, n_prev = la.weight.shape
         rows_u, rows_c, thr, coef, unit_of = [], [], [], [], []
         e = torch.empty(n_units, dtype=dtype)
