@@ -561,12 +561,24 @@ def plot(rows: list[dict], problem: str, out: Path) -> Path | None:
     if not ok:
         return None
     fields = list(ok[0]["snn_vs_ref"])
-    fig, axs = plt.subplots(1, len(fields), figsize=(4.6 * len(fields), 3.8), squeeze=False)
     methods = sorted({r["method"] for r in ok})
+    width = max(4.6 * len(fields), 8.0)
+    ncol = 5 if width > 10 else 3
+    legend_rows = math.ceil((len(methods) + 2) / ncol)  # + the ANN and the published marks
+    height = 3.8 + 0.2 * legend_rows
+    fig, axs = plt.subplots(1, len(fields), figsize=(width, height), squeeze=False)
+    colors = plt.cm.tab20.colors  # more methods than the default cycle's 10 colours
+    markers = "os^Dv<>ph*"
     for ax, f in zip(axs[0], fields, strict=False):
-        for m in methods:
+        for k, m in enumerate(methods):
             pts = sorted((r["T"], r["snn_vs_ref"][f]) for r in ok if r["method"] == m)
-            ax.plot([t for t, _ in pts], [100 * e for _, e in pts], marker="o", label=m)
+            ax.plot(
+                [t for t, _ in pts],
+                [100 * e for _, e in pts],
+                marker=markers[k % len(markers)],
+                color=colors[k % len(colors)],
+                label=m,
+            )
         ax.axhline(100 * ok[0]["ann_vs_ref"][f], color="k", ls="--", lw=1, label="ANN")
         anc = ANCHORS.get(problem, {}).get("advanced", {})
         if anc and f in next(iter(anc.values())):
@@ -578,8 +590,9 @@ def plot(rows: list[dict], problem: str, out: Path) -> Path | None:
         ax.set_ylabel(f"rel. L2 error of {f} vs reference (%)")
         ax.set_title(f"{problem}: {f}")
         ax.grid(True, which="both", alpha=0.3)
-    axs[0][-1].legend(fontsize=7, loc="best")
-    fig.tight_layout()
+    handles, labels = axs[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, loc="lower center", ncol=ncol)
+    fig.tight_layout(rect=(0, 0.2 * legend_rows / height + 0.02, 1, 1))
     figures = out / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     path = figures / f"conversion_{problem}.png"
