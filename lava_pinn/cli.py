@@ -234,6 +234,7 @@ def _run_dir(path: Path, *, create: bool = False):
 def add_convert_arguments(p: argparse.ArgumentParser, *, defaults: bool = True) -> None:
     """The conversion options (shared by ``convert`` and ``pipeline``); ``defaults=False``
     leaves them ``None`` so a config file can fill what the command line does not give."""
+    from lava_pinn.conversion.calibration import CALIBRATIONS
     from lava_pinn.neurons import available as available_neurons
     from lava_pinn.stages import ConvertOptions
 
@@ -251,10 +252,24 @@ def add_convert_arguments(p: argparse.ArgumentParser, *, defaults: bool = True) 
     p.add_argument(
         "--calibration",
         default=dflt(d.calibration),
-        help=f"none, light, potential, weight, decoder, advanced ({d.calibration})",
+        help=f"{', '.join(CALIBRATIONS.available())} ({d.calibration})",
     )
     p.add_argument(
-        "--threshold", default=dflt(d.threshold), help=f"max, percentile, mse ({d.threshold})"
+        "--threshold",
+        default=dflt(d.threshold),
+        help="representation direct only: max, percentile, mse (mse)",
+    )
+    p.add_argument(
+        "--percentile",
+        type=float,
+        default=None,
+        help="with --threshold percentile: the percentile in (0, 100] (99.9)",
+    )
+    p.add_argument(
+        "--per-neuron-threshold",
+        action="store_true",
+        default=None,
+        help="representation direct only: one threshold per neuron, not per layer",
     )
     p.add_argument(
         "--representation",
@@ -262,14 +277,14 @@ def add_convert_arguments(p: argparse.ArgumentParser, *, defaults: bool = True) 
         help=f"pwl (several IF neurons per unit) or direct ({d.representation})",
     )
     p.add_argument(
-        "--pieces", type=positive_int, default=dflt(d.pieces), help=f"pwl pieces ({d.pieces})"
+        "--pieces", type=positive_int, default=dflt(d.pieces), help="pwl only: pieces per unit (8)"
     )
     p.add_argument(
         "--placement",
         type=float,
         default=dflt(d.placement),
-        help="pwl breakpoints: 0 by curvature, 1 equal output steps (narrower 8-bit weight "
-        f"range) ({d.placement})",
+        help="pwl only: breakpoints 0 by curvature, 1 equal output steps (narrower 8-bit "
+        "weight range) (0.0)",
     )
     p.add_argument(
         "--calibration-points",
@@ -293,16 +308,36 @@ def add_convert_arguments(p: argparse.ArgumentParser, *, defaults: bool = True) 
 
 
 def convert_options(args: argparse.Namespace, base: dict | None = None):
-    """:class:`~lava_pinn.stages.ConvertOptions` from parsed flags over ``base`` values."""
-    import dataclasses
-
+    """:class:`~lava_pinn.stages.ConvertOptions` from parsed flags over ``base`` values (a
+    config file's). When the flags choose another representation than ``base``, the options
+    of ``base`` that only the old one reads (``pieces`` for ``pwl``, say) are dropped with a
+    warning; the same options given as flags are kept, and refused if the representation
+    does not read them."""
+    from lava_pinn.conversion.representations import REPRESENTATIONS
     from lava_pinn.stages import ConvertOptions
 
     values = dict(base or {})
+    flags = {}
     for f in dataclasses.fields(ConvertOptions):
         v = getattr(args, f.name, None)
         if v is not None:
-            values[f.name] = v
+            flags[f.name] = v
+    rep = flags.get("representation")
+    if rep is not None and rep != values.get("representation") and rep in REPRESENTATIONS:
+        own = dict(REPRESENTATIONS.get(rep).options)
+        specific = {k for _, r in REPRESENTATIONS.items() for k, _ in r.options}
+        dropped = sorted(k for k in specific - set(own) if values.get(k) is not None)
+        if dropped:
+            warnings.warn(
+                f"--representation {rep}: the config file's "
+                f"{', '.join(f'{k}={values[k]!r}' for k in dropped)} "
+                f"{'is' if len(dropped) == 1 else 'are'} not read by {rep!r} and "
+                f"{'is' if len(dropped) == 1 else 'are'} ignored",
+                stacklevel=2,
+            )
+            for k in dropped:
+                del values[k]
+    values.update(flags)
     return ConvertOptions(**values)
 
 

@@ -12,6 +12,14 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 
+class UnknownNameError(KeyError, ValueError):
+    """A registry lookup of a name that is not registered. It is a ``ValueError`` (a bad
+    argument value) and, for older callers, a ``KeyError``; its text is the plain message."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 class Registry(Generic[T]):
     """A named collection of objects of one kind (``kind`` appears in error messages)."""
 
@@ -46,14 +54,19 @@ class Registry(Generic[T]):
         return _add(obj)
 
     def get(self, name: str) -> T:
-        """Return the object registered as ``name`` or raise ``KeyError`` listing the choices."""
+        """Return the object registered as ``name``; :class:`UnknownNameError` (a ``ValueError``
+        and ``KeyError``) lists the choices."""
+        return self._items[self.canonical(name)]
+
+    def canonical(self, name: str) -> str:
+        """The registered spelling of ``name`` (stripped, lower case); :class:`UnknownNameError`
+        listing the choices if there is none."""
         key = self._key(name)
-        try:
-            return self._items[key]
-        except KeyError:
-            raise KeyError(
+        if key not in self._items:
+            raise UnknownNameError(
                 f"unknown {self.kind} {name!r}; available: {', '.join(self.available())}"
-            ) from None
+            )
+        return key
 
     def available(self) -> list[str]:
         return sorted(self._items)

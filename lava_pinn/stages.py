@@ -40,10 +40,12 @@ class ConvertOptions:
     T: int = 64
     neuron: str = "if"
     calibration: str = "advanced"
-    threshold: str = "mse"
+    threshold: str | None = None  # representation "direct" only (its default: mse)
+    percentile: float | None = None  # "direct" with threshold "percentile" (default 99.9)
+    per_neuron_threshold: bool | None = None  # "direct" only (default False)
     representation: str = "pwl"
-    pieces: int = 8
-    placement: float = 0.0
+    pieces: int | None = None  # "pwl" only (its default: 8)
+    placement: float | None = None  # "pwl" only (its default: 0.0)
     calibration_points: int = 1024
     calibration_steps: int = 300
     seed: int = 0
@@ -53,11 +55,31 @@ class ConvertOptions:
         from lava_pinn.conversion import CALIBRATIONS, REPRESENTATIONS, THRESHOLDS
         from lava_pinn.conversion.convert import check_boundary
         from lava_pinn.conversion.representations import check_placement
+        from lava_pinn.conversion.thresholds import check_percentile
         from lava_pinn.neurons import NEURONS
 
         _pos_int(self.T, "ConvertOptions.T (time steps)")
-        _pos_int(self.pieces, "ConvertOptions.pieces")
-        check_placement(self.placement, "ConvertOptions.placement")
+        if self.pieces is not None:
+            _pos_int(self.pieces, "ConvertOptions.pieces")
+        if self.placement is not None:
+            check_placement(self.placement, "ConvertOptions.placement")
+        if self.percentile is not None:
+            try:
+                check_percentile(self.percentile)
+            except ValueError as err:
+                raise ValueError(f"ConvertOptions.percentile: {err}") from None
+            if self.threshold != "percentile":
+                raise ValueError(
+                    f"ConvertOptions.percentile={self.percentile!r} is read by threshold "
+                    f"'percentile' only, got threshold={self.threshold!r}"
+                )
+        if self.per_neuron_threshold is not None and not isinstance(
+            self.per_neuron_threshold, bool
+        ):
+            raise TypeError(
+                "ConvertOptions.per_neuron_threshold must be True, False or None, got "
+                f"{self.per_neuron_threshold!r}"
+            )
         _pos_int(self.calibration_steps, "ConvertOptions.calibration_steps")
         if isinstance(self.calibration_points, bool) or not isinstance(
             self.calibration_points, int
@@ -81,11 +103,23 @@ class ConvertOptions:
             ("representation", REPRESENTATIONS),
         ):
             value = getattr(self, field)
-            if value not in reg:
+            if value is not None and value not in reg:
                 raise ValueError(
                     f"ConvertOptions.{field} {value!r} is unknown; available: "
                     f"{', '.join(reg.available())}"
                 )
+        try:
+            REPRESENTATIONS.get(self.representation).resolve(
+                {
+                    "threshold": self.threshold,
+                    "percentile": self.percentile,
+                    "per_neuron_threshold": self.per_neuron_threshold,
+                    "pieces": self.pieces,
+                    "placement": self.placement,
+                }
+            )
+        except ValueError as err:
+            raise ValueError(f"ConvertOptions: {err}") from None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -194,6 +228,8 @@ def convert_stage(rd: RunDir, options: ConvertOptions):
         neuron=options.neuron,
         calibration=options.calibration,
         threshold=options.threshold,
+        percentile=options.percentile,
+        per_neuron_threshold=options.per_neuron_threshold,
         representation=options.representation,
         pieces=options.pieces,
         placement=options.placement,

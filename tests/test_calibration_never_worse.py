@@ -49,17 +49,24 @@ def test_calibration_never_worse_on_zoo(problem):
     ck = load_pretrained(problem)
     x = default_calibration_points(ck.problem, ck.problem_params, N_POINTS, seed=3)
     runs = [("direct", m) for m in METHODS] + [("pwl", "advanced")]
-    kw = dict(T=T, pieces=2, calibration_steps=3, finetune_iters=5)
+    kw = dict(T=T, calibration_steps=3, finetune_iters=5)
+    rep_kw = {"direct": {}, "pwl": {"pieces": 2}}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # fewer points than the methods ask for, on purpose
         base = {
             rep: _errors(
-                ck, lava_pinn.convert(ck, x, calibration="none", representation=rep, **kw), x
+                ck,
+                lava_pinn.convert(
+                    ck, x, calibration="none", representation=rep, **kw, **rep_kw[rep]
+                ),
+                x,
             )
             for rep in ("direct", "pwl")
         }
         for rep, method in runs:
-            snn = lava_pinn.convert(ck, x, calibration=method, representation=rep, **kw)
+            snn = lava_pinn.convert(
+                ck, x, calibration=method, representation=rep, **kw, **rep_kw[rep]
+            )
             after = _errors(ck, snn, x)
             for i, (e0, e1) in enumerate(zip(base[rep], after, strict=True)):
                 assert e1 <= e0, f"{problem} {rep}/{method} net {i}: {e0:.6g} -> {e1:.6g}"

@@ -149,3 +149,17 @@ def test_config_file_errors(tmp_path, capsys):
         main(["pipeline", "regression-1d", "--out", str(tmp_path / "p"), "--config", str(bad)]) == 2
     )
     _one_line_error(capsys, "not valid TOML")
+
+
+def test_config_options_of_another_representation_are_dropped_with_a_warning():
+    import argparse
+
+    from lava_pinn.cli import convert_options
+
+    base = {"representation": "pwl", "pieces": 8, "placement": 0.5}
+    with pytest.warns(UserWarning, match=r"pieces=8, placement=0\.5 are not read by 'direct'"):
+        opts = convert_options(argparse.Namespace(representation="direct"), base)
+    assert (opts.representation, opts.pieces, opts.placement) == ("direct", None, None)
+    # the same options as flags are the user's own choice: refused, not dropped
+    with pytest.raises(ValueError, match="pieces=4: representation 'direct' does not use it"):
+        convert_options(argparse.Namespace(representation="direct", pieces=4), base)

@@ -199,11 +199,97 @@ def test_unknown_names_list_choices():
     for kw, choice in [
         ({"neuron": "lif9"}, "signed-if"),
         ({"calibration": "magic"}, "advanced"),
-        ({"threshold": "median"}, "percentile"),
+        ({"threshold": "median", "representation": "direct"}, "percentile"),
         ({"representation": "fourier"}, "pwl"),
     ]:
-        with pytest.raises(KeyError, match=choice):
+        with pytest.raises(ValueError, match=f"unknown .*available: .*{choice}") as info:
             lava_pinn.convert(net, _x(), **kw)
+        assert isinstance(info.value, KeyError)  # older callers catch KeyError
+        assert not str(info.value).startswith('"')
+
+
+def test_names_are_stored_in_their_registered_spelling():
+    snn = lava_pinn.convert(_mlp(nn.Tanh()), _x(), T=4, neuron=" Graded-IF", calibration="None")
+    assert (snn.metadata["neuron"], snn.metadata["calibration"]) == ("graded-if", "none")
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"threshold": "max"}, r"threshold='max': representation 'pwl' does not use it.*'direct'"),
+        ({"per_neuron_threshold": True}, "per_neuron_threshold=True: representation 'pwl'"),
+        ({"percentile": 50}, "percentile=50: representation 'pwl'"),
+        ({"representation": "direct", "pieces": 4}, "pieces=4: representation 'direct'.*'pwl'"),
+        ({"representation": "direct", "placement": 0.5}, "placement=0.5: representation 'direct'"),
+        (
+            {"representation": "direct", "percentile": 50},
+            "percentile=50 is read by threshold='percentile' only, got threshold='mse'",
+        ),
+    ],
+)
+def test_options_the_representation_would_ignore_are_refused(kw, message):
+    with pytest.raises(ValueError, match=message):
+        lava_pinn.convert(_mlp(nn.Tanh()), _x(), T=4, calibration="none", **kw)
+
+
+@pytest.mark.parametrize(
+    ("kw", "error", "message"),
+    [
+        (
+            {"calibration_steps": -5},
+            ValueError,
+            "calibration_steps must be an integer >= 1, got -5",
+        ),
+        ({"calibration_lr": float("nan")}, ValueError, "calibration_lr must be a finite number"),
+        ({"calibration_lr": -1}, ValueError, "calibration_lr .* > 0, got -1"),
+        (
+            {"representation": "direct", "per_neuron_threshold": "yes"},
+            TypeError,
+            "per_neuron_threshold must be True or False, got 'yes'",
+        ),
+        ({"dtype": torch.float16}, TypeError, "dtype must be torch.float64 .* got torch.float16"),
+        ({"dtype": "float32"}, TypeError, "dtype .* got 'float32'"),
+    ],
+)
+def test_option_values_are_checked_and_named(kw, error, message):
+    with pytest.raises(error, match=message):
+        lava_pinn.convert(_mlp(nn.Tanh()), _x(), T=4, **kw)
+
+
+def test_numpy_percentile_accepted_and_recorded():
+    snn = lava_pinn.convert(
+        _mlp(nn.Tanh()),
+        _x(),
+        T=4,
+        representation="direct",
+        threshold="percentile",
+        percentile=np.float32(99.0),
+        calibration="none",
+    )
+    assert snn.metadata["percentile"] == pytest.approx(99.0)
+    assert snn.metadata["threshold"] == "percentile"
+
+
+def test_pwl_without_calibration_warns_on_too_few_distinct_points():
+    x = torch.full((300, 1), 0.25, dtype=torch.float64)
+    with pytest.warns(
+        UserWarning, match=r"300 calibration points \(1 distinct\).*at least 64"
+    ) as rec:
+        lava_pinn.convert(_mlp(nn.Tanh()), x, T=4, calibration="none")
+    assert rec[0].filename == __file__  # points at the caller, not at lava_pinn
+
+
+def test_spinn_error_names_the_axis():
+    torch.manual_seed(0)
+    model = SPINNConfig(axes=2, out_features=1, widths=(4,), rank=2).build().double()
+    with torch.no_grad():
+        model.axis_nets[1][0].weight[0, 0] = float("nan")
+    with (
+        warnings.catch_warnings(),
+        pytest.raises(ValueError, match=r"model\.axis_nets\.1\.0 \(Linear\) weight.*NaN"),
+    ):
+        warnings.simplefilter("ignore")  # few calibration points, on purpose
+        lava_pinn.convert(model, _x(d=2))
 
 
 @pytest.mark.parametrize("method", [m for m in CALIBRATIONS.available() if m != "none"])
@@ -240,3 +326,60 @@ def test_spinn_bad_calibration_inputs():
     x[0, 1] = float("nan")
     with pytest.raises(ValueError, match="NaN"):
         lava_pinn.convert(model, x)
+
+
+def _small_snn():
+    return lava_pinn.convert(
+        nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 1)).double(),
+        _x(128, 2),
+        T=8,
+        calibration="none",
+    )
+
+
+def test_calling_with_integer_points_reads_them_as_floats():
+    torch.manual_seed(0)
+    snn = _small_snn()
+    xi = torch.tensor([[0, 1], [1, 0], [-1, 1]])
+    y = snn(xi)
+    assert y.dtype == torch.float64
+    assert torch.equal(y, snn(xi.double()))
+
+
+def test_calling_checks_points_and_T():
+    torch.manual_seed(0)
+    snn = _small_snn()
+    with pytest.raises(ValueError, match=r"points are empty \(shape \(0, 2\)\)"):
+        snn(torch.empty(0, 2))
+    with pytest.raises(TypeError, match="torch.Tensor of shape \\(n, 2\\), got ndarray"):
+        snn(np.zeros((3, 2)))
+    with pytest.raises(ValueError, match=r"T \(number of time steps\).*got 0"):
+        snn(_x(4, 2), T=0)
+    assert snn(_x(4, 2), T=np.int64(4)).shape == (4, 1)
+
+
+def test_run_records_stats_like_a_call():
+    torch.manual_seed(0)
+    snn = _small_snn()
+    y, counts = snn.run(_x(5, 2))
+    assert snn.last_stats["points"] == 5 and len(counts) == 1
+
+
+def test_save_to_a_directory_is_refused(tmp_path):
+    torch.manual_seed(0)
+    with pytest.raises(IsADirectoryError, match="is a directory; pass a file path"):
+        _small_snn().save(tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_spinn_points_and_grid_coordinates_are_checked():
+    torch.manual_seed(0)
+    model = SPINNConfig(axes=2, out_features=1, widths=(4,), rank=2).build().double()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        snn = lava_pinn.convert(model, _x(64, 2), T=4, calibration="none")
+    with pytest.raises(TypeError, match=r"shape \(n, 2\), got ndarray"):
+        snn(np.zeros((3, 2)))
+    with pytest.raises(ValueError, match=r"coords\[1\] must be a 1-D tensor.*\(2, 3\)"):
+        snn.grid([torch.zeros(4, dtype=torch.float64), torch.zeros(2, 3, dtype=torch.float64)])
+    assert snn(torch.tensor([[0, 1]])).dtype == torch.float64

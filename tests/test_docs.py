@@ -50,7 +50,7 @@ PAGES = (
     "README.md",
 )
 
-_CONVERT = ["--T", "8", "--representation", "direct", "--calibration", "light"]
+_CONVERT = ["--T", "8", "--representation", "pwl", "--pieces", "2", "--calibration", "light"]
 _CONVERT += ["--calibration-points", "128"]
 FAST: dict[str, list[str]] = {
     "pipeline": [

@@ -246,8 +246,8 @@ def test_theorem4_pwl_converges_to_ann_direct_does_not():
     with torch.no_grad():
         y = net(x)
 
-    def err(rep, T, pieces=8):
-        snn = lava_pinn.convert(net, x, T=T, representation=rep, pieces=pieces, calibration="none")
+    def err(rep, T):
+        snn = lava_pinn.convert(net, x, T=T, representation=rep, calibration="none")
         return float((snn(x) - y).norm() / y.norm())
 
     pwl = [err("pwl", T) for T in (16, 64, 512)]

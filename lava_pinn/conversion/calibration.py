@@ -29,7 +29,6 @@ SNN output against the ANN output) goes down, so calibration never makes that er
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -331,12 +330,6 @@ def calibrate(
     least squares; ``finetune``: settings of the ``finetune`` method (default
     :class:`~lava_pinn.conversion.finetune.FinetuneConfig`)."""
     m = CALIBRATIONS.get(method)
-    if x.shape[0] < m.min_points:
-        warnings.warn(
-            f"calibration {method!r} got {x.shape[0]} calibration points; it needs at least "
-            f"{m.min_points} to be reliable (pass more calibration_inputs)",
-            stacklevel=3,
-        )
     if finetune is None:
         finetune = FinetuneConfig()
     if not isinstance(finetune, FinetuneConfig):

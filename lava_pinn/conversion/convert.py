@@ -12,7 +12,9 @@ from __future__ import annotations
 import logging
 import math
 import numbers
+import sys
 import time
+import warnings
 
 import torch
 from torch import nn
@@ -21,7 +23,7 @@ from lava_pinn.activations import activation_label, activation_of, frozen_copy
 from lava_pinn.activations import available as available_activations
 from lava_pinn.conversion.calibration import CALIBRATIONS, calibrate
 from lava_pinn.conversion.finetune import FinetuneConfig
-from lava_pinn.conversion.network import SpikingNetwork
+from lava_pinn.conversion.network import SpikingNetwork, check_T
 from lava_pinn.conversion.representations import REPRESENTATIONS, AnnLayer
 from lava_pinn.conversion.thresholds import THRESHOLDS, check_percentile
 from lava_pinn.neurons import NEURONS
@@ -148,11 +150,49 @@ def parse_mlp(model: nn.Module, name: str = "model") -> tuple[list[AnnLayer], nn
     return hidden, last
 
 
-def _check_T(T: object) -> int:
-    """``T`` as a Python int (numpy integers accepted); ``ValueError`` naming it otherwise."""
-    if isinstance(T, bool) or not isinstance(T, numbers.Integral) or T < 1:
-        raise ValueError(f"T (number of time steps) must be an integer >= 1, got {T!r}")
-    return int(T)
+def _user_stacklevel() -> int:
+    """``warnings.warn``'s stacklevel of the first caller outside ``lava_pinn`` (the user's
+    line, not this package's)."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("lava_pinn"):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _warn_few_points(x: torch.Tensor, calibration: str, rep, path: str) -> None:
+    """Warn when ``x`` has fewer distinct points than the calibration method and the
+    representation need."""
+    need = max(CALIBRATIONS.get(calibration).min_points, rep.min_points)
+    distinct = int(torch.unique(x, dim=0).shape[0])
+    if distinct < need:
+        dup = "" if distinct == x.shape[0] else f" ({distinct} distinct)"
+        warnings.warn(
+            f"{path}: {x.shape[0]} calibration points{dup}; calibration {calibration!r} with "
+            f"representation {rep.name!r} needs at least {need} distinct points spread over the "
+            "input domain to be reliable (pass more calibration_inputs, about 512-2048)",
+            stacklevel=_user_stacklevel(),
+        )
+
+
+def _check_flag(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def _check_count(value: object, name: str) -> int:
+    """A positive integer option (numpy integers accepted)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+def _check_rate(value: object, name: str) -> float:
+    """A finite positive number option (a learning rate, a time limit)."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not ok or not math.isfinite(float(value)) or float(value) <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
 
 
 def _calibration_points(x: object, n_in: int) -> torch.Tensor:
@@ -182,12 +222,12 @@ def convert_mlp(
     T: int = 64,
     neuron: str = "if",
     calibration: str = "advanced",
-    threshold: str = "mse",
+    threshold: str | None = None,
     representation: str = "pwl",
-    pieces: int = 8,
-    placement: float = 0.0,
-    per_neuron_threshold: bool = False,
-    percentile: float = 99.9,
+    pieces: int | None = None,
+    placement: float | None = None,
+    per_neuron_threshold: bool | None = None,
+    percentile: float | None = None,
     calibration_steps: int = 300,
     calibration_lr: float = 1e-3,
     finetune_iters: int = 60,
@@ -195,18 +235,47 @@ def convert_mlp(
     finetune_seconds: float | None = None,
     dtype: torch.dtype = torch.float64,
     metadata: dict | None = None,
+    path: str = "model",
 ) -> SpikingNetwork:
-    """Convert an ``nn.Sequential`` MLP; see :func:`lava_pinn.convert` for the arguments."""
-    T = _check_T(T)
-    NEURONS.get(neuron)
-    CALIBRATIONS.get(calibration)
-    THRESHOLDS.get(threshold)
+    """Convert an ``nn.Sequential`` MLP; see :func:`lava_pinn.convert` for the arguments
+    (``path`` names the model in error messages)."""
+    T = check_T(T)
+    neuron = NEURONS.canonical(neuron)
+    calibration = CALIBRATIONS.canonical(calibration)
+    representation = REPRESENTATIONS.canonical(representation)
     rep = REPRESENTATIONS.get(representation)
-    check_percentile(percentile)
+    opts = rep.resolve(
+        {
+            "threshold": threshold,
+            "percentile": percentile,
+            "per_neuron_threshold": per_neuron_threshold,
+            "pieces": pieces,
+            "placement": placement,
+        }
+    )
+    if "threshold" in opts:
+        opts["threshold"] = THRESHOLDS.canonical(opts["threshold"])
+        if opts["percentile"] is not None:
+            check_percentile(opts["percentile"])
+            if opts["threshold"] != "percentile":
+                raise ValueError(
+                    f"percentile={percentile!r} is read by threshold='percentile' only, got "
+                    f"threshold={opts['threshold']!r}; drop it or pass threshold='percentile'"
+                )
+        elif opts["threshold"] == "percentile":
+            opts["percentile"] = 99.9
+        _check_flag(opts["per_neuron_threshold"], "per_neuron_threshold")
+    _check_count(calibration_steps, "calibration_steps")
+    _check_rate(calibration_lr, "calibration_lr")
+    if dtype not in (torch.float32, torch.float64):
+        raise TypeError(
+            f"dtype must be torch.float64 (the default) or torch.float32, got {dtype!r}"
+        )
     ft = FinetuneConfig(iters=finetune_iters, lr=finetune_lr, time_budget_s=finetune_seconds)
     t0 = time.perf_counter()
-    hidden, last = parse_mlp(model)
+    hidden, last = parse_mlp(model, path)
     x = _calibration_points(calibration_inputs, hidden[0].weight.shape[1]).to(dtype)
+    _warn_few_points(x, calibration, rep, path)
     ann = [
         AnnLayer(
             a.weight.to(dtype), a.bias.to(dtype), a.activation, a.path, frozen_copy(a.fn, dtype)
@@ -225,11 +294,10 @@ def convert_mlp(
         x,
         T,
         neuron=neuron,
-        threshold=threshold,
-        per_neuron=per_neuron_threshold,
-        threshold_options={"p": percentile} if threshold == "percentile" else {},
-        pieces=pieces,
-        placement=placement,
+        threshold=opts.get("threshold"),
+        per_neuron=opts.get("per_neuron_threshold"),
+        threshold_options={"p": opts["percentile"]} if opts.get("percentile") else {},
+        **{k: opts[k] for k in ("pieces", "placement") if k in opts},
     )
     plan = calibrate(
         plan, x, y_ann, calibration, steps=calibration_steps, lr=calibration_lr, finetune=ft
@@ -239,11 +307,12 @@ def convert_mlp(
     err_final = calib_log[-1]["after"] if calib_log else None
     meta = {
         "representation": representation,
-        "pieces": pieces if representation == "pwl" else 1,
-        "placement": placement if representation == "pwl" else None,
+        "pieces": opts.get("pieces", 1),
+        "placement": opts.get("placement"),
         "neuron": neuron,
-        "threshold": threshold,
-        "per_neuron_threshold": per_neuron_threshold,
+        "threshold": opts.get("threshold"),
+        "percentile": opts.get("percentile"),
+        "per_neuron_threshold": opts.get("per_neuron_threshold"),
         "calibration": calibration,
         "calibration_points": int(x.shape[0]),
         "calibration_log": calib_log,
@@ -319,7 +388,7 @@ def convert(
     T: int = 64,
     neuron: str = "if",
     calibration: str = "advanced",
-    threshold: str = "mse",
+    threshold: str | None = None,
     representation: str = "pwl",
     **options: object,
 ):
@@ -336,13 +405,16 @@ def convert(
     ``calibration``: ``none``, ``light``, ``potential``, ``weight``, ``decoder``, ``advanced``,
     ``finetune`` (``advanced`` then end-to-end fine-tuning of the whole spiking chain against
     the ANN outputs: :mod:`lava_pinn.conversion.finetune`).
-    ``threshold`` (representation ``direct``): ``max``, ``percentile`` (``percentile=p``), ``mse``.
     ``representation``: ``pwl`` (``pieces`` IF neurons per unit) or ``direct``.
-    Other options: ``pieces=8``, ``placement=0.0`` (``pwl`` breakpoints: 0 by curvature, 1
+    Options of ``pwl`` only: ``pieces=8``, ``placement=0.0`` (breakpoints: 0 by curvature, 1
     equal output steps, which narrows the weights' range for 8-bit deployment; 0.75 keeps
-    most of the accuracy: ``docs/neurons-and-calibration.md``), ``per_neuron_threshold=False``,
-    ``calibration_steps=300``, ``calibration_lr=1e-3``, ``finetune_iters=60``, ``finetune_lr=2e-4``,
-    ``finetune_seconds=None`` (a time limit for fine-tuning), ``dtype=torch.float64``.
+    most of the accuracy: ``docs/neurons-and-calibration.md``); each neuron's threshold is
+    its piece's width. Options of ``direct`` only: ``threshold`` (``mse`` default, ``max``,
+    ``percentile``), ``percentile=99.9`` (with ``threshold="percentile"``),
+    ``per_neuron_threshold=False``. An option the chosen representation would ignore is an
+    error. Others: ``calibration_steps=300``, ``calibration_lr=1e-3``, ``finetune_iters=60``,
+    ``finetune_lr=2e-4``, ``finetune_seconds=None`` (a time limit for fine-tuning),
+    ``dtype=torch.float64`` (or ``torch.float32``).
 
     Returns a :class:`SpikingNetwork` (MLP) or :class:`SpikingSPINN`. Its outputs are the raw
     network outputs ``N(x)``; a checkpoint trained with hard constraints still needs
@@ -352,8 +424,8 @@ def convert(
     from lava_pinn.conversion.spinn import SpikingSPINN, convert_spinn
     from lava_pinn.models import SPINN
 
-    _check_T(T)
-    if isinstance(options.get("percentile"), (int, float)):
+    check_T(T)
+    if options.get("percentile") is not None:
         check_percentile(options["percentile"])
     meta: dict = {}
     net = model

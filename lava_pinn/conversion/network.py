@@ -8,6 +8,7 @@ per unit for a piecewise-linear activation) compiles down to the same chain.
 from __future__ import annotations
 
 import io
+import numbers
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,13 @@ FORMAT_VERSION = 1
 
 class SNNFileError(ValueError):
     """A spiking-network file is missing, corrupt or from a newer format."""
+
+
+def check_T(T: object) -> int:
+    """``T`` as a Python int (numpy integers accepted); ``ValueError`` naming it otherwise."""
+    if isinstance(T, bool) or not isinstance(T, numbers.Integral) or T < 1:
+        raise ValueError(f"T (number of time steps) must be an integer >= 1, got {T!r}")
+    return int(T)
 
 
 def _as_tensor(value: object, name: str, ndim: int) -> torch.Tensor:
@@ -155,8 +163,7 @@ def simulate_from(
     skips are not simulated, so re-running the tail of a chain whose head is unchanged costs
     only the tail; the results equal a full run's, value for value. ``events``: a list that, when
     given, receives the message counts (steps with ``s != 0``) of the simulated layers."""
-    if isinstance(T, bool) or not isinstance(T, int) or T < 1:
-        raise ValueError(f"T (number of time steps) must be an integer >= 1, got {T!r}")
+    T = check_T(T)
     L = len(biases)
     if not 0 <= start < L:
         raise ValueError(f"start must be a hidden-layer index in [0, {L - 1}], got {start}")
@@ -330,19 +337,20 @@ class SpikingNetwork:
 
     # ------------------------------------------------------------------ running
     def run(self, x: torch.Tensor, T: int | None = None) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Simulate; returns the decoded outputs and per-point spike counts of every layer."""
-        x = _check_points(x, self.in_features)
-        return simulate(self.hidden, self.output, x, self.T if T is None else T)
-
-    def __call__(self, x: torch.Tensor, T: int | None = None) -> torch.Tensor:
-        T = self.T if T is None else T
-        x = _check_points(x, self.in_features)
-        dtype = x.dtype
+        """Simulate; returns the decoded outputs and per-point spike counts of every layer
+        (statistics in :attr:`last_stats`, as after a call)."""
+        T = self.T if T is None else check_T(T)
+        x, dtype = _check_points(x, self.in_features, self.hidden[0].weight.dtype)
         graded = any(get_neuron(la.neuron).graded for la in self.hidden)
         events: list | None = [] if graded else None
         y, counts = simulate(self.hidden, self.output, x, T, events=events)
         self.last_stats = spike_stats(counts, T, self.hidden, events)
-        return y.to(dtype)
+        return y.to(dtype), counts
+
+    def __call__(self, x: torch.Tensor, T: int | None = None) -> torch.Tensor:
+        """Decoded outputs ``(n, out_features)`` at points ``(n, in_features)`` after ``T``
+        steps (default: the converted ``T``); integer points are read as floats."""
+        return self.run(x, T)[0]
 
     # ------------------------------------------------------------------ persistence
     def to_dict(self) -> dict:
@@ -416,14 +424,27 @@ def _plain(obj: object) -> object:
     return str(obj)
 
 
-def _check_points(x: object, n_in: int) -> torch.Tensor:
+def _check_points(x: object, n_in: int, float_dtype: torch.dtype) -> tuple[torch.Tensor, object]:
+    """``(points, dtype of the outputs)``: a float ``(n >= 1, n_in)`` tensor (``(n,)`` when
+    ``n_in == 1``); integer or boolean points become ``float_dtype`` (the network's)."""
     if not isinstance(x, torch.Tensor):
-        raise TypeError(f"points must be a torch.Tensor of shape (n, {n_in}), got {type(x)}")
+        raise TypeError(
+            f"points must be a torch.Tensor of shape (n, {n_in}), got {type(x).__name__} "
+            "(convert with torch.as_tensor)"
+        )
+    if x.ndim == 1 and n_in == 1:
+        x = x[:, None]
     if x.ndim != 2 or x.shape[1] != n_in:
         raise ValueError(f"points must have shape (n, {n_in}), got {tuple(x.shape)}")
+    if x.shape[0] == 0:
+        raise ValueError(f"points are empty (shape {tuple(x.shape)}); pass at least one point")
+    if x.is_complex():
+        raise TypeError(f"points must be real numbers, got dtype {x.dtype}")
+    if not x.is_floating_point():
+        x = x.to(float_dtype)
     if not torch.isfinite(x).all():
         raise ValueError("points hold NaN or inf values")
-    return x
+    return x, x.dtype
 
 
 def spike_stats(

@@ -326,15 +326,56 @@ def fit_decoder(layer: PlanLayer, rates: torch.Tensor, target: torch.Tensor, rid
 
 @dataclass(frozen=True)
 class Representation:
+    """A way to build a :class:`Plan` from the ANN. ``options``: the keyword options only this
+    representation reads, with their defaults (:meth:`resolve`); ``min_points``: the distinct
+    calibration points it needs to build a reliable plan without any calibration."""
+
     name: str
     build: Callable[..., Plan]
     description: str
+    options: tuple[tuple[str, object], ...] = ()
+    min_points: int = 0
+
+    def resolve(self, given: dict[str, object]) -> dict[str, object]:
+        """``given`` (option -> value, ``None`` = not given) with this representation's defaults
+        filled in; ``ValueError`` for an option another representation reads, since this one
+        would ignore it."""
+        own = dict(self.options)
+        foreign = [k for k, v in given.items() if v is not None and k not in own]
+        if foreign:
+            takers = [
+                name
+                for name, rep in REPRESENTATIONS.items()
+                if any(k in dict(rep.options) for k in foreign)
+            ]
+            raise ValueError(
+                f"{', '.join(f'{k}={given[k]!r}' for k in foreign)}: representation "
+                f"{self.name!r} does not use {'it' if len(foreign) == 1 else 'them'} (only "
+                f"{' or '.join(repr(t) for t in takers)} does); drop "
+                f"{'it' if len(foreign) == 1 else 'them'} or choose that representation"
+            )
+        return {k: (given[k] if given.get(k) is not None else d) for k, d in self.options}
 
 
 REPRESENTATIONS: Registry[Representation] = Registry("representation")
 REPRESENTATIONS.register(
-    "direct", Representation("direct", direct, "one neuron per unit, clipped-linear (paper)")
+    "direct",
+    Representation(
+        "direct",
+        direct,
+        "one neuron per unit, clipped-linear (paper)",
+        (("threshold", "mse"), ("percentile", None), ("per_neuron_threshold", False)),
+    ),
 )
 REPRESENTATIONS.register(
-    "pwl", Representation("pwl", pwl, "K IF neurons per unit, piecewise-linear activation")
+    "pwl",
+    Representation(
+        "pwl",
+        pwl,
+        "K IF neurons per unit, piecewise-linear activation; each neuron's threshold is its "
+        "piece's width",
+        (("pieces", 8), ("placement", 0.0)),
+        # each unit's pieces span the range its calibration points reach
+        min_points=64,
+    ),
 )

@@ -14,7 +14,12 @@ from pathlib import Path
 
 import torch
 
-from lava_pinn.conversion.network import FORMAT_VERSION, SNNFileError, SpikingNetwork
+from lava_pinn.conversion.network import (
+    FORMAT_VERSION,
+    SNNFileError,
+    SpikingNetwork,
+    _check_points,
+)
 from lava_pinn.models import SPINN, combine_grid, combine_pointwise
 
 FORMAT = "lava-pinn-spiking-spinn"
@@ -85,8 +90,7 @@ class SpikingSPINN:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """Pointwise outputs ``(n, out)`` at ``(n, axes)`` points (``d * n`` spiking runs)."""
-        if x.ndim != 2 or x.shape[1] != self.axes:
-            raise ValueError(f"points must have shape (n, {self.axes}), got {tuple(x.shape)}")
+        x, _ = _check_points(x, self.axes, self.axis_nets[0].hidden[0].weight.dtype)
         feats, stats = [], []
         for i in range(self.axes):
             feats.append(self.axis_features(i, x[:, i]))
@@ -99,6 +103,13 @@ class SpikingSPINN:
         ``sum_i N_i`` spiking evaluations."""
         if len(coords) != self.axes:
             raise ValueError(f"grid needs {self.axes} coordinate arrays, got {len(coords)}")
+        for i, c in enumerate(coords):
+            if not isinstance(c, torch.Tensor) or c.ndim != 1:
+                shape = tuple(c.shape) if isinstance(c, torch.Tensor) else type(c).__name__
+                raise ValueError(
+                    f"grid coords[{i}] must be a 1-D tensor of that axis's coordinates, got "
+                    f"{shape}; a grid is the product of one coordinate array per axis"
+                )
         feats, stats = [], []
         for i, c in enumerate(coords):
             feats.append(self.axis_features(i, c))
@@ -154,7 +165,11 @@ def convert_spinn(
     x = _calibration_points(calibration_inputs, cfg.axes)
     nets = []
     for i, sub in enumerate(model.axis_nets):
-        nets.append(convert_mlp(sub, x[:, i : i + 1], metadata={"axis": i}, **kwargs))
+        nets.append(
+            convert_mlp(
+                sub, x[:, i : i + 1], metadata={"axis": i}, path=f"model.axis_nets.{i}", **kwargs
+            )
+        )
     meta = {
         **metadata,
         **{

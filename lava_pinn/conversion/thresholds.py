@@ -12,6 +12,7 @@ The T-level quantiser of an IF neuron with the rounding shift ``v0 = V/2`` is
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -81,7 +82,8 @@ def threshold_mse(target, current, T, *, per_neuron=False, signed=False, **_):
 
 
 def check_percentile(p: object) -> float:
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or not (0 < float(p) <= 100):
+    """``p`` as a float in ``(0, 100]`` (numpy numbers accepted)."""
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not (0 < float(p) <= 100):
         raise ValueError(f"percentile p must be a number in (0, 100], got {p!r}")
     return float(p)
 
