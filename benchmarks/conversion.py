@@ -268,7 +268,8 @@ def run_one(ck, ev: EvalSet, method: Method, T: int, x_cal: torch.Tensor, args) 
         "T": T,
     }
     options = dict(method.options)
-    if args.calibration_steps is not None:
+    reads = dict(CALIBRATIONS.get(method.calibration).options)
+    if args.calibration_steps is not None and "calibration_steps" in reads:
         options["calibration_steps"] = args.calibration_steps
     load0 = os.getloadavg()[0]
     try:

@@ -133,15 +133,20 @@ def activation_name_of(module: nn.Module) -> str | None:
 
 
 def activation_label(module: nn.Module) -> str:
-    """A name for metadata: the registry name, with the instance's parameters when they are
-    not the registered defaults (``softplus(beta=5.0, threshold=20.0)``)."""
+    """A name for metadata: the registry name, with the instance's settings when they are not
+    the registered defaults and its scalar parameters (``softplus(beta=5.0, threshold=20.0)``,
+    ``prelu(weight=0.3)``)."""
     found = activation_of(module)
     if found is None:
         return type(module).__name__
     name, act = found
-    if act.matches(module) or not module.extra_repr():
-        return name
-    return f"{name}({module.extra_repr()})"
+    parts = [] if act.matches(module) or not module.extra_repr() else [module.extra_repr()]
+    parts += [
+        f"{n}={float(p.detach().reshape(())):.6g}"
+        for n, p in module.named_parameters()
+        if p.numel() == 1
+    ]
+    return f"{name}({', '.join(parts)})" if parts else name
 
 
 def frozen_copy(module: nn.Module, dtype: torch.dtype) -> nn.Module:

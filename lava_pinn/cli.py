@@ -303,7 +303,7 @@ def add_convert_arguments(p: argparse.ArgumentParser, *, defaults: bool = True) 
         "--calibration-steps",
         type=positive_int,
         default=dflt(d.calibration_steps),
-        help=f"Adam steps of weight calibration ({d.calibration_steps})",
+        help="calibrations weight, advanced, finetune only: Adam steps of weight calibration (300)",
     )
 
 
@@ -322,16 +322,22 @@ def convert_options(args: argparse.Namespace, base: dict | None = None):
         v = getattr(args, f.name, None)
         if v is not None:
             flags[f.name] = v
-    rep = flags.get("representation")
-    if rep is not None and rep != values.get("representation") and rep in REPRESENTATIONS:
-        own = dict(REPRESENTATIONS.get(rep).options)
-        specific = {k for _, r in REPRESENTATIONS.items() for k, _ in r.options}
-        dropped = sorted(k for k in specific - set(own) if values.get(k) is not None)
+    from lava_pinn.conversion.calibration import CALIBRATIONS
+
+    for field, reg in (("representation", REPRESENTATIONS), ("calibration", CALIBRATIONS)):
+        chosen = flags.get(field)
+        if chosen is None or chosen == values.get(field) or chosen not in reg:
+            continue
+        own = dict(reg.get(chosen).options)
+        specific = {k for _, e in reg.items() for k, _ in e.options}
+        dropped = sorted(
+            k for k in specific - set(own) if values.get(k) is not None and k not in flags
+        )
         if dropped:
             warnings.warn(
-                f"--representation {rep}: the config file's "
+                f"--{field} {chosen}: the config file's "
                 f"{', '.join(f'{k}={values[k]!r}' for k in dropped)} "
-                f"{'is' if len(dropped) == 1 else 'are'} not read by {rep!r} and "
+                f"{'is' if len(dropped) == 1 else 'are'} not read by {chosen!r} and "
                 f"{'is' if len(dropped) == 1 else 'are'} ignored",
                 stacklevel=2,
             )
@@ -426,6 +432,10 @@ def _hint_for(err: BaseException) -> str:
     text = str(err)
     if "unknown problem" in text:
         return "run `lava-pinn problems` for the list"
+    if "MLPs only" in text:
+        return "convert a SPINN in Python: lava_pinn.convert(load_checkpoint(PATH))"
+    if "does not use it" in text or "does not use them" in text or "is read by" in text:
+        return "drop the option or choose the method named above (see `lava-pinn COMMAND --help`)"
     if "checkpoint" in text:
         return "check the path, or retrain with `lava-pinn train PROBLEM --out DIR`"
     if "TrainConfig" in text or "MLPConfig" in text or "SPINNConfig" in text:
@@ -445,19 +455,23 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of ``lava-pinn``; returns the exit status (0 ok, 2 usage/input error,
     130 interrupted). SIGTERM is handled like Ctrl-C, so a killed background run still stops
     its Lava workers and leaves only finished artifacts."""
+    console = argv is None  # the `lava-pinn` program, not a call from Python
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        _load_plugins()
-        parser = build_parser()
-        args = parser.parse_args(argv)
-        if not getattr(args, "command", None):
-            parser.print_help()
-            return 2
-        return int(args._run(args) or 0)
+        with warnings.catch_warnings():
+            if console and not debug:  # a caller's own warning capture stays in charge
+                warnings.showwarning = _show_warning
+            _load_plugins()
+            parser = build_parser()
+            args = parser.parse_args(argv)
+            if not getattr(args, "command", None):
+                parser.print_help()
+                return 2
+            return int(args._run(args) or 0)
     except CLIError as err:
         if debug:
             raise
@@ -475,6 +489,11 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one line each, without the source line they came from."""
+    print(f"{PROG}: {category.__name__}: {message}", file=sys.stderr if file is None else file)
 
 
 def _report(message: str, hint: str) -> None:

@@ -27,10 +27,12 @@ class Registry(Generic[T]):
         self.kind = kind
         self._items: dict[str, T] = {}
 
-    @staticmethod
-    def _key(name: str) -> str:
+    def _key(self, name: str) -> str:
         if not isinstance(name, str) or not name.strip():
-            raise TypeError(f"a registry name must be a non-empty string, got {name!r}")
+            raise TypeError(
+                f"a {self.kind} name must be a non-empty string, got {name!r}; available: "
+                f"{', '.join(self.available())}"
+            )
         return name.strip().lower()
 
     def register(self, name: str, obj: T | None = None, *, replace: bool = False):
@@ -70,6 +72,28 @@ class Registry(Generic[T]):
 
     def available(self) -> list[str]:
         return sorted(self._items)
+
+    def resolve_options(self, name: str, given: dict[str, object]) -> dict[str, object]:
+        """The options entry ``name`` reads (its ``options``: ``((option, default), ...)``),
+        from ``given`` (``None`` = not given) or its defaults. An option ``given`` that only
+        other entries read is a ``ValueError`` naming them: this entry would ignore it."""
+        own = dict(getattr(self.get(name), "options", ()))
+        foreign = [k for k, v in given.items() if v is not None and k not in own]
+        if foreign:
+            takers = [
+                n
+                for n, e in self.items()
+                if any(k in dict(getattr(e, "options", ())) for k in foreign)
+            ]
+            it = "it" if len(foreign) == 1 else "them"
+            raise ValueError(
+                f"{', '.join(f'{k}={given[k]!r}' for k in foreign)}: {self.kind} "
+                f"{self.canonical(name)!r} does not use {it} (only "
+                f"{' or '.join(repr(t) for t in takers) or 'no other'} "
+                f"{'does' if len(takers) == 1 else 'do'}); drop {it} or choose "
+                f"{'that' if len(takers) == 1 else 'such a'} {self.kind}"
+            )
+        return {k: (given[k] if given.get(k) is not None else d) for k, d in own.items()}
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.strip().lower() in self._items

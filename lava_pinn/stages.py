@@ -47,7 +47,7 @@ class ConvertOptions:
     pieces: int | None = None  # "pwl" only (its default: 8)
     placement: float | None = None  # "pwl" only (its default: 0.0)
     calibration_points: int = 1024
-    calibration_steps: int = 300
+    calibration_steps: int | None = None  # "weight", "advanced", "finetune" only (300)
     seed: int = 0
     calibration_boundary: float = 0.25
 
@@ -59,8 +59,13 @@ class ConvertOptions:
         from lava_pinn.neurons import NEURONS
 
         _pos_int(self.T, "ConvertOptions.T (time steps)")
-        if self.pieces is not None:
-            _pos_int(self.pieces, "ConvertOptions.pieces")
+        if self.pieces is not None and (
+            isinstance(self.pieces, bool) or not isinstance(self.pieces, int) or self.pieces < 2
+        ):
+            raise ValueError(
+                f"ConvertOptions.pieces (neurons per unit) must be an integer >= 2, got "
+                f"{self.pieces!r}"
+            )
         if self.placement is not None:
             check_placement(self.placement, "ConvertOptions.placement")
         if self.percentile is not None:
@@ -71,7 +76,8 @@ class ConvertOptions:
             if self.threshold != "percentile":
                 raise ValueError(
                     f"ConvertOptions.percentile={self.percentile!r} is read by threshold "
-                    f"'percentile' only, got threshold={self.threshold!r}"
+                    f"'percentile' only, got threshold={self.threshold or 'mse (the default)'!r}; "
+                    "add threshold 'percentile' (--threshold percentile)"
                 )
         if self.per_neuron_threshold is not None and not isinstance(
             self.per_neuron_threshold, bool
@@ -80,7 +86,8 @@ class ConvertOptions:
                 "ConvertOptions.per_neuron_threshold must be True, False or None, got "
                 f"{self.per_neuron_threshold!r}"
             )
-        _pos_int(self.calibration_steps, "ConvertOptions.calibration_steps")
+        if self.calibration_steps is not None:
+            _pos_int(self.calibration_steps, "ConvertOptions.calibration_steps")
         if isinstance(self.calibration_points, bool) or not isinstance(
             self.calibration_points, int
         ):
@@ -108,15 +115,21 @@ class ConvertOptions:
                     f"ConvertOptions.{field} {value!r} is unknown; available: "
                     f"{', '.join(reg.available())}"
                 )
+            if value is not None:  # the registered spelling, as convert records it
+                object.__setattr__(self, field, reg.canonical(value))
         try:
-            REPRESENTATIONS.get(self.representation).resolve(
+            CALIBRATIONS.resolve_options(
+                self.calibration, {"calibration_steps": self.calibration_steps}
+            )
+            REPRESENTATIONS.resolve_options(
+                self.representation,
                 {
                     "threshold": self.threshold,
                     "percentile": self.percentile,
                     "per_neuron_threshold": self.per_neuron_threshold,
                     "pieces": self.pieces,
                     "placement": self.placement,
-                }
+                },
             )
         except ValueError as err:
             raise ValueError(f"ConvertOptions: {err}") from None

@@ -16,6 +16,7 @@ import torch
 
 import lava_pinn
 from lava_pinn.checkpoint import load_pretrained
+from lava_pinn.conversion import options_for
 from lava_pinn.conversion.calibration import CALIBRATIONS
 from lava_pinn.conversion.convert import default_calibration_points
 from lava_pinn.problems import available
@@ -49,15 +50,19 @@ def test_calibration_never_worse_on_zoo(problem):
     ck = load_pretrained(problem)
     x = default_calibration_points(ck.problem, ck.problem_params, N_POINTS, seed=3)
     runs = [("direct", m) for m in METHODS] + [("pwl", "advanced")]
-    kw = dict(T=T, calibration_steps=3, finetune_iters=5)
-    rep_kw = {"direct": {}, "pwl": {"pieces": 2}}
+    common = dict(pieces=2, calibration_steps=3, finetune_iters=5)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # fewer points than the methods ask for, on purpose
         base = {
             rep: _errors(
                 ck,
                 lava_pinn.convert(
-                    ck, x, calibration="none", representation=rep, **kw, **rep_kw[rep]
+                    ck,
+                    x,
+                    T=T,
+                    calibration="none",
+                    representation=rep,
+                    **options_for(rep, "none", **common),
                 ),
                 x,
             )
@@ -65,7 +70,12 @@ def test_calibration_never_worse_on_zoo(problem):
         }
         for rep, method in runs:
             snn = lava_pinn.convert(
-                ck, x, calibration=method, representation=rep, **kw, **rep_kw[rep]
+                ck,
+                x,
+                T=T,
+                calibration=method,
+                representation=rep,
+                **options_for(rep, method, **common),
             )
             after = _errors(ck, snn, x)
             for i, (e0, e1) in enumerate(zip(base[rep], after, strict=True)):

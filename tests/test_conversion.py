@@ -9,7 +9,13 @@ import torch
 from torch import nn
 
 import lava_pinn
-from lava_pinn.conversion import SNNFileError, SpikingLayer, SpikingNetwork, SpikingSPINN
+from lava_pinn.conversion import (
+    SNNFileError,
+    SpikingLayer,
+    SpikingNetwork,
+    SpikingSPINN,
+    options_for,
+)
 from lava_pinn.conversion.network import OutputLayer, simulate
 from lava_pinn.conversion.thresholds import choose_thresholds, quantize
 from lava_pinn.models import SPINNConfig
@@ -102,11 +108,12 @@ def test_thresholds_methods():
 @pytest.mark.parametrize("method", ["light", "potential", "weight", "decoder", "advanced"])
 def test_calibration_never_worse(method):
     net, x = _net()
-    kw = dict(T=16, representation="direct", calibration_steps=50)
+    kw = dict(T=16, representation="direct")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         base = lava_pinn.convert(net, x, calibration="none", **kw)
-        cal = lava_pinn.convert(net, x, calibration=method, **kw)
+        more = options_for("direct", method, calibration_steps=50)
+        cal = lava_pinn.convert(net, x, calibration=method, **kw, **more)
     with torch.no_grad():
         y = net(x)
     e0 = float((base(x) - y).norm() / y.norm())

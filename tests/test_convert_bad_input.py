@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 import lava_pinn
+from lava_pinn.conversion import options_for
 from lava_pinn.conversion.calibration import CALIBRATIONS
 from lava_pinn.models import SPINNConfig
 
@@ -94,8 +95,8 @@ def test_sequential_subclass_with_own_forward_refused():
 def test_per_unit_prelu_refused_single_slope_accepted():
     with pytest.raises(ValueError, match=r"model\.1 \(PReLU\) has 4 slopes.*nn\.PReLU\(\)"):
         lava_pinn.convert(_mlp(nn.PReLU(4)), _x())
-    snn = lava_pinn.convert(_mlp(nn.PReLU()), _x(), T=4, calibration="none")
-    assert snn.metadata["activations"] == ["prelu"]
+    snn = lava_pinn.convert(_mlp(nn.PReLU(init=0.3)), _x(), T=4, calibration="none")
+    assert snn.metadata["activations"] == ["prelu(weight=0.3)"]
 
 
 def test_layer_sizes_that_cannot_chain_are_named():
@@ -303,8 +304,7 @@ def test_too_few_calibration_points_warns_with_the_number_needed(method):
             T=4,
             representation="direct",
             calibration=method,
-            calibration_steps=2,
-            finetune_iters=2,
+            **options_for("direct", method, calibration_steps=2, finetune_iters=2),
         )
 
 
@@ -383,3 +383,35 @@ def test_spinn_points_and_grid_coordinates_are_checked():
     with pytest.raises(ValueError, match=r"coords\[1\] must be a 1-D tensor.*\(2, 3\)"):
         snn.grid([torch.zeros(4, dtype=torch.float64), torch.zeros(2, 3, dtype=torch.float64)])
     assert snn(torch.tensor([[0, 1]])).dtype == torch.float64
+
+
+def test_unknown_keywords_are_named_with_the_closest_option():
+    with pytest.raises(TypeError, match=r"'peices' \(did you mean 'pieces'\?\), 'metadata'"):
+        lava_pinn.convert(_mlp(nn.Tanh()), _x(), peices=8, metadata="x")
+
+
+def test_calibration_options_the_method_would_ignore_are_refused():
+    with pytest.raises(ValueError, match="calibration_steps=7: calibration method 'none' does not"):
+        lava_pinn.convert(_mlp(nn.Tanh()), _x(), calibration="none", calibration_steps=7)
+    with pytest.raises(
+        ValueError, match=r"finetune_iters=3: .* 'light' .* \(only 'finetune' does\)"
+    ):
+        lava_pinn.convert(_mlp(nn.Tanh()), _x(), calibration="light", finetune_iters=3)
+    assert options_for("pwl", "light", pieces=4, calibration_steps=7) == {"pieces": 4}
+
+
+def test_outlying_calibration_points_warn():
+    x = _x(512, 1)
+    x[3] = 1e6
+    with pytest.warns(UserWarning, match=r"1 of 512 calibration points .* row 3"):
+        lava_pinn.convert(_mlp(nn.Tanh()), x, T=4, calibration="none")
+
+
+def test_name_arguments_of_the_wrong_type_name_their_kind():
+    with pytest.raises(TypeError, match="neuron model name must be a non-empty string, got None"):
+        lava_pinn.convert(_mlp(nn.Tanh()), _x(), neuron=None)
+
+
+def test_numpy_integer_pieces_accepted():
+    snn = lava_pinn.convert(_mlp(nn.Tanh()), _x(), T=4, calibration="none", pieces=np.int64(3))
+    assert snn.metadata["pieces"] == 3

@@ -109,5 +109,5 @@ def test_finetune_config_rejects_bad_values(kw, field):
 
 def test_convert_rejects_bad_finetune_option():
     net, x = _net()
-    with pytest.raises(ValueError, match="FinetuneConfig.iters"):
+    with pytest.raises(ValueError, match="finetune_iters must be an integer >= 0, got -2"):
         lava_pinn.convert(net, x, calibration="finetune", finetune_iters=-2)

@@ -18,6 +18,7 @@ from torch import nn
 
 import lava_pinn
 from lava_pinn.activations import Sin
+from lava_pinn.conversion import options_for
 from lava_pinn.conversion.calibration import CALIBRATIONS
 from lava_pinn.conversion.network import OutputLayer, SpikingLayer, simulate
 from lava_pinn.conversion.plan import PlanLayer
@@ -194,13 +195,15 @@ def test_theorem3_guard_every_method_never_worse(method, representation):
     net = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 8), Sin(), nn.Linear(8, 2))
     net = net.double()
     x = torch.rand(128, 2, generator=_gen(8), dtype=F64) * 2 - 1
-    kw = dict(T=8, representation=representation, calibration_steps=5, finetune_iters=5)
-    if representation == "pwl":
-        kw["pieces"] = 3
+    common = dict(pieces=3, calibration_steps=5, finetune_iters=5)
+    kw = dict(T=8, representation=representation)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        base = lava_pinn.convert(net, x, calibration="none", **kw)
-        cal = lava_pinn.convert(net, x, calibration=method, **kw)
+        base = lava_pinn.convert(
+            net, x, calibration="none", **kw, **options_for(representation, "none", **common)
+        )
+        more = options_for(representation, method, **common)
+        cal = lava_pinn.convert(net, x, calibration=method, **kw, **more)
     with torch.no_grad():
         y = net(x)
     e0 = float((base(x) - y).norm() / y.norm())

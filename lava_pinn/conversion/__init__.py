@@ -10,7 +10,7 @@ Modules: :mod:`.network` (SpikingNetwork, simulator), :mod:`.thresholds`, :mod:`
 """
 
 from lava_pinn.conversion.calibration import CALIBRATIONS, calibrate
-from lava_pinn.conversion.convert import convert, parse_mlp, rel_l2
+from lava_pinn.conversion.convert import convert, options_for, parse_mlp, rel_l2
 from lava_pinn.conversion.network import (
     OutputLayer,
     SNNFileError,
@@ -34,6 +34,7 @@ __all__ = [
     "calibrate",
     "choose_thresholds",
     "convert",
+    "options_for",
     "parse_mlp",
     "quantize",
     "rel_l2",

@@ -288,12 +288,21 @@ def calibrate_finetune(plan: Plan, ctx: CalibrationContext) -> Plan:
     return tuned
 
 
+_ADAM = (("calibration_steps", 300), ("calibration_lr", 1e-3))
+_FINETUNE = (("finetune_iters", 60), ("finetune_lr", 2e-4), ("finetune_seconds", None))
+
+
 @dataclass(frozen=True)
 class CalibrationMethod:
+    """A calibration method: ``fn(plan, ctx)``, the calibration points it needs to be
+    reliable, and ``options``, the ``convert`` keywords only it (and its kind) reads, with
+    their defaults (:meth:`~lava_pinn.registry.Registry.resolve_options`)."""
+
     name: str
     fn: Callable[[Plan, CalibrationContext], Plan]
     min_points: int
     description: str
+    options: tuple[tuple[str, object], ...] = ()
 
 
 CALIBRATIONS: Registry[CalibrationMethod] = Registry("calibration method")
@@ -301,13 +310,23 @@ for _m in (
     CalibrationMethod("none", calibrate_none, 0, "no calibration"),
     CalibrationMethod("light", calibrate_light, 32, "bias correction of the decoded activations"),
     CalibrationMethod("potential", calibrate_potential, 64, "initial membrane potentials"),
-    CalibrationMethod("weight", calibrate_weight, 256, "layer-wise STE weight calibration (Adam)"),
+    CalibrationMethod(
+        "weight", calibrate_weight, 256, "layer-wise STE weight calibration (Adam)", _ADAM
+    ),
     CalibrationMethod("decoder", calibrate_decoder, 128, "layer-wise least-squares decoders"),
     CalibrationMethod(
-        "advanced", calibrate_advanced, 256, "weight + potential + decoder per layer, then output"
+        "advanced",
+        calibrate_advanced,
+        256,
+        "weight + potential + decoder per layer, then output",
+        _ADAM,
     ),
     CalibrationMethod(
-        "finetune", calibrate_finetune, 256, "advanced, then end-to-end tandem fine-tuning"
+        "finetune",
+        calibrate_finetune,
+        256,
+        "advanced, then end-to-end tandem fine-tuning",
+        _ADAM + _FINETUNE,
     ),
 ):
     CALIBRATIONS.register(_m.name, _m)

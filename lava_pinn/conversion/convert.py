@@ -174,6 +174,95 @@ def _warn_few_points(x: torch.Tensor, calibration: str, rep, path: str) -> None:
         )
 
 
+_FINETUNE_FIELDS = {
+    "iters": "finetune_iters",
+    "lr": "finetune_lr",
+    "time_budget_s": "finetune_seconds",
+}
+
+
+def _known_options() -> list[str]:
+    """``convert``'s ``**options``: what some representation or calibration reads, and dtype."""
+    names = {"dtype"}
+    for reg in (REPRESENTATIONS, CALIBRATIONS):
+        for _, entry in reg.items():
+            names.update(k for k, _ in entry.options)
+    names.discard("threshold")  # a named parameter of convert
+    return sorted(names)
+
+
+def options_for(representation: str, calibration: str, **options: object) -> dict[str, object]:
+    """The subset of ``options`` that ``representation`` and ``calibration`` read (``dtype``
+    and ``threshold`` included when given): for sweeps that pass one set of options to every
+    method, since :func:`convert` refuses an option the chosen method would ignore.
+
+    >>> options_for("direct", "light", pieces=16, calibration_steps=50, threshold="max")
+    {'threshold': 'max'}
+    """
+    _check_option_names({k: v for k, v in options.items() if k != "threshold"})
+    reads = {"dtype"}
+    reads.update(k for k, _ in REPRESENTATIONS.get(representation).options)
+    reads.update(k for k, _ in CALIBRATIONS.get(calibration).options)
+    return {k: v for k, v in options.items() if k in reads}
+
+
+def _check_option_names(options: dict) -> None:
+    """``TypeError`` naming every unknown keyword of ``convert``, with the closest known one."""
+    import difflib
+
+    known = _known_options()
+    bad = [k for k in options if k not in known]
+    if bad:
+        hints = []
+        for k in bad:
+            close = difflib.get_close_matches(k, known, n=1)
+            hints.append(f"{k!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise TypeError(
+            f"convert() got unexpected keyword argument(s) {', '.join(hints)}; its options are "
+            f"{', '.join(known)}"
+        )
+
+
+def _finetune_config(copts: dict) -> FinetuneConfig:
+    """The fine-tuning settings from ``convert``'s keywords; errors name those keywords."""
+    try:
+        return FinetuneConfig(
+            iters=copts["finetune_iters"],
+            lr=copts["finetune_lr"],
+            time_budget_s=copts["finetune_seconds"],
+        )
+    except (TypeError, ValueError) as err:
+        msg = str(err)
+        for field, keyword in _FINETUNE_FIELDS.items():
+            msg = msg.replace(f"FinetuneConfig.{field} ", f"{keyword} ")
+        raise type(err)(msg) from None
+
+
+OUTLIER_SPREADS = 10.0  # a point this many 1-99% spreads outside that range is an outlier
+
+
+def _warn_outliers(x: torch.Tensor, path: str) -> None:
+    """Warn about calibration points far outside the bulk of the others: each unit's range
+    (``pwl``'s pieces, ``direct``'s thresholds) stretches to reach them, which coarsens the
+    conversion everywhere else (one point at 1e6 among 512 in [-1, 1]: 41% error)."""
+    if x.shape[0] < 20:
+        return
+    lo, hi = torch.quantile(x, 0.01, dim=0), torch.quantile(x, 0.99, dim=0)
+    spread = (hi - lo).clamp(min=1e-12)
+    far = ((x < lo - OUTLIER_SPREADS * spread) | (x > hi + OUTLIER_SPREADS * spread)).any(1)
+    rows = far.nonzero().flatten()
+    if rows.numel():
+        r = int(rows[0])
+        warnings.warn(
+            f"{path}: {rows.numel()} of {x.shape[0]} calibration points lie more than "
+            f"{OUTLIER_SPREADS:g}x the spread of the others outside their range (first: row {r}, "
+            f"{[round(float(v), 6) for v in x[r]]}); each unit's range stretches to reach them, "
+            "which coarsens the conversion everywhere else: drop them or pass points from the "
+            "input domain",
+            stacklevel=_user_stacklevel(),
+        )
+
+
 def _check_flag(value: object, name: str) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"{name} must be True or False, got {value!r}")
@@ -228,10 +317,10 @@ def convert_mlp(
     placement: float | None = None,
     per_neuron_threshold: bool | None = None,
     percentile: float | None = None,
-    calibration_steps: int = 300,
-    calibration_lr: float = 1e-3,
-    finetune_iters: int = 60,
-    finetune_lr: float = 2e-4,
+    calibration_steps: int | None = None,
+    calibration_lr: float | None = None,
+    finetune_iters: int | None = None,
+    finetune_lr: float | None = None,
     finetune_seconds: float | None = None,
     dtype: torch.dtype = torch.float64,
     metadata: dict | None = None,
@@ -244,14 +333,15 @@ def convert_mlp(
     calibration = CALIBRATIONS.canonical(calibration)
     representation = REPRESENTATIONS.canonical(representation)
     rep = REPRESENTATIONS.get(representation)
-    opts = rep.resolve(
+    opts = REPRESENTATIONS.resolve_options(
+        representation,
         {
             "threshold": threshold,
             "percentile": percentile,
             "per_neuron_threshold": per_neuron_threshold,
             "pieces": pieces,
             "placement": placement,
-        }
+        },
     )
     if "threshold" in opts:
         opts["threshold"] = THRESHOLDS.canonical(opts["threshold"])
@@ -265,17 +355,29 @@ def convert_mlp(
         elif opts["threshold"] == "percentile":
             opts["percentile"] = 99.9
         _check_flag(opts["per_neuron_threshold"], "per_neuron_threshold")
-    _check_count(calibration_steps, "calibration_steps")
-    _check_rate(calibration_lr, "calibration_lr")
+    copts = CALIBRATIONS.resolve_options(
+        calibration,
+        {
+            "calibration_steps": calibration_steps,
+            "calibration_lr": calibration_lr,
+            "finetune_iters": finetune_iters,
+            "finetune_lr": finetune_lr,
+            "finetune_seconds": finetune_seconds,
+        },
+    )
+    if "calibration_steps" in copts:
+        _check_count(copts["calibration_steps"], "calibration_steps")
+        _check_rate(copts["calibration_lr"], "calibration_lr")
+    ft = _finetune_config(copts) if "finetune_iters" in copts else None
     if dtype not in (torch.float32, torch.float64):
         raise TypeError(
             f"dtype must be torch.float64 (the default) or torch.float32, got {dtype!r}"
         )
-    ft = FinetuneConfig(iters=finetune_iters, lr=finetune_lr, time_budget_s=finetune_seconds)
     t0 = time.perf_counter()
     hidden, last = parse_mlp(model, path)
     x = _calibration_points(calibration_inputs, hidden[0].weight.shape[1]).to(dtype)
     _warn_few_points(x, calibration, rep, path)
+    _warn_outliers(x, path)
     ann = [
         AnnLayer(
             a.weight.to(dtype), a.bias.to(dtype), a.activation, a.path, frozen_copy(a.fn, dtype)
@@ -300,7 +402,13 @@ def convert_mlp(
         **{k: opts[k] for k in ("pieces", "placement") if k in opts},
     )
     plan = calibrate(
-        plan, x, y_ann, calibration, steps=calibration_steps, lr=calibration_lr, finetune=ft
+        plan,
+        x,
+        y_ann,
+        calibration,
+        steps=copts.get("calibration_steps", 300),
+        lr=copts.get("calibration_lr", 1e-3),
+        finetune=ft,
     )
     hidden_layers, out = plan.compile()
     calib_log = plan.info.get("calibration_log", [])
@@ -314,6 +422,7 @@ def convert_mlp(
         "percentile": opts.get("percentile"),
         "per_neuron_threshold": opts.get("per_neuron_threshold"),
         "calibration": calibration,
+        "calibration_options": copts,
         "calibration_points": int(x.shape[0]),
         "calibration_log": calib_log,
         "calibration_error_final": err_final,
@@ -425,6 +534,7 @@ def convert(
     from lava_pinn.models import SPINN
 
     check_T(T)
+    _check_option_names(options)
     if options.get("percentile") is not None:
         check_percentile(options["percentile"])
     meta: dict = {}

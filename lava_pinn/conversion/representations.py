@@ -26,6 +26,7 @@ step of a unit drops to ``w/(P T)``, leaving mostly the interpolation error.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -183,7 +184,7 @@ def _breakpoints(
 
 def check_placement(value: object, name: str = "placement") -> float:
     """``value`` as the ``pwl`` breakpoint placement exponent, in ``[0, 1]``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number in [0, 1], got {value!r}")
     if not 0.0 <= value <= 1.0:
         raise ValueError(
@@ -238,8 +239,9 @@ def pwl(
     **_: object,
 ) -> Plan:
     """``pieces`` IF neurons per unit approximating ``f`` piecewise-linearly (module docstring)."""
-    if isinstance(pieces, bool) or not isinstance(pieces, int) or pieces < 2:
+    if isinstance(pieces, bool) or not isinstance(pieces, numbers.Integral) or pieces < 2:
         raise ValueError(f"pieces (neurons per unit) must be an integer >= 2, got {pieces!r}")
+    pieces = int(pieces)
     placement = check_placement(placement)
     if get_neuron(neuron).signed:
         raise ValueError(
@@ -327,34 +329,15 @@ def fit_decoder(layer: PlanLayer, rates: torch.Tensor, target: torch.Tensor, rid
 @dataclass(frozen=True)
 class Representation:
     """A way to build a :class:`Plan` from the ANN. ``options``: the keyword options only this
-    representation reads, with their defaults (:meth:`resolve`); ``min_points``: the distinct
-    calibration points it needs to build a reliable plan without any calibration."""
+    representation reads, with their defaults (:meth:`Registry.resolve_options`);
+    ``min_points``: the distinct calibration points it needs to build a reliable plan without
+    any calibration."""
 
     name: str
     build: Callable[..., Plan]
     description: str
     options: tuple[tuple[str, object], ...] = ()
     min_points: int = 0
-
-    def resolve(self, given: dict[str, object]) -> dict[str, object]:
-        """``given`` (option -> value, ``None`` = not given) with this representation's defaults
-        filled in; ``ValueError`` for an option another representation reads, since this one
-        would ignore it."""
-        own = dict(self.options)
-        foreign = [k for k, v in given.items() if v is not None and k not in own]
-        if foreign:
-            takers = [
-                name
-                for name, rep in REPRESENTATIONS.items()
-                if any(k in dict(rep.options) for k in foreign)
-            ]
-            raise ValueError(
-                f"{', '.join(f'{k}={given[k]!r}' for k in foreign)}: representation "
-                f"{self.name!r} does not use {'it' if len(foreign) == 1 else 'them'} (only "
-                f"{' or '.join(repr(t) for t in takers)} does); drop "
-                f"{'it' if len(foreign) == 1 else 'them'} or choose that representation"
-            )
-        return {k: (given[k] if given.get(k) is not None else d) for k, d in self.options}
 
 
 REPRESENTATIONS: Registry[Representation] = Registry("representation")
