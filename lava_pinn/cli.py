@@ -311,8 +311,9 @@ def convert_options(args: argparse.Namespace, base: dict | None = None):
     """:class:`~lava_pinn.stages.ConvertOptions` from parsed flags over ``base`` values (a
     config file's). When the flags choose another representation than ``base``, the options
     of ``base`` that only the old one reads (``pieces`` for ``pwl``, say) are dropped with a
-    warning; the same options given as flags are kept, and refused if the representation
-    does not read them."""
+    warning, and the same for another calibration; the same options given as flags are kept,
+    and refused if the method does not read them."""
+    from lava_pinn.conversion.calibration import CALIBRATIONS
     from lava_pinn.conversion.representations import REPRESENTATIONS
     from lava_pinn.stages import ConvertOptions
 
@@ -322,8 +323,6 @@ def convert_options(args: argparse.Namespace, base: dict | None = None):
         v = getattr(args, f.name, None)
         if v is not None:
             flags[f.name] = v
-    from lava_pinn.conversion.calibration import CALIBRATIONS
-
     for field, reg in (("representation", REPRESENTATIONS), ("calibration", CALIBRATIONS)):
         chosen = flags.get(field)
         if chosen is None or chosen == values.get(field) or chosen not in reg:

@@ -54,31 +54,19 @@ class ConvertOptions:
     def __post_init__(self) -> None:
         from lava_pinn.conversion import CALIBRATIONS, REPRESENTATIONS, THRESHOLDS
         from lava_pinn.conversion.convert import check_boundary
-        from lava_pinn.conversion.representations import check_placement
-        from lava_pinn.conversion.thresholds import check_percentile
+        from lava_pinn.conversion.representations import check_pieces, check_placement
+        from lava_pinn.conversion.thresholds import check_percentile_use
         from lava_pinn.neurons import NEURONS
 
         _pos_int(self.T, "ConvertOptions.T (time steps)")
-        if self.pieces is not None and (
-            isinstance(self.pieces, bool) or not isinstance(self.pieces, int) or self.pieces < 2
-        ):
-            raise ValueError(
-                f"ConvertOptions.pieces (neurons per unit) must be an integer >= 2, got "
-                f"{self.pieces!r}"
-            )
+        if self.pieces is not None:
+            check_pieces(self.pieces, "ConvertOptions.pieces")
         if self.placement is not None:
             check_placement(self.placement, "ConvertOptions.placement")
-        if self.percentile is not None:
-            try:
-                check_percentile(self.percentile)
-            except ValueError as err:
-                raise ValueError(f"ConvertOptions.percentile: {err}") from None
-            if self.threshold != "percentile":
-                raise ValueError(
-                    f"ConvertOptions.percentile={self.percentile!r} is read by threshold "
-                    f"'percentile' only, got threshold={self.threshold or 'mse (the default)'!r}; "
-                    "add threshold 'percentile' (--threshold percentile)"
-                )
+        try:
+            check_percentile_use(self.threshold, self.percentile)
+        except ValueError as err:
+            raise ValueError(f"ConvertOptions: {err}") from None
         if self.per_neuron_threshold is not None and not isinstance(
             self.per_neuron_threshold, bool
         ):

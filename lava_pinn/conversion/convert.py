@@ -23,9 +23,9 @@ from lava_pinn.activations import activation_label, activation_of, frozen_copy
 from lava_pinn.activations import available as available_activations
 from lava_pinn.conversion.calibration import CALIBRATIONS, calibrate
 from lava_pinn.conversion.finetune import FinetuneConfig
-from lava_pinn.conversion.network import SpikingNetwork, check_T
+from lava_pinn.conversion.network import SpikingNetwork, check_count, check_T
 from lava_pinn.conversion.representations import REPRESENTATIONS, AnnLayer
-from lava_pinn.conversion.thresholds import THRESHOLDS, check_percentile
+from lava_pinn.conversion.thresholds import THRESHOLDS, check_percentile_use
 from lava_pinn.neurons import NEURONS
 
 log = logging.getLogger(__name__)
@@ -269,13 +269,6 @@ def _check_flag(value: object, name: str) -> bool:
     return value
 
 
-def _check_count(value: object, name: str) -> int:
-    """A positive integer option (numpy integers accepted)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
-
-
 def _check_rate(value: object, name: str) -> float:
     """A finite positive number option (a learning rate, a time limit)."""
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
@@ -345,14 +338,8 @@ def convert_mlp(
     )
     if "threshold" in opts:
         opts["threshold"] = THRESHOLDS.canonical(opts["threshold"])
-        if opts["percentile"] is not None:
-            check_percentile(opts["percentile"])
-            if opts["threshold"] != "percentile":
-                raise ValueError(
-                    f"percentile={percentile!r} is read by threshold='percentile' only, got "
-                    f"threshold={opts['threshold']!r}; drop it or pass threshold='percentile'"
-                )
-        elif opts["threshold"] == "percentile":
+        check_percentile_use(opts["threshold"], opts["percentile"])
+        if opts["threshold"] == "percentile" and opts["percentile"] is None:
             opts["percentile"] = 99.9
         _check_flag(opts["per_neuron_threshold"], "per_neuron_threshold")
     copts = CALIBRATIONS.resolve_options(
@@ -366,7 +353,7 @@ def convert_mlp(
         },
     )
     if "calibration_steps" in copts:
-        _check_count(copts["calibration_steps"], "calibration_steps")
+        check_count(copts["calibration_steps"], "calibration_steps")
         _check_rate(copts["calibration_lr"], "calibration_lr")
     ft = _finetune_config(copts) if "finetune_iters" in copts else None
     if dtype not in (torch.float32, torch.float64):
@@ -535,8 +522,6 @@ def convert(
 
     check_T(T)
     _check_option_names(options)
-    if options.get("percentile") is not None:
-        check_percentile(options["percentile"])
     meta: dict = {}
     net = model
     if isinstance(model, Checkpoint):

@@ -25,11 +25,17 @@ class SNNFileError(ValueError):
     """A spiking-network file is missing, corrupt or from a newer format."""
 
 
+def check_count(value: object, name: str, low: int = 1) -> int:
+    """``value`` as a Python int ``>= low`` (numpy integers accepted); ``ValueError`` naming
+    ``name`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
 def check_T(T: object) -> int:
     """``T`` as a Python int (numpy integers accepted); ``ValueError`` naming it otherwise."""
-    if isinstance(T, bool) or not isinstance(T, numbers.Integral) or T < 1:
-        raise ValueError(f"T (number of time steps) must be an integer >= 1, got {T!r}")
-    return int(T)
+    return check_count(T, "T (number of time steps)")
 
 
 def _as_tensor(value: object, name: str, ndim: int) -> torch.Tensor:
@@ -340,7 +346,7 @@ class SpikingNetwork:
         """Simulate; returns the decoded outputs and per-point spike counts of every layer
         (statistics in :attr:`last_stats`, as after a call)."""
         T = self.T if T is None else check_T(T)
-        x, dtype = _check_points(x, self.in_features, self.hidden[0].weight.dtype)
+        x, dtype = check_points(x, self.in_features, self.hidden[0].weight.dtype)
         graded = any(get_neuron(la.neuron).graded for la in self.hidden)
         events: list | None = [] if graded else None
         y, counts = simulate(self.hidden, self.output, x, T, events=events)
@@ -424,7 +430,7 @@ def _plain(obj: object) -> object:
     return str(obj)
 
 
-def _check_points(x: object, n_in: int, float_dtype: torch.dtype) -> tuple[torch.Tensor, object]:
+def check_points(x: object, n_in: int, float_dtype: torch.dtype) -> tuple[torch.Tensor, object]:
     """``(points, dtype of the outputs)``: a float ``(n >= 1, n_in)`` tensor (``(n,)`` when
     ``n_in == 1``); integer or boolean points become ``float_dtype`` (the network's)."""
     if not isinstance(x, torch.Tensor):

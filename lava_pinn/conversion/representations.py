@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from lava_pinn.activations import get_activation
+from lava_pinn.conversion.network import check_count
 from lava_pinn.conversion.plan import Plan, PlanLayer
 from lava_pinn.conversion.thresholds import choose_thresholds
 from lava_pinn.neurons import get_neuron
@@ -182,6 +183,11 @@ def _breakpoints(
     return pos, neg
 
 
+def check_pieces(value: object, name: str = "pieces") -> int:
+    """``value`` as ``pwl``'s number of pieces (neurons) per unit, an integer ``>= 2``."""
+    return check_count(value, f"{name} (neurons per unit)", low=2)
+
+
 def check_placement(value: object, name: str = "placement") -> float:
     """``value`` as the ``pwl`` breakpoint placement exponent, in ``[0, 1]``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -239,9 +245,7 @@ def pwl(
     **_: object,
 ) -> Plan:
     """``pieces`` IF neurons per unit approximating ``f`` piecewise-linearly (module docstring)."""
-    if isinstance(pieces, bool) or not isinstance(pieces, numbers.Integral) or pieces < 2:
-        raise ValueError(f"pieces (neurons per unit) must be an integer >= 2, got {pieces!r}")
-    pieces = int(pieces)
+    pieces = check_pieces(pieces)
     placement = check_placement(placement)
     if get_neuron(neuron).signed:
         raise ValueError(

@@ -18,7 +18,7 @@ from lava_pinn.conversion.network import (
     FORMAT_VERSION,
     SNNFileError,
     SpikingNetwork,
-    _check_points,
+    check_points,
 )
 from lava_pinn.models import SPINN, combine_grid, combine_pointwise
 
@@ -90,7 +90,7 @@ class SpikingSPINN:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """Pointwise outputs ``(n, out)`` at ``(n, axes)`` points (``d * n`` spiking runs)."""
-        x, _ = _check_points(x, self.axes, self.axis_nets[0].hidden[0].weight.dtype)
+        x, _ = check_points(x, self.axes, self.axis_nets[0].hidden[0].weight.dtype)
         feats, stats = [], []
         for i in range(self.axes):
             feats.append(self.axis_features(i, x[:, i]))

@@ -88,6 +88,20 @@ def check_percentile(p: object) -> float:
     return float(p)
 
 
+def check_percentile_use(threshold: str | None, percentile: object) -> float | None:
+    """``percentile`` checked, and only with ``threshold="percentile"`` (``None``: the
+    default ``mse``), which is the one threshold method that reads it."""
+    if percentile is None:
+        return None
+    p = check_percentile(percentile)
+    if threshold != "percentile":
+        raise ValueError(
+            f"percentile={percentile!r} is read by threshold='percentile' only, got "
+            f"threshold={threshold or 'mse'!r}; drop it or pass threshold='percentile'"
+        )
+    return p
+
+
 @dataclass(frozen=True)
 class ThresholdMethod:
     name: str
