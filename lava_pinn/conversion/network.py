@@ -8,7 +8,6 @@ per unit for a piecewise-linear activation) compiles down to the same chain.
 from __future__ import annotations
 
 import io
-import numbers
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import torch
 
 from lava_pinn.neurons import NEURONS, get_neuron
+from lava_pinn.validation import check_count, check_T
 
 FORMAT = "lava-pinn-snn"
 FORMAT_VERSION = 1
@@ -23,19 +23,6 @@ FORMAT_VERSION = 1
 
 class SNNFileError(ValueError):
     """A spiking-network file is missing, corrupt or from a newer format."""
-
-
-def check_count(value: object, name: str, low: int = 1) -> int:
-    """``value`` as a Python int ``>= low`` (numpy integers accepted); ``ValueError`` naming
-    ``name`` otherwise."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
-def check_T(T: object) -> int:
-    """``T`` as a Python int (numpy integers accepted); ``ValueError`` naming it otherwise."""
-    return check_count(T, "T (number of time steps)")
 
 
 def _as_tensor(value: object, name: str, ndim: int) -> torch.Tensor:
