@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from lava_pinn.neurons import NEURONS, get_neuron
-from lava_pinn.validation import check_count, check_T
+from lava_pinn.validation import check_T
 
 FORMAT = "lava-pinn-snn"
 FORMAT_VERSION = 1
