@@ -24,10 +24,10 @@ from lava_pinn.activations import available as available_activations
 from lava_pinn.conversion.calibration import CALIBRATIONS, calibrate
 from lava_pinn.conversion.finetune import FinetuneConfig
 from lava_pinn.conversion.network import SpikingNetwork
-from lava_pinn.validation import check_count, check_T
 from lava_pinn.conversion.representations import REPRESENTATIONS, AnnLayer
 from lava_pinn.conversion.thresholds import THRESHOLDS, check_percentile_use
 from lava_pinn.neurons import NEURONS
+from lava_pinn.validation import check_count, check_T
 
 log = logging.getLogger(__name__)
 

@@ -34,11 +34,11 @@ import torch
 from torch import nn
 
 from lava_pinn.activations import get_activation
-from lava_pinn.validation import check_count
 from lava_pinn.conversion.plan import Plan, PlanLayer
 from lava_pinn.conversion.thresholds import choose_thresholds
 from lava_pinn.neurons import get_neuron
 from lava_pinn.registry import Registry
+from lava_pinn.validation import check_count
 
 
 @dataclass(frozen=True)
