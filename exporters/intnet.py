@@ -13,151 +13,27 @@ An :class:`IntegerNetwork` is a chain ``x -> hidden[0] -> ... -> hidden[L-1] -> 
 * **Readout:** ``acc = sum_t wrap32((W_out @ s_{L-1}(t)) << weight_exp_out)``;
   decoded ``y = output_scale * (acc / T + bias_out)``.
 
-Units per neuron model (:data:`INT_NEURONS`): for ``"if"`` and ``"signed-if"`` the bias,
-threshold and ``v0`` share the unit of the synaptic input ``a``; for ``"lif-hard"`` (Lava's LIF)
-they are in ``v`` units, where the synaptic input counts ``a << 6`` and the threshold is
-``vth << 6`` (the stored value is the 17-bit mantissa ``vth``).
+Units per neuron model (its fixed-point fields in :data:`lava_pinn.neurons.NEURONS`): with
+``act_shift = 0`` (the custom IF neurons) the bias, threshold and ``v0`` share the unit of the
+synaptic input ``a``; for ``"lif-hard"`` (Lava's LIF) they are in ``v`` units, where the
+synaptic input counts ``a << 6`` and the threshold is ``vth << 6`` (stored: the 17-bit ``vth``).
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from exporters import fixed_point as fp
-from lava_pinn.neurons import GRADED_LEVELS, GRADED_MARGIN, NEURONS
-from lava_pinn.registry import Registry
+from lava_pinn.neurons import NEURONS, NeuronModel
 
 X_BITS = 16
 X_MAX = 2 ** (X_BITS - 1) - 1
 HOST_WEIGHT_MAX = 2**15 - 1
 WEIGHT_EXP_RANGE = (-8, 8)
-
-
-@dataclass(frozen=True)
-class IntNeuronSpec:
-    """Bit widths and step of one integer neuron model (keyed by the float model's name)."""
-
-    name: str
-    signed_spikes: bool
-    act_shift: int  # synaptic input a enters v as a << act_shift
-    bias_mant_range: tuple[int, int]
-    bias_exp_range: tuple[int, int]
-    threshold_range: tuple[int, int]
-    v_range: tuple[int, int]
-    uniform_threshold: bool  # one threshold per layer (Lava LIF's vth is a scalar)
-    threshold_unit: int  # the threshold compares against v as threshold * threshold_unit
-    step: Callable[..., tuple[Any, Any, Any]]  # (u, v, a, bias, threshold) -> (s, u, v)
-    # For neurons whose only state is v and whose step only adds, compares, clips and
-    # multiplies by spikes: that step as (v, current, threshold) -> (s, v). It is exact on
-    # integer-valued floats, which the twin's fast path uses. None for Lava's LIF (shifts).
-    current_step: Callable[..., tuple[Any, Any]] | None = None
-
-    def __post_init__(self) -> None:
-        if self.name not in NEURONS:
-            raise ValueError(
-                f"IntNeuronSpec.name {self.name!r} is not a float neuron model; "
-                f"available: {', '.join(NEURONS.available())}"
-            )
-
-    @property
-    def levels(self) -> int:
-        """Largest spike magnitude (graded payload); 1 for binary and signed spikes."""
-        return NEURONS.get(self.name).levels
-
-    @property
-    def v_margin(self) -> int | None:
-        """Thresholds beyond the firing range the step holds ``v`` within (None: unbounded)."""
-        return NEURONS.get(self.name).v_margin
-
-    @property
-    def graded_out(self) -> bool:
-        """Whether the spikes need Lava's graded messages (``num_message_bits > 0``)."""
-        return NEURONS.get(self.name).graded
-
-
-def _if_step(u, v, a, bias, threshold):
-    s, v = fp.if_soft_step_int(v, a + bias, threshold)
-    return s, u, v
-
-
-def _signed_if_step(u, v, a, bias, threshold):
-    s, v = fp.signed_if_step_int(v, a + bias, threshold)
-    return s, u, v
-
-
-def _graded_current_step(v, current, threshold):
-    return fp.graded_if_step_int(v, current, threshold, GRADED_LEVELS, GRADED_MARGIN)
-
-
-def _graded_if_step(u, v, a, bias, threshold):
-    s, v = _graded_current_step(v, a + bias, threshold)
-    return s, u, v
-
-
-def _lif_hard_step(u, v, a, bias, threshold):
-    return fp.lif_step_int(u, v, a, bias, int(threshold), fp.LIF_HARD_DU, fp.LIF_HARD_DV)
-
-
-_V24 = (-fp.V_LIMIT, fp.V_LIMIT)
-INT_NEURONS: Registry[IntNeuronSpec] = Registry("integer neuron model")
-INT_NEURONS.register(
-    "if",
-    IntNeuronSpec(
-        "if", False, 0, _V24, (0, 0), (1, fp.V_LIMIT), _V24, False, 1, _if_step, fp.if_soft_step_int
-    ),
-)
-INT_NEURONS.register(
-    "signed-if",
-    IntNeuronSpec(
-        "signed-if",
-        True,
-        0,
-        _V24,
-        (0, 0),
-        (1, fp.V_LIMIT),
-        _V24,
-        False,
-        1,
-        _signed_if_step,
-        fp.signed_if_step_int,
-    ),
-)
-INT_NEURONS.register(
-    "graded-if",
-    IntNeuronSpec(
-        "graded-if",
-        False,
-        0,
-        _V24,
-        (0, 0),
-        (1, fp.V_LIMIT),
-        _V24,
-        False,
-        1,
-        _graded_if_step,
-        _graded_current_step,
-    ),
-)
-INT_NEURONS.register(
-    "lif-hard",
-    IntNeuronSpec(
-        "lif-hard",
-        False,
-        fp.ACT_SHIFT,
-        (fp.LIF_BIAS_MANT_MIN, fp.LIF_BIAS_MANT_MAX),
-        (fp.LIF_BIAS_EXP_MIN, fp.LIF_BIAS_EXP_MAX),
-        (0, fp.LIF_VTH_MAX),
-        _V24,
-        True,
-        1 << fp.VTH_SHIFT,
-        _lif_hard_step,
-    ),
-)
 
 
 def _int_array(value: object, where: str, ndim: int) -> np.ndarray:
@@ -274,10 +150,10 @@ class IntLayer:
                 raise ValueError(f"{w}.{f} has {arr.shape[0]} entries but weight has {n} rows")
             object.__setattr__(self, f, arr)
         object.__setattr__(self, "weight_exp", _check_exp(self.weight_exp, w))
-        if self.neuron not in INT_NEURONS:
+        if self.neuron not in NEURONS:
             raise ValueError(
-                f"{w}.neuron {self.neuron!r} has no integer model; "
-                f"available: {', '.join(INT_NEURONS.available())}"
+                f"{w}.neuron {self.neuron!r} is not a registered neuron model; "
+                f"available: {', '.join(NEURONS.available())}"
             )
         spec = self.spec
         _check_range(self.bias_mant, *spec.bias_mant_range, f"{w}.bias_mant ({spec.name})")
@@ -300,7 +176,7 @@ class IntLayer:
             bad = self.v0 > th_v
         else:
             bad = self.v0 >= th_v
-        if spec.signed_spikes:
+        if spec.signed:
             bad = bad | (self.v0 <= -th_v)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
@@ -310,8 +186,9 @@ class IntLayer:
             )
 
     @property
-    def spec(self) -> IntNeuronSpec:
-        return INT_NEURONS.get(self.neuron)
+    def spec(self) -> NeuronModel:
+        """The layer's neuron model (its integer step and fixed-point fields)."""
+        return NEURONS.get(self.neuron)
 
     @property
     def groups(self) -> tuple[tuple[np.ndarray, int], ...]:
@@ -434,7 +311,7 @@ class IntegerNetwork:
         )
 
     @staticmethod
-    def _check_synapse(groups, prev: IntLayer, spec: IntNeuronSpec | None, where: str) -> None:
+    def _check_synapse(groups, prev: IntLayer, spec: NeuronModel | None, where: str) -> None:
         for k, (w, exp) in enumerate(groups):
             _check_dense(w, exp, f"{where}{'.fine' if k else ''}", prev.spec.levels)
         if spec is not None and spec.act_shift:
@@ -472,7 +349,7 @@ class IntegerNetwork:
     def graded_input(self, i: int) -> bool:
         """Whether the synapse into hidden layer ``i`` (or the readout, ``i = L``) carries signed
         or multi-level spikes, i.e. needs Lava's graded spikes (``num_message_bits > 0``)."""
-        return self.hidden[i - 1].spec.graded_out
+        return self.hidden[i - 1].spec.graded
 
     # ------------------------------------------------------------------ host-side encoding
     def quantize_input(self, x: np.ndarray) -> np.ndarray:
@@ -547,9 +424,9 @@ def random_network(
     ``weight_groups=2`` (custom IF neurons only) adds a fine group to every Dense synapse and
     the readout, ``1..7`` exponents lower (not below -8).
     """
-    spec = INT_NEURONS.get(neuron)
+    spec = NEURONS.get(neuron)
     check_weight_groups(weight_groups, "weight_groups")
-    if weight_groups == 2 and spec.current_step is None:
+    if weight_groups == 2 and spec.act_shift:
         raise ValueError(f"weight_groups=2 needs a custom IF neuron, not {neuron!r}")
 
     def fine(exp: int, n_out: int, n_in: int) -> dict:
@@ -589,7 +466,7 @@ def random_network(
             )
             bm = rng.integers(-20, 60, size=n_out)
             be = np.zeros(n_out, dtype=np.int64)
-            lo = -th + 1 if spec.signed_spikes else np.zeros(n_out, dtype=np.int64)
+            lo = -th + 1 if spec.signed else np.zeros(n_out, dtype=np.int64)
             v0 = (lo + (th - lo) * rng.uniform(0.0, 1.0, size=n_out)).astype(np.int64)
             v0 = np.minimum(v0, th - 1)
         extra = fine(exp, n_out, n_in) if i > 0 else {}

@@ -33,9 +33,15 @@ import numpy as np
 from exporters._lava import require_lava
 from exporters.intnet import IntegerNetwork
 from exporters.runtime import LavaGraph, NeuronSlot
+from lava_pinn.neurons import NEURONS
 
 CONNECTIONS = ("batched", "sparse", "dense")
-CUSTOM = {"if": "SoftIF", "signed-if": "SignedSoftIF", "graded-if": "GradedSoftIF"}
+
+
+def _custom(neuron: str) -> bool:
+    """Whether the model runs as the registry-built :class:`~exporters.lava_procs.Neuron`
+    (``lava="custom"``) rather than Lava's own LIF."""
+    return NEURONS.get(neuron).lava == "custom"
 
 
 def _procs():
@@ -103,7 +109,7 @@ def _assemble(
     period = T + L
     # All-custom graphs exchange whole arrays with the host through pipes (bias in, counts out);
     # graphs with Lava's LIF keep the Var path (its bias gating needs Var writes anyway).
-    host_io = all(la["neuron"] in CUSTOM for la in layers)
+    host_io = all(_custom(la["neuron"]) for la in layers)
     slots: list[NeuronSlot] = []
     conns: list[Any] = []
     prev = None
@@ -111,9 +117,11 @@ def _assemble(
         n = la["n"]
         name = f"layer{i}"
         v0 = _tile(la["v0"], batch)
-        if la["neuron"] in CUSTOM:
-            proc = getattr(procs, CUSTOM[la["neuron"]])(
+        model = NEURONS.get(la["neuron"])
+        if model.lava == "custom":
+            proc = procs.Neuron(
                 shape=(batch * n,),
+                neuron=model.name,
                 v0=v0,
                 bias=_tile(la["bias"], batch),
                 vth=_tile(la["threshold"], batch),
@@ -124,7 +132,7 @@ def _assemble(
                 report=host_io,
                 name=name,
             )
-            slot = NeuronSlot(proc, "custom", n, v0, _tile(la["bias"], batch))
+            slot = NeuronSlot(proc, "custom", n, v0, _tile(la["bias"], batch), graded=model.graded)
         else:  # Lava LIF, hardware native
             bias = _tile(la["bias"], batch)
             bias_exp = None if la.get("bias_exp") is None else _tile(la["bias_exp"], batch)
@@ -187,22 +195,21 @@ def build_int_graph(
             "groups": la.groups,
             "graded": i > 0 and net.graded_input(i),
         }
-        if la.neuron in CUSTOM:
+        if la.spec.lava == "custom":
             d["bias"] = la.bias
         else:
-            from exporters import fixed_point as fp
-
+            du, dv = la.spec.lif_decay
             d.update(
                 bias=la.bias_mant,
                 bias_exp=la.bias_exp,
                 vth=int(la.threshold[0]),
-                du=fp.LIF_HARD_DU,
-                dv=fp.LIF_HARD_DV,
+                du=du,
+                dv=dv,
             )
         layers.append(d)
     ro = net.readout
     out = {"groups": ro.groups, "graded": net.graded_input(net.depth)}
-    custom_first = net.hidden[0].neuron in CUSTOM
+    custom_first = net.hidden[0].spec.lava == "custom"
 
     def encode(x: np.ndarray):
         mant, exp = net.encode_input(x)
@@ -229,8 +236,6 @@ def build_float_graph(
     current ``W_0 x + b_0`` is applied as a bias; ``y = acc / T + b_out``. Lava's LIF takes one
     threshold per layer, so ``"lif-hard"`` layers need a uniform threshold.
     """
-    from lava_pinn.neurons import get_neuron
-
     batch = _check_batch(batch, connection)
     if isinstance(T, bool) or not isinstance(T, int) or T < 1:
         raise ValueError(f"T must be an integer >= 1, got {T!r}")
@@ -248,10 +253,10 @@ def build_float_graph(
             "v0": f64(la.v0),
             "threshold": th,
             "groups": ((f64(la.weight), 0),),
-            "graded": i > 0 and get_neuron(hidden[i - 1].neuron).graded,
+            "graded": i > 0 and NEURONS.get(hidden[i - 1].neuron).graded,
             "bias": f64(la.bias),
         }
-        if la.neuron not in CUSTOM:
+        if not _custom(la.neuron):
             if (th != th[0]).any():
                 raise ValueError(
                     f"hidden[{i}].threshold: Lava's LIF has one threshold per layer, got "
@@ -263,7 +268,7 @@ def build_float_graph(
     b_out = f64(output.bias)
     out = {
         "groups": ((f64(output.weight), 0),),
-        "graded": get_neuron(hidden[-1].neuron).graded,
+        "graded": NEURONS.get(hidden[-1].neuron).graded,
     }
 
     def encode(x: np.ndarray):

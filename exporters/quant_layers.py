@@ -16,15 +16,14 @@ import numpy as np
 from exporters import fixed_point as fp
 from exporters.intnet import (
     HOST_WEIGHT_MAX,
-    INT_NEURONS,
     WEIGHT_EXP_RANGE,
     X_BITS,
     IntLayer,
-    IntNeuronSpec,
     IntReadout,
     check_weight_groups,
 )
 from exporters.quant_report import LayerReport
+from lava_pinn.neurons import NEURONS, NeuronModel
 from lava_pinn.registry import Registry
 
 INPUT_HEADROOM_BITS = 1  # x_q uses 14 of its 15 magnitude bits: twice the range still fits
@@ -152,10 +151,10 @@ class _FloatLayer:
 def _float_layers(snn) -> list[_FloatLayer]:
     out = []
     for i, la in enumerate(snn.hidden):
-        if la.neuron not in INT_NEURONS:
+        if la.neuron not in NEURONS:
             raise QuantizationError(
-                f"layer {i}: neuron model {la.neuron!r} has no integer model; "
-                f"available: {', '.join(INT_NEURONS.available())}"
+                f"layer {i}: neuron model {la.neuron!r} is not registered; "
+                f"available: {', '.join(NEURONS.available())}"
             )
         out.append(
             _FloatLayer(
@@ -276,7 +275,7 @@ class _Stats:
 
 
 def _v_bound(
-    Q, e_act, bias_v, th_v, v0, T, spec_in: IntNeuronSpec, spec: IntNeuronSpec, floors=None
+    Q, e_act, bias_v, th_v, v0, T, spec_in: NeuronModel, spec: NeuronModel, floors=None
 ) -> np.ndarray:
     """Worst-case ``|v|`` per neuron over any input spikes (``|s| <= spec_in.levels``):
     ``|v0| + th + T max|I|`` (``Q``: the applied weights in coarse units, :func:`_applied`;
@@ -286,7 +285,7 @@ def _v_bound(
     its bounds and its current inside 24 bits."""
     scale = float(2**e_act) if e_act >= 0 else 2.0**e_act
     scale *= spec_in.levels
-    if spec_in.signed_spikes:
+    if spec_in.signed:
         imax = np.abs(Q).sum(axis=1) * scale + np.abs(bias_v)
     else:
         pos = Q.clip(min=0).sum(axis=1) * scale
@@ -315,7 +314,7 @@ def _clamp_v0(v0, th, spec, where: str) -> tuple[np.ndarray, int]:
     first input arrives); count and warn about the neurons moved."""
     th_v = th * spec.threshold_unit
     hi = th_v if spec.uniform_threshold else th_v - 1
-    lo = -th_v + 1 if spec.signed_spikes else np.full_like(th_v, -fp.V_LIMIT)
+    lo = -th_v + 1 if spec.signed else np.full_like(th_v, -fp.V_LIMIT)
     clamped = np.clip(v0, lo, hi)
     moved = int((clamped != v0).sum())
     if moved:
@@ -327,7 +326,7 @@ def _clamp_v0(v0, th, spec, where: str) -> tuple[np.ndarray, int]:
     return clamped, moved
 
 
-def _encode_bias(bias_v: np.ndarray, spec: IntNeuronSpec, where: str):
+def _encode_bias(bias_v: np.ndarray, spec: NeuronModel, where: str):
     if spec.bias_exp_range == (0, 0):
         lo, hi = spec.bias_mant_range
         if bias_v.size and (bias_v.min() < lo or bias_v.max() > hi):
@@ -354,7 +353,7 @@ def _report_errors(fl, spec, k, th, bias_eff, v0) -> dict:
 
 
 def _quantize_host(
-    fl: _FloatLayer, spec: IntNeuronSpec, x_max: np.ndarray
+    fl: _FloatLayer, spec: NeuronModel, x_max: np.ndarray
 ) -> tuple[IntLayer, LayerReport, np.ndarray]:
     """Host-side first layer: 16-bit weights on the 16-bit input, current as a bias field."""
     where = f"{fl.name} (host input layer)"
@@ -422,11 +421,11 @@ def _bias_shift(Q: np.ndarray, Wsc: np.ndarray, mean: np.ndarray) -> np.ndarray:
 
 def _quantize_dense(
     fl: _FloatLayer,
-    spec: IntNeuronSpec,
+    spec: NeuronModel,
     stats: _Stats,
     cand: ScaleCandidate,
     T: int,
-    spec_in: IntNeuronSpec,
+    spec_in: NeuronModel,
 ) -> tuple[IntLayer, LayerReport]:
     """A Dense-fed hidden layer (8-bit weights); see the module docstring for the scales."""
     where = f"{fl.name} (Dense)"

@@ -71,7 +71,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from exporters.intnet import INT_NEURONS, IntegerNetwork, check_weight_groups
+from exporters.intnet import IntegerNetwork, check_weight_groups
 from exporters.quant_layers import (
     DEFAULT_CANDIDATES,
     ROUNDINGS,
@@ -86,6 +86,7 @@ from exporters.quant_layers import (
     round_nearest,
 )
 from exporters.quant_report import LayerReport, QuantizationReport
+from lava_pinn.neurons import NEURONS
 
 __all__ = [
     "DEFAULT_CANDIDATES",
@@ -248,7 +249,7 @@ def quantize(
     if not candidates or not all(isinstance(c, ScaleCandidate) for c in candidates):
         raise TypeError("candidates must be a non-empty tuple of ScaleCandidate")
     check_weight_groups(weight_groups, "weight_groups")
-    lif = [la.neuron for la in snn.hidden[1:] if not INT_NEURONS.get(la.neuron).current_step]
+    lif = [la.neuron for la in snn.hidden[1:] if NEURONS.get(la.neuron).act_shift]
     if weight_groups == 2 and lif:
         raise ValueError(
             f"weight_groups=2 needs custom IF neurons behind every Dense synapse; this network "
@@ -263,7 +264,7 @@ def quantize(
         raise ValueError(f"ridges must be numbers > 0, got {ridges!r}")
     T = snn.T
     layers = _float_layers(snn)
-    specs = [INT_NEURONS.get(fl.neuron) for fl in layers]
+    specs = [NEURONS.get(fl.neuron) for fl in layers]
     x = _calibration_points(snn, calibration_inputs, n_points, seed)
     with torch.no_grad():
         y_ref, counts = snn.run(x)

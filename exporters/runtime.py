@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from lava_pinn.runs import SpikeRun
+
 log = logging.getLogger(__name__)
 
 
@@ -163,18 +165,10 @@ class NeuronSlot:
     bias_exp: np.ndarray | None = None  # LIF fixed_pt only
     counter: Any = None  # Accumulator counting the LIF's spikes
     gated: bool = False  # LIF layer i >= 1: bias switched on at step i+1
+    graded: bool = False  # signed or multi-level spikes: messages differ from counts
 
 
-@dataclass
-class GraphResult:
-    """Outputs of a graph run for ``n_points`` points."""
-
-    y: np.ndarray  # (n_points, n_out) decoded output
-    acc: np.ndarray  # (n_points, n_out) readout accumulator (sum over the window)
-    counts: list[np.ndarray]  # per hidden layer (n_points, n_l): net spike counts (signed)
-    events: list[np.ndarray]  # per hidden layer (n_points, n_l): spikes of either sign
-    seconds: float = 0.0
-    spikes: list[np.ndarray] | None = None  # trace=True: per layer (n_points, T, n_l) int8
+GraphResult = SpikeRun  # the one result type of a run (the twin returns it too)
 
 
 @dataclass
@@ -317,7 +311,7 @@ class LavaGraph:
             pass
 
     # ------------------------------------------------------------------ running
-    def run(self, x: np.ndarray, *, trace: bool = False) -> GraphResult:
+    def run(self, x: np.ndarray, *, trace: bool = False) -> SpikeRun:
         """Run every point of ``x`` (``(n_points, n_in)``) for ``T`` steps; ``batch`` at a time.
 
         ``trace=True`` runs one step at a time and reads every layer's spike counter after each
@@ -355,7 +349,7 @@ class LavaGraph:
             self._abort()
             raise
         acc = np.concatenate(accs)
-        return GraphResult(
+        return SpikeRun(
             y=self.decode(acc),
             acc=acc,
             counts=[np.concatenate(c) for c in counts],
@@ -477,7 +471,7 @@ class LavaGraph:
 
 def _graded(slot: NeuronSlot) -> bool:
     """Whether the slot's spikes are signed or multi-level (events differ from counts)."""
-    return type(slot.proc).__name__ in ("SignedSoftIF", "GradedSoftIF")
+    return slot.graded
 
 
 def _pad(a: np.ndarray, batch: int) -> np.ndarray:

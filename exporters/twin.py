@@ -11,24 +11,17 @@ local step ``k``, so the twin simply runs ``k = 1..T`` through all layers in ord
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
 
 import numpy as np
 import torch
 
 from exporters import fixed_point as fp
 from exporters.intnet import IntegerNetwork
+from lava_pinn.runs import SpikeRun
+from lava_pinn.simulation import LayerRun, run_chain
 
-
-@dataclass
-class TwinResult:
-    """Same fields as :class:`exporters.runtime.GraphResult` (numpy arrays)."""
-
-    y: np.ndarray
-    acc: np.ndarray
-    counts: list[np.ndarray]
-    events: list[np.ndarray]
-    spikes: list[np.ndarray] | None = None  # trace=True: per layer (n_points, T, n_l) int8
+TwinResult = SpikeRun  # the one result type of a run (same as the Lava graphs')
 
 
 F32_EXACT = 2**24  # float32 holds every integer of magnitude <= 2**24
@@ -99,17 +92,17 @@ def _group_sum(prod: torch.Tensor, exps: tuple[int, ...], shift) -> torch.Tensor
 def exact_float_dtype(net: IntegerNetwork, bias0: np.ndarray) -> torch.dtype | None:
     """The float type in which every value of this run is an exactly representable integer.
 
-    The custom IF neurons' steps (:func:`exporters.fixed_point.if_soft_step_int`,
-    ``signed_if_step_int``, ``graded_if_step_int``) only add, compare, clip, floor-divide (torch's
-    float ``//`` is exact on integers: ``(a - fmod(a, b)) / b``) and multiply by small integer
-    spikes, so on integer-valued floats they give the integer result whenever every operand and
-    result stays within ``2**24`` (float32) or ``2**53`` (float64). With ``|v| <= 2**23 - 1`` after
+    Neuron models with ``exact_on_floats`` (the custom IF neurons) only add, compare, clip,
+    floor-divide (torch's float ``//`` is exact on integers: ``(a - fmod(a, b)) / b``) and
+    multiply by small integer spikes in their ``int_step``, so on integer-valued floats they give
+    the integer result whenever every operand and result stays within ``2**24`` (float32) or
+    ``2**53`` (float64). With ``|v| <= 2**23 - 1`` after
     each step, that holds when every layer's current ``|a + bias|`` is at most ``2**23``
     (float32); the Dense output is bounded by ``2**31`` (validated), so float64 always holds.
     Returns ``None`` when a layer's neuron needs integer shifts (Lava's LIF): the int64 path.
     """
     layers = net.hidden
-    if any(la.spec.current_step is None for la in layers):
+    if not all(la.spec.exact_on_floats for la in layers):
         return None
     worst = int(np.abs(bias0).max()) if bias0.size else 0
     raw = 0  # the largest unshifted W @ s (each weight group is its own product)
@@ -151,117 +144,90 @@ def run_twin(
         chunk = default_chunk(net)
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
         raise ValueError(f"chunk (points per pass) must be an integer >= 1, got {chunk!r}")
+    t0 = time.perf_counter()
     dtype = exact_float_dtype(net, bias0)
-    run = _run_chunk if dtype is None else _run_chunk_float
-    parts = [
-        run(net, torch.from_numpy(bias0[lo : lo + chunk]), trace, dtype)
-        for lo in range(0, bias0.shape[0], chunk)
-    ]
-    acc = np.concatenate([p[0] for p in parts])
-    L = net.depth
-    return TwinResult(
+    layers, readout, spike_dtype = _program(net, dtype)
+    acc, counts, events, trains = run_chain(
+        layers,
+        net.T,
+        drive=torch.from_numpy(bias0).to(spike_dtype if dtype is not None else torch.int64),
+        readout=readout,
+        spike_dtype=spike_dtype,
+        chunk=chunk,
+        record=range(net.depth) if trace else (),
+    )
+    ints = [c.to(torch.int64).numpy() for c in counts]
+    acc = acc.to(torch.int64).numpy()
+    return SpikeRun(
         y=net.decode(acc),
         acc=acc,
-        counts=[np.concatenate([p[1][i] for p in parts]) for i in range(L)],
-        events=[np.concatenate([p[2][i] for p in parts]) for i in range(L)],
-        spikes=[np.concatenate([p[3][i] for p in parts]) for i in range(L)] if trace else None,
+        counts=ints,
+        events=[
+            c.copy() if e is None else e.to(torch.int64).numpy()
+            for c, e in zip(ints, events, strict=True)
+        ],
+        spikes=[trains[i].transpose(0, 1).contiguous().numpy() for i in range(net.depth)]
+        if trace
+        else None,
+        seconds=time.perf_counter() - t0,
     )
 
 
-def _run_chunk(net: IntegerNetwork, bias0: torch.Tensor, trace: bool = False, _dtype=None):
-    """The int64 path: every neuron model, Lava's LIF included."""
-    n = bias0.shape[0]
-    layers = net.hidden
-    i64 = torch.int64
-    steps = [la.spec.step for la in layers]
-    ths = [
-        torch.from_numpy(la.threshold.copy())
-        if not la.spec.uniform_threshold
-        else int(la.threshold[0])
-        for la in layers
-    ]
-    biases = [bias0] + [torch.from_numpy(la.bias.copy()) for la in layers[1:]]
+def _program(net: IntegerNetwork, dtype: torch.dtype | None):
+    """The integer network as the shared loop runs it: ``(layers, readout, spike dtype)``.
+
+    ``dtype`` (from :func:`exact_float_dtype`): every value is carried as an integer-valued float
+    of that type; ``None``: states, currents and biases in ``int64`` (Lava's LIF), with the
+    products of spikes and 8-bit weights formed in a float type wide enough to be exact. The
+    readout accumulates in float64 (exact below ``2**53``) or int64. IntegerNetwork validation
+    bounds every Dense output below ``2**31``, so the int32 wrap of
+    :func:`exporters.fixed_point.dense_output` is the identity and only its shift is applied.
+    """
+    hidden = net.hidden
     ro = net.readout
-    groups = [la.groups for la in layers[1:]] + [ro.groups]
-    levels = [la.spec.levels for la in layers]
-    mm = _mm_dtype(
-        [fp.dense_effective_weights(w) for gs in groups for w, _ in gs],
-        [p for gs, p in zip(groups, levels, strict=True) for _ in gs],
-    )
-    stacked = [None] + [_stacked(gs, mm) for gs in groups]
-    # IntegerNetwork validation bounds every Dense output below 2**31 (intnet._check_dense), so
-    # the int32 wrap of fp.dense_output is the identity and the twin applies only its shift.
-    v = [torch.from_numpy(la.v0.copy()).expand(n, -1).clone() for la in layers]
-    u = [torch.zeros(n, la.n_out, dtype=i64) for la in layers]
-    counts = [torch.zeros(n, la.n_out, dtype=i64) for la in layers]
-    graded = [la.spec.graded_out for la in layers]  # events differ from counts
-    events = [
-        torch.zeros(n, la.n_out, dtype=i64) if sg else None
-        for la, sg in zip(layers, graded, strict=True)
+    groups = [la.groups for la in hidden[1:]] + [ro.groups]
+    if dtype is None:
+        levels = [la.spec.levels for la in hidden]
+        mm = _mm_dtype(
+            [fp.dense_effective_weights(w) for gs in groups for w, _ in gs],
+            [p for gs, p in zip(groups, levels, strict=True) for _ in gs],
+        )
+        state_t, shift, acc_t = torch.int64, _shift, torch.int64
+
+        def product(s, w):
+            return _exact_mm(s, w)
+    else:
+        mm = state_t = dtype
+        shift, acc_t = _float_shift, torch.float64
+
+        def product(s, w):
+            return s @ w
+
+    def synapse(gs):
+        w, exps = _stacked(gs, mm)
+        return lambda s: _group_sum(product(s, w), exps, shift)
+
+    def threshold(la):
+        if la.spec.uniform_threshold:
+            return int(la.threshold[0])
+        return torch.from_numpy(la.threshold.copy()).to(state_t)
+
+    zero = torch.zeros((), dtype=state_t)
+
+    def first_step(state, drive, _bias, th):  # the host's input current is layer 0's bias
+        return hidden[0].spec.int_step(state, zero, drive, th)
+
+    layers = [
+        LayerRun(
+            step=first_step if i == 0 else la.spec.int_step,
+            bias=None if i == 0 else torch.from_numpy(la.bias.copy()).to(state_t),
+            threshold=threshold(la),
+            state0=la.spec.initial_state(torch.from_numpy(la.v0.copy()).to(state_t)),
+            synapse=None if i == 0 else synapse(la.groups),
+            n_out=la.n_out,
+            messages=la.spec.graded,
+        )
+        for i, la in enumerate(hidden)
     ]
-    w_out, e_out = stacked[-1]
-    acc = torch.zeros(n, ro.weight.shape[0], dtype=i64)
-    zero = torch.zeros((), dtype=i64)
-    rec = [torch.zeros(n, net.T, la.n_out, dtype=torch.int8) for la in layers] if trace else None
-    for k in range(net.T):
-        s = None
-        for i in range(len(layers)):
-            a = zero if i == 0 else _group_sum(_exact_mm(s, stacked[i][0]), stacked[i][1], _shift)
-            s, u[i], v[i] = steps[i](u[i], v[i], a, biases[i], ths[i])
-            counts[i] += s
-            if rec is not None:
-                rec[i][:, k] = s
-            if graded[i]:
-                events[i] += s != 0
-            s = s.to(mm)
-        acc += _group_sum(_exact_mm(s, w_out), e_out, _shift)
-    events = [c.clone() if e is None else e for c, e in zip(counts, events, strict=True)]
-    spikes = [r.numpy() for r in rec] if rec is not None else None
-    return acc.numpy(), [c.numpy() for c in counts], [e.numpy() for e in events], spikes
-
-
-def _run_chunk_float(net: IntegerNetwork, bias0: torch.Tensor, trace: bool, dt: torch.dtype):
-    """The same equations on integer-valued floats of type ``dt`` (see
-    :func:`exact_float_dtype`): the same step functions, no int64 conversions, about twice as
-    fast. The readout accumulates in float64 (exact below ``2**53``)."""
-    n = bias0.shape[0]
-    layers = net.hidden
-    steps = [la.spec.current_step for la in layers]
-    ths = [torch.from_numpy(la.threshold.copy()).to(dt) for la in layers]
-    biases = [bias0.to(dt)] + [torch.from_numpy(la.bias.copy()).to(dt) for la in layers[1:]]
-    ro = net.readout
-    stacked = [None] + [_stacked(la.groups, dt) for la in layers[1:]]
-    w_out, e_out = _stacked(ro.groups, dt)
-    v = [torch.from_numpy(la.v0.copy()).to(dt).expand(n, -1).clone() for la in layers]
-    counts = [torch.zeros(n, la.n_out, dtype=dt) for la in layers]
-    graded = [la.spec.graded_out for la in layers]  # events differ from counts
-    events = [
-        torch.zeros(n, la.n_out, dtype=dt) if sg else None
-        for la, sg in zip(layers, graded, strict=True)
-    ]
-    acc = torch.zeros(n, ro.weight.shape[0], dtype=torch.float64)
-    rec = [torch.zeros(n, net.T, la.n_out, dtype=torch.int8) for la in layers] if trace else None
-    for k in range(net.T):
-        s = None
-        for i in range(len(layers)):
-            if i == 0:
-                cur = biases[0]
-            elif stacked[i][1] == (0,):
-                cur = torch.addmm(biases[i], s, stacked[i][0])  # W s + bias in one pass
-            else:
-                cur = _group_sum(s @ stacked[i][0], stacked[i][1], _float_shift) + biases[i]
-            s, v[i] = steps[i](v[i], cur, ths[i])
-            s = s.to(dt)
-            counts[i] += s
-            if rec is not None:
-                rec[i][:, k] = s.to(torch.int8)
-            if graded[i]:
-                events[i] += s != 0
-        acc += _group_sum(s @ w_out, e_out, _float_shift).to(torch.float64)
-    events = [c if e is None else e for c, e in zip(counts, events, strict=True)]
-    spikes = [r.numpy() for r in rec] if rec is not None else None
-
-    def ints(t: torch.Tensor) -> np.ndarray:
-        return t.to(torch.int64).numpy()
-
-    return ints(acc), [ints(c) for c in counts], [ints(e) for e in events], spikes
+    out = synapse(ro.groups)
+    return layers, (lambda s: out(s).to(acc_t)), mm

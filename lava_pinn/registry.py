@@ -73,6 +73,10 @@ class Registry(Generic[T]):
     def available(self) -> list[str]:
         return sorted(self._items)
 
+    def unregister(self, name: str) -> T:
+        """Remove ``name`` (a plugin's entry, e.g. at the end of a test); returns its object."""
+        return self._items.pop(self.canonical(name))
+
     def resolve_options(self, name: str, given: dict[str, object]) -> dict[str, object]:
         """The options entry ``name`` reads (its ``options``: ``((option, default), ...)``),
         from ``given`` (``None`` = not given) or its defaults. An option ``given`` that only

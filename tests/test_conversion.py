@@ -182,14 +182,23 @@ def test_spinn_grid_equals_pointwise():
 
 
 def test_neuron_model_fields_are_validated():
-    from lava_pinn.neurons import NeuronModel, if_soft_step
+    from lava_pinn.neurons import NeuronModel, if_soft
 
-    with pytest.raises(ValueError, match="reset must be 'soft' or 'hard'"):
-        NeuronModel("x", if_soft_step, False, "sometimes", False, "d")
+    ok = {"name": "x", "description": "d", "step": if_soft.step, "int_step": if_soft.int_step}
+    with pytest.raises(ValueError, match=r"reset must be one of \('soft', 'hard'\)"):
+        NeuronModel(**ok, reset="sometimes")
     with pytest.raises(TypeError, match="step must be callable"):
-        NeuronModel("x", None, False, "soft", False, "d")  # type: ignore[arg-type]
+        NeuronModel(**{**ok, "step": None})  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="levels must be an integer >= 1"):
-        NeuronModel("x", if_soft_step, False, "soft", False, "d", 0)
+        NeuronModel(**ok, levels=0)
+    with pytest.raises(ValueError, match="lif_decay"):
+        NeuronModel(**ok, lava="lif")
+    with pytest.raises(ValueError, match="lava must be one of"):
+        NeuronModel(**ok, lava="loihi")
+    with pytest.raises(ValueError, match="state_vars"):
+        NeuronModel(**ok, state_vars=("u",))
+    with pytest.raises(ValueError, match="threshold_range"):
+        NeuronModel(**ok, threshold_range=(5, 1))
 
 
 D = torch.float64

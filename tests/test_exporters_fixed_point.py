@@ -8,6 +8,17 @@ import torch
 
 from exporters import fixed_point as fp
 from lava_pinn import neurons as float_neurons
+from lava_pinn.neurons import graded_if, if_soft, lif_hard, signed_if
+
+
+def _cur(int_step):
+    """A neuron's ``int_step`` as ``(v, current, threshold) -> (s, v)`` (bias 0)."""
+
+    def run(v, cur, th):
+        s, (v1,) = int_step((v,), cur, cur * 0, th)
+        return s, v1
+
+    return run
 
 
 def _both(fn, *args):
@@ -73,10 +84,10 @@ def test_soft_if_steps():
     v = np.array([0, 5, -10, 9], dtype=np.int64)
     cur = np.array([10, 4, 0, 2**25], dtype=np.int64)
     th = np.array([10, 10, 10, 10], dtype=np.int64)
-    (s, v1), (st, vt) = _both(fp.if_soft_step_int, v, cur, th)
+    (s, v1), (st, vt) = _both(_cur(if_soft.int_step), v, cur, th)
     assert s.tolist() == [1, 0, 0, 1] and v1.tolist() == [0, 9, -10, fp.V_LIMIT - 10]
     assert np.array_equal(s, st) and np.array_equal(v1, vt)
-    (s, v1), (st, vt) = _both(fp.signed_if_step_int, v, cur, th)
+    (s, v1), (st, vt) = _both(_cur(signed_if.int_step), v, cur, th)
     assert s.tolist() == [1, 0, -1, 1] and v1.tolist() == [0, 9, 0, fp.V_LIMIT - 10]
     assert np.array_equal(s, st) and np.array_equal(v1, vt)
 
@@ -86,10 +97,8 @@ def test_graded_if_step():
     cur = np.array([10, 24, 0, 2**25, 39, -1000], dtype=np.int64)
     th = np.array([10, 10, 10, 10, 1, 10], dtype=np.int64)
 
-    def step(v, c, t):
-        return fp.graded_if_step_int(v, c, t, 15, 15)
-
-    (s, v1), (st, vt) = _both(step, v, cur, th)
+    assert (graded_if.LEVELS, graded_if.MARGIN) == (15, 15)
+    (s, v1), (st, vt) = _both(_cur(graded_if.int_step), v, cur, th)
     # 10 -> 1 quantum; 29 -> 2 (rest 9); -10 -> none; v is held within [-15 th, 30 th]: 2**25
     # -> 300 -> 15 quanta, rest 150; 39 with th 1 -> 30 -> 15 quanta, rest 15; -1000 -> -150
     assert s.tolist() == [1, 2, 0, 15, 15, 0]
@@ -149,7 +158,7 @@ def test_lif_step_matches_lava_bit_for_bit(du, dv):
     for lib in ("numpy", "torch"):
         conv = (lambda z: z) if lib == "numpy" else torch.from_numpy
         bias = fp.lif_bias(conv(bm), conv(be))
-        got = fp.lif_step_int(conv(u), conv(v), conv(a), bias, vth, du, dv)
+        got = lif_hard.lif_step_int(conv(u), conv(v), conv(a), bias, vth, du, dv)
         for g, r, name in zip(got, ref, "suv", strict=True):
             assert np.array_equal(np.asarray(g), r), f"{lib}: {name} differs from Lava"
 

@@ -102,14 +102,14 @@ def test_lava_fixed_mismatch_is_located_step_by_step(pair, monkeypatch):
     pytest.importorskip("lava.magma.core.process.process")
     from exporters.lava_procs import models
 
-    real = models.PySoftIFModelFixed._step
+    real = models.PyNeuronModelFixed._advance
 
-    def faulty(self, v, current, vth):
+    def faulty(self, a):
         if self.t[0] == 5 and self.t_start[0] == 1:  # layer 0 (window starts at step 1)
-            current = current + vth  # forces spikes
-        return real(self, v, current, vth)
+            a = a + self.vth  # forces spikes
+        return real(self, a)
 
-    monkeypatch.setattr(models.PySoftIFModelFixed, "_step", faulty)
+    monkeypatch.setattr(models.PyNeuronModelFixed, "_advance", faulty)
     snn, net = pair
     x = np.random.default_rng(2).uniform(-1, 1, size=(3, 2))
     rep = equivalence_ladder(snn, x, network=net, batch=3)

@@ -86,7 +86,7 @@ def test_hanging_run_times_out_with_clear_error(monkeypatch):
     def hang(self):
         time.sleep(3600)
 
-    monkeypatch.setattr(models.PySoftIFModelFixed, "run_spk", hang)
+    monkeypatch.setattr(models.PyNeuronModelFixed, "run_spk", hang)
     before = lava_children()
     t0 = time.monotonic()
     with pytest.raises(LavaTimeoutError, match=r"did not finish within 3 s.*timeout_s"):

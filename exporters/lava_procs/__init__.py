@@ -1,9 +1,9 @@
-"""Custom Lava Processes: soft-reset IF, signed IF, graded IF, an integrating readout, a batched
-Dense.
+"""Custom Lava Processes: one population of any registered custom neuron model, an integrating
+readout, a batched Dense.
 
 Each process has a ``floating_pt`` and a ``fixed_pt`` PyProcessModel. The neuron models call the
-one definition of their dynamics: :mod:`lava_pinn.neurons` (float) or
-:mod:`exporters.fixed_point` (integer), on numpy arrays. No torch in here: torch inside Lava's
+one definition of their dynamics, the model's ``step`` or ``int_step`` in :mod:`lava_pinn.neurons`,
+on numpy arrays. No torch in here: torch inside Lava's
 forked workers can hang its multiprocessing.
 
 Every process keeps its own step counter ``t`` (reset by the host between batches) and is active
@@ -16,12 +16,6 @@ Lava finds the ProcessModels by scanning this package's folder (process.py / mod
 nothing else lives here. Importing it imports Lava: use :func:`exporters._lava.require_lava`.
 """
 
-from exporters.lava_procs.process import (
-    Accumulator,
-    BatchDense,
-    GradedSoftIF,
-    SignedSoftIF,
-    SoftIF,
-)
+from exporters.lava_procs.process import Accumulator, BatchDense, Neuron
 
-__all__ = ["SoftIF", "SignedSoftIF", "GradedSoftIF", "Accumulator", "BatchDense"]
+__all__ = ["Neuron", "Accumulator", "BatchDense"]

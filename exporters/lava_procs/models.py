@@ -1,4 +1,9 @@
-"""ProcessModels of :mod:`exporters.lava_procs.process` (numpy only, no torch)."""
+"""ProcessModels of :mod:`exporters.lava_procs.process` (numpy only, no torch).
+
+One ``floating_pt`` and one ``fixed_pt`` model serve every custom neuron model: each looks its
+neuron up by name in :data:`lava_pinn.neurons.NEURONS` and calls that model's ``step`` or
+``int_step``, the same functions the torch simulator and the integer twin call.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +16,10 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from exporters import fixed_point as fp
-from exporters.lava_procs.process import (
-    Accumulator,
-    BatchDense,
-    GradedSoftIF,
-    SignedSoftIF,
-    SoftIF,
-)
-from lava_pinn import neurons as float_neurons
+from exporters.lava_procs.process import Accumulator, BatchDense, Neuron
+from lava_pinn.neurons import NEURONS
+
+SPIKE_BITS = 24  # graded payloads travel in 24 bits on Loihi 2
 
 
 def _report(model: PyLoihiProcessModel, first: np.ndarray, second: np.ndarray) -> None:
@@ -28,125 +29,92 @@ def _report(model: PyLoihiProcessModel, first: np.ndarray, second: np.ndarray) -
 
 
 class _NeuronModel(PyLoihiProcessModel):
-    def _step(self, v, current, vth):  # pragma: no cover - overridden
+    """The window, reset, counting and host I/O of :class:`Neuron`; subclasses give
+    :meth:`_advance` (one step of the neuron model on the whole population)."""
+
+    def __init__(self, proc_params) -> None:
+        super().__init__(proc_params)
+        self.model = NEURONS.get(proc_params["neuron"])
+
+    def _advance(self, a: np.ndarray) -> np.ndarray:  # pragma: no cover - overridden
         raise NotImplementedError
 
     def run_spk(self) -> None:
         a = self.a_in.recv()
         t = self.t[0] = self.t[0] % self.period[0] + 1
         if t == 1:  # a new batch: back to the initial state
-            self.v[:] = self.v0
+            self.state[:] = self.state0
             self.count[:] = 0
             self.events[:] = 0
             if self.proc_params.get("host_bias", False):
                 self.bias[:] = self.bias_in.recv()
         if self.t_start[0] <= t <= self.t_end[0]:
-            s, v = self._step(self.v, a + self.bias, self.vth)
-            self.v[:] = v
+            s = self._advance(a)
             self.count[:] += s
             self.events[:] += s != 0  # messages sent, whatever their sign or payload
             if t == self.t_end[0]:
                 _report(self, self.count, self.events)
         else:
-            s = np.zeros(self.v.shape, dtype=self.v.dtype)
+            s = np.zeros(self.count.shape, dtype=self.count.dtype)
         self.s_out.send(s)
 
 
-def _float_vars(cls):
-    cls.a_in = LavaPyType(PyInPort.VEC_DENSE, float)
-    cls.bias_in = LavaPyType(PyInPort.VEC_DENSE, float)
-    cls.report = LavaPyType(PyOutPort.VEC_DENSE, float)
-    cls.s_out = LavaPyType(PyOutPort.VEC_DENSE, float)
-    for name in ("v0", "v", "bias", "vth", "count", "events"):
-        setattr(cls, name, LavaPyType(np.ndarray, float))
-    for name in ("t", "t_start", "t_end", "period"):
-        setattr(cls, name, LavaPyType(np.ndarray, np.int64))
-    return cls
-
-
-def _fixed_vars(cls, spike_bits: int = 2):
-    cls.a_in = LavaPyType(PyInPort.VEC_DENSE, np.int64, precision=32)
-    cls.bias_in = LavaPyType(PyInPort.VEC_DENSE, np.int64, precision=32)
-    cls.report = LavaPyType(PyOutPort.VEC_DENSE, float)
-    cls.s_out = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=spike_bits)
-    for name in ("v0", "v", "bias", "vth", "count", "events", "t", "t_start", "t_end", "period"):
-        setattr(cls, name, LavaPyType(np.ndarray, np.int64))
-    return cls
-
-
-@implements(proc=SoftIF, protocol=LoihiProtocol)
+@implements(proc=Neuron, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-@_float_vars
-class PySoftIFModelFloat(_NeuronModel):
-    """Float soft-reset IF: :func:`lava_pinn.neurons.if_soft_step`."""
+class PyNeuronModelFloat(_NeuronModel):
+    """Float neuron: ``model.step(v, a + bias, vth)`` on the ``v`` row of ``state``."""
 
-    def _step(self, v, current, vth):
-        s, v = float_neurons.if_soft_step(v, current, vth)
-        return s.astype(float), v
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    bias_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    report: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    v0: np.ndarray = LavaPyType(np.ndarray, float)
+    state0: np.ndarray = LavaPyType(np.ndarray, float)
+    state: np.ndarray = LavaPyType(np.ndarray, float)
+    bias: np.ndarray = LavaPyType(np.ndarray, float)
+    vth: np.ndarray = LavaPyType(np.ndarray, float)
+    count: np.ndarray = LavaPyType(np.ndarray, float)
+    events: np.ndarray = LavaPyType(np.ndarray, float)
+    t: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    t_start: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    t_end: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    period: np.ndarray = LavaPyType(np.ndarray, np.int64)
+
+    def _advance(self, a: np.ndarray) -> np.ndarray:
+        i = self.model.state_vars.index("v")
+        s, v = self.model.step(self.state[i], a + self.bias, self.vth)
+        self.state[i] = v
+        return np.asarray(s, dtype=float)
 
 
-@implements(proc=SoftIF, protocol=LoihiProtocol)
+@implements(proc=Neuron, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt", "bit_accurate_loihi")
-@_fixed_vars
-class PySoftIFModelFixed(_NeuronModel):
-    """Integer soft-reset IF: :func:`exporters.fixed_point.if_soft_step_int`."""
+class PyNeuronModelFixed(_NeuronModel):
+    """Integer neuron: ``model.int_step(state, a, bias, vth)``."""
 
-    def _step(self, v, current, vth):
-        return fp.if_soft_step_int(v, current, vth)
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int64, precision=32)
+    bias_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int64, precision=32)
+    report: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=SPIKE_BITS)
+    v0: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    state0: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    state: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    bias: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    vth: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    count: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    events: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    t: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    t_start: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    t_end: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    period: np.ndarray = LavaPyType(np.ndarray, np.int64)
 
-
-@implements(proc=SignedSoftIF, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("floating_pt")
-@_float_vars
-class PySignedSoftIFModelFloat(_NeuronModel):
-    """Float signed IF: :func:`lava_pinn.neurons.signed_if_step`."""
-
-    def _step(self, v, current, vth):
-        s, v = float_neurons.signed_if_step(v, current, vth)
-        return np.asarray(s, dtype=float), v
-
-
-@implements(proc=SignedSoftIF, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("fixed_pt", "bit_accurate_loihi")
-@_fixed_vars
-class PySignedSoftIFModelFixed(_NeuronModel):
-    """Integer signed IF: :func:`exporters.fixed_point.signed_if_step_int`."""
-
-    def _step(self, v, current, vth):
-        return fp.signed_if_step_int(v, current, vth)
-
-
-@implements(proc=GradedSoftIF, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("floating_pt")
-@_float_vars
-class PyGradedSoftIFModelFloat(_NeuronModel):
-    """Float graded IF: :func:`lava_pinn.neurons.graded_if_step`."""
-
-    def _step(self, v, current, vth):
-        s, v = float_neurons.graded_if_step(v, current, vth)
-        return np.asarray(s, dtype=float), v
-
-
-def _graded_fixed_vars(cls):
-    return _fixed_vars(cls, spike_bits=8)
-
-
-@implements(proc=GradedSoftIF, protocol=LoihiProtocol)
-@requires(CPU)
-@tag("fixed_pt", "bit_accurate_loihi")
-@_graded_fixed_vars
-class PyGradedSoftIFModelFixed(_NeuronModel):
-    """Integer graded IF: :func:`exporters.fixed_point.graded_if_step_int`."""
-
-    def _step(self, v, current, vth):
-        return fp.graded_if_step_int(
-            v, current, vth, float_neurons.GRADED_LEVELS, float_neurons.GRADED_MARGIN
-        )
+    def _advance(self, a: np.ndarray) -> np.ndarray:
+        th = int(self.vth[0]) if self.model.uniform_threshold else self.vth
+        s, state = self.model.int_step(tuple(self.state), a, self.bias, th)
+        self.state[:] = np.stack(state)
+        return s
 
 
 class _AccumulatorModel(PyLoihiProcessModel):

@@ -7,7 +7,9 @@ from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
-__all__ = ["SoftIF", "SignedSoftIF", "Accumulator", "BatchDense"]
+from lava_pinn.neurons import NEURONS
+
+__all__ = ["Neuron", "Accumulator", "BatchDense"]
 
 
 def _flat_shape(shape: tuple[int, ...] | int) -> tuple[int, ...]:
@@ -27,18 +29,28 @@ def _report_port(proc: AbstractProcess, shape: tuple[int, ...], report: bool) ->
         proc.report.flag_external_pipe(buffer_size=PIPE_BUFFER)
 
 
-class _WindowedNeuron(AbstractProcess):
-    """Common Vars: ``v``, ``bias``, ``vth`` (per neuron), spike ``count`` (net, signed) and
-    ``events`` (number of spikes of either sign), the step counter ``t`` and the window.
+class Neuron(AbstractProcess):
+    """A population of one registered neuron model (:data:`lava_pinn.neurons.NEURONS`, any
+    model with ``lava="custom"``), active in the window ``t_start <= t <= t_end`` of each
+    ``period``-step batch.
+
+    Per active step: ``(s, state) = model.int_step(state, a_in, bias, vth)`` (``fixed_pt``) or
+    ``(s, v) = model.step(v, a_in + bias, vth)`` (``floating_pt``); ``count += s``,
+    ``events += [s != 0]``. At the first step of each batch the state returns to its initial
+    value (``v = v0``, other state variables 0). Vars: ``state`` ``(len(model.state_vars), n)``,
+    ``v0``, ``bias``, ``vth`` (per neuron), ``count`` (net, signed), ``events``, the step
+    counter ``t`` and the window.
 
     ``host_bias``: the bias is received from the host (``bias_in`` pipe) at the first step of
     each batch; ``report``: ``[count, events]`` is sent to the host (``report`` pipe) at the
-    window's last step."""
+    window's last step.
+    """
 
     def __init__(
         self,
         *,
         shape,
+        neuron: str,
         v0=0,
         bias=0,
         vth=1,
@@ -49,8 +61,20 @@ class _WindowedNeuron(AbstractProcess):
         report: bool = False,
         name=None,
     ):
+        model = NEURONS.get(neuron)
+        if model.lava != "custom":
+            raise ValueError(
+                f"neuron model {model.name!r} maps to Lava's {model.lava!r} process, not to the "
+                "custom Neuron process"
+            )
         shape = _flat_shape(shape)
-        super().__init__(shape=shape, name=name, host_bias=bool(host_bias), report=bool(report))
+        super().__init__(
+            shape=shape,
+            name=name,
+            neuron=model.name,
+            host_bias=bool(host_bias),
+            report=bool(report),
+        )
         self.a_in = InPort(shape=shape)
         self.s_out = OutPort(shape=shape)
         # host_bias: the bias arrives through a host pipe (as in lava.proc.io.injector)
@@ -58,8 +82,11 @@ class _WindowedNeuron(AbstractProcess):
         if host_bias:
             self.bias_in.flag_external_pipe(buffer_size=PIPE_BUFFER)
         _report_port(self, shape, report)
+        v0 = np.array(np.broadcast_to(np.asarray(v0), shape))
+        state0 = np.stack(model.initial_state(v0))
         self.v0 = Var(shape=shape, init=v0)
-        self.v = Var(shape=shape, init=v0)
+        self.state0 = Var(shape=state0.shape, init=state0)
+        self.state = Var(shape=state0.shape, init=state0)
         self.bias = Var(shape=shape, init=bias)
         self.vth = Var(shape=shape, init=vth)
         self.count = Var(shape=shape, init=0)
@@ -68,29 +95,6 @@ class _WindowedNeuron(AbstractProcess):
         self.t_start = Var(shape=(1,), init=t_start)
         self.t_end = Var(shape=(1,), init=t_end)
         self.period = Var(shape=(1,), init=period)
-
-
-class SoftIF(_WindowedNeuron):
-    """Non-leaky integrate-and-fire, soft reset, spikes in {0, 1}.
-
-    Per active step: ``v += a_in + bias; s = [v >= vth]; v -= s * vth``.
-    """
-
-
-class SignedSoftIF(_WindowedNeuron):
-    """Signed integrate-and-fire, soft reset, spikes in {-1, 0, +1} (send them as graded spikes).
-
-    Per active step: ``v += a_in + bias; s = [v >= vth] - [v <= -vth]; v -= s * vth``.
-    """
-
-
-class GradedSoftIF(_WindowedNeuron):
-    """Integrate-and-fire with graded spikes of ``0..P`` quanta (``P`` =
-    :data:`lava_pinn.neurons.GRADED_LEVELS`), soft reset; send them as graded spikes.
-
-    Per active step: ``v = clip(v + a_in + bias, -M vth, (P + M) vth); s = clip(floor(v / vth),
-    0, P); v -= s * vth`` (``M`` = :data:`lava_pinn.neurons.GRADED_MARGIN`).
-    """
 
 
 class Accumulator(AbstractProcess):

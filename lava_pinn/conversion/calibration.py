@@ -124,23 +124,6 @@ def decoder_step(plan: Plan, counts: list[torch.Tensor], l: int, ridge: float) -
     fit_decoder(la, counts[l] / plan.T, la.h_ann, ridge=ridge)
 
 
-def _round_ste(q: torch.Tensor) -> torch.Tensor:
-    return q + (torch.floor(q) - q).detach()
-
-
-def rate_model(
-    I: torch.Tensor, V: torch.Tensor, v0: torch.Tensor, T: int, signed: bool, levels: int = 1
-):
-    """Straight-through rate of a soft-reset IF neuron with constant current ``I``:
-    ``clip(floor((v0 + T I)/V), 0, P T)/T`` (``P = levels`` quanta per step for graded spikes;
-    signed: truncation towards zero, ``-T..T``)."""
-    q = (v0 + T * I) / V
-    if signed:
-        c = torch.where(q >= 0, _round_ste(q), -_round_ste(-q))
-        return c.clamp(-T, T) / T
-    return _round_ste(q).clamp(0, levels * T) / T
-
-
 def weight_step(plan: Plan, counts: list[torch.Tensor], l: int, ctx: CalibrationContext) -> None:
     """Adam on ``U_l, c_l`` and the within-unit decoder ``E_l, e_l`` (straight-through rates)."""
     la = plan.layers[l]
@@ -150,7 +133,7 @@ def weight_step(plan: Plan, counts: list[torch.Tensor], l: int, ctx: Calibration
     else:
         prev = plan.layers[l - 1]
         h_in = (counts[l - 1] / T) @ prev.E.T + prev.e
-    signed, levels = get_neuron(la.neuron).signed, get_neuron(la.neuron).levels
+    model = get_neuron(la.neuron)
     # The optimisation runs in float32 (half the time of float64; the guard that decides whether
     # the result is kept simulates in the plan's own dtype).
     dtype, f32 = la.U.dtype, torch.float32
@@ -172,7 +155,7 @@ def weight_step(plan: Plan, counts: list[torch.Tensor], l: int, ctx: Calibration
     with torch.enable_grad():
         for _ in range(ctx.steps):
             opt.zero_grad()
-            r = rate_model(h_in @ U.T + c, th, v0, T, signed, levels)
+            r = model.rate_of(h_in @ U.T + c, th, v0, T)
             loss = ((r @ (E * mask).T + e) - target).pow(2).mean()
             loss.backward()
             opt.step()

@@ -24,18 +24,11 @@ value is the real count and its derivative that of the clipped-linear rate. Each
 a random batch of the calibration points, in float32 and with each unit's decoder applied as a block
 (same neuron steps, same equations as the reference simulator, cheaper arithmetic).
 
-What it can and cannot do (measured on ``navier-stokes-tg``, pwl ``K = 8``, ``T = 64``, 1024
-calibration points, ``lr = 2e-4``, 30 iterations): the calibration-set error drops (3.31% ->
-2.84%) but the error on unseen points does not (u 3.29% -> 3.21%, v 3.08% -> 3.13%): the
-remaining error there is the rate quantisation and spike-train timing of each neuron, a
-deterministic but non-smooth function of the input that a smooth parameter change cannot
-remove away from the calibration points. It helps where the error is systematic (the
-``direct`` representation's hard-tanh mismatch, or a shallow net at moderate ``T``). Larger
-``lr`` (1e-3) overshoots on deep chains; the guard then returns the starting parameters.
-With graded neurons (``graded-if``) the rate quantisation is small and the parameters can fit
-the calibration points closely, which then overfits: pwl ``K = 16``, 2048 calibration points,
-``lr = 5e-4``, 400 iterations took the calibration-set error from 0.23% to 0.13% but the error
-on 8192 unseen grid points from u 0.48%, v 0.50% (advanced) to u 0.65%, v 0.66%.
+It lowers the calibration-set error; on unseen points it helps where the error is systematic
+(the ``direct`` representation's hard-tanh mismatch, a shallow network at moderate ``T``) and
+not where it is the rate quantisation and spike timing of each neuron, a non-smooth function of
+the input. With graded neurons the parameters can fit the calibration points closely enough to
+overfit; ``docs/results/conversion.md`` has the ``finetune`` rows for every zoo problem.
 
 Guard: at the start, every ``check_every`` iterations and at the end, the candidate is evaluated
 exactly (:meth:`Plan.run` on all calibration points, in the plan's dtype); the best evaluated
@@ -54,6 +47,7 @@ import torch
 
 from lava_pinn.conversion.plan import Plan
 from lava_pinn.neurons import get_neuron
+from lava_pinn.simulation import LayerRun, float_step, run_chain
 
 log = logging.getLogger(__name__)
 
@@ -154,26 +148,34 @@ def fast_run(
     with torch.no_grad():
         p = [t.detach().to(dtype) for t in params]
         blocks = [_block_size(la.unit_of, la.units) for la in plan.layers]
-        steps = [get_neuron(la.neuron).step for la in plan.layers]
-        V = [la.threshold.to(dtype) for la in plan.layers]
         x = x.to(dtype)
-        n = x.shape[0]
         L = len(plan.layers)
         U = [p[_PER_LAYER * i] for i in range(L)]
         c = [p[_PER_LAYER * i + 1] for i in range(L)]
-        v = [p[_PER_LAYER * i + 2].expand(n, -1).clone() for i in range(L)]
         E = [p[_PER_LAYER * i + 3] for i in range(L)]
         e = [p[_PER_LAYER * i + 4] for i in range(L)]
-        counts = [torch.zeros(n, la.n, dtype=dtype) for la in plan.layers]
-        first = x @ U[0].T + c[0]
-        for _ in range(T):
-            cur = first
-            for i in range(L):
-                if i > 0:
-                    cur = _decode(s, E[i - 1], e[i - 1], blocks[i - 1]) @ U[i].T + c[i]  # noqa: F821
-                s, v[i] = steps[i](v[i], cur, V[i])
-                s = s.to(dtype)
-                counts[i] += s
+
+        def synapse(i: int):
+            return lambda s: _decode(s, E[i - 1], e[i - 1], blocks[i - 1]) @ U[i].T + c[i]
+
+        layers = [
+            LayerRun(
+                step=float_step(get_neuron(la.neuron).step),
+                bias=None,
+                threshold=la.threshold.to(dtype),
+                state0=(p[_PER_LAYER * i + 2],),
+                synapse=None if i == 0 else synapse(i),
+                n_out=la.n,
+            )
+            for i, la in enumerate(plan.layers)
+        ]
+        _, counts, _, _ = run_chain(
+            layers,
+            T,
+            drive=x @ U[0].T + c[0],
+            spike_dtype=dtype,
+            chunk=max(int(x.shape[0]), 1),
+        )
         h = _decode(counts[-1] / T, E[-1], e[-1], blocks[-1])
         return h @ p[-2].T + p[-1], counts
 
@@ -188,10 +190,9 @@ def surrogate_output(
     it = iter(params)
     for la, n_real in zip(plan.layers, counts, strict=True):
         U, c, v0, E, e = (next(it) for _ in range(5))
-        model = get_neuron(la.neuron)
-        lo = -float(T) if model.signed else 0.0
+        lo, hi = get_neuron(la.neuron).count_range(T)
         q = (v0 + T * (h @ U.T + c)) / la.threshold.to(U.dtype)
-        s = q.clamp(lo, float(model.levels * T))
+        s = q.clamp(float(lo), float(hi))
         n = n_real.to(U.dtype) + (s - s.detach())
         h = _decode(n / T, E, e, _block_size(la.unit_of, la.units))
     W_out, b_out = next(it), next(it)

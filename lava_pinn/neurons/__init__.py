@@ -1,0 +1,63 @@
+"""Spiking neuron models: one module per model, one registry.
+
+Each model (``if_soft``, ``signed_if``, ``graded_if``, ``lif_hard``) is a
+:class:`~lava_pinn.neurons.model.NeuronModel` holding its float step, integer step, rate model,
+fixed-point fields and Lava mapping; :data:`NEURONS` maps names to them. A new model is one
+module (or one script) that builds a ``NeuronModel`` and calls :func:`register_neuron`: the
+converter, calibration, quantizer, integer twin and Lava process models pick it up by name.
+"""
+
+from __future__ import annotations
+
+from lava_pinn.neurons import graded_if, if_soft, lif_hard, signed_if
+from lava_pinn.neurons.model import NeuronModel, count_rate, hold
+from lava_pinn.registry import Registry
+
+NEURONS: Registry[NeuronModel] = Registry("neuron model")
+
+
+def register_neuron(model: NeuronModel, *, replace: bool = False) -> NeuronModel:
+    """Register ``model`` under ``model.name`` (a duplicate name is an error unless
+    ``replace=True``); returns it."""
+    if not isinstance(model, NeuronModel):
+        raise TypeError(f"register_neuron takes a NeuronModel, got {type(model).__name__}")
+    return NEURONS.register(model.name, model, replace=replace)
+
+
+for _module in (if_soft, signed_if, graded_if, lif_hard):
+    register_neuron(_module.MODEL)
+
+# the built-in steps and constants under their long-standing names
+if_soft_step = if_soft.step
+signed_if_step = signed_if.step
+graded_if_step = graded_if.step
+lif_hard_step = lif_hard.step
+GRADED_LEVELS = graded_if.LEVELS
+GRADED_MARGIN = graded_if.MARGIN
+
+
+def get_neuron(name: str) -> NeuronModel:
+    """The model registered as ``name``."""
+    return NEURONS.get(name)
+
+
+def available() -> list[str]:
+    """Names of the registered neuron models."""
+    return NEURONS.available()
+
+
+__all__ = [
+    "NEURONS",
+    "NeuronModel",
+    "register_neuron",
+    "get_neuron",
+    "available",
+    "count_rate",
+    "hold",
+    "if_soft_step",
+    "signed_if_step",
+    "graded_if_step",
+    "lif_hard_step",
+    "GRADED_LEVELS",
+    "GRADED_MARGIN",
+]
