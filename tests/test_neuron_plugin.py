@@ -97,6 +97,7 @@ def test_plugin_neuron_converts_quantizes_and_runs_on_lava_equal_to_twin(leaky):
     twin = run_twin(net, pts)
     assert sum(int(np.abs(c).sum()) for c in twin.counts) > 0, "the network must spike"
     with build_int_graph(net, batch=6) as g:
+        assert all(slot.proc.proc_params["neuron"] == NAME for slot in g.slots)
         lava = g.run(pts)
     assert np.array_equal(lava.acc, twin.acc)
     assert np.array_equal(lava.y, twin.y)
