@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from lava_pinn.registry import Registry
+from lava_pinn.registry import Registry, UnknownNameError, unknown_name
 
 log = logging.getLogger(__name__)
 
@@ -414,16 +414,16 @@ for _b in (
 
 
 def get_backend(name: str) -> Backend:
-    """The backend called ``name``; ``KeyError`` lists the registered ones and which work here."""
+    """The backend called ``name``; :class:`~lava_pinn.registry.UnknownNameError` (a
+    ``ValueError`` and ``KeyError``) lists the registered ones and which work here."""
     if isinstance(name, Backend):
         return name
     try:
         return BACKENDS.get(name)
-    except KeyError:
+    except UnknownNameError:
         here = [n for n, b in BACKENDS.items() if b.available()[0]]
-        raise KeyError(
-            f"unknown backend {name!r}; available: {', '.join(BACKENDS.available())} "
-            f"(working here: {', '.join(here) or 'none'})"
+        raise unknown_name(
+            "backend", name, BACKENDS.available(), f" (working here: {', '.join(here) or 'none'})"
         ) from None
 
 
