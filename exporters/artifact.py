@@ -248,7 +248,7 @@ def export(
     """Quantize ``snn`` (a float :class:`~lava_pinn.conversion.network.SpikingNetwork`, or an
     already quantized :class:`IntegerNetwork`) and write one artifact file atomically.
 
-    ``calibration_inputs`` and ``quantize_options`` go to :func:`exporters.quantize.quantize`.
+    ``calibration_inputs`` and ``quantize_options`` go to :func:`exporters.quantize`.
     ``source``: the checkpoint path (or loaded ``Checkpoint``) the SNN was converted from; its
     sha256 goes into the manifest (default: ``snn.metadata["source_checkpoint_sha256"]``).
     Returns the path written.
@@ -264,7 +264,7 @@ def export(
             )
         net, report, float_snn = snn, None, None
     else:
-        from exporters.quantize import quantize
+        from exporters.quantizer import quantize
 
         net, report = quantize(snn, calibration_inputs, **quantize_options)
         float_snn = snn
