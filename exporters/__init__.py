@@ -3,7 +3,8 @@ fixed-point twin and the Lava process graphs.
 
 The public names load on first use (``import exporters`` imports nothing heavy, never Lava):
 :func:`quantize` (defined in :mod:`exporters.quantizer`), :func:`export`, :func:`load`,
-:func:`load_artifact`, :func:`run_twin`, :class:`IntegerNetwork`, :class:`QuantizationReport`, :class:`ArtifactError`.
+:func:`load_artifact`, :func:`run_twin`, :class:`IntegerNetwork`, :class:`QuantizationReport`,
+:class:`ArtifactError`.
 """
 
 from __future__ import annotations

@@ -10,14 +10,13 @@ shift ``act`` (0 for IF, 6 for Lava's LIF, whose threshold compares as ``vth << 
     th_int[i] = round(V_i / (k_i * unit)),  bias_v[i] = round(b_i / k_i),
     v0_int[i] = round(v0_i / k_i)
 
-Soft-reset IF rows choose ``s_i`` so the row's largest ``|W[i, :]|`` uses the full 8 bits;
-Lava's LIF has one ``vth`` per layer, so ``k_i = V_i / (64 vth)``. ``e`` (-8..8) is the largest exponent with
-the worst-case ``|v| <= |v0| + V + T max|I|`` inside 24 bits and the threshold inside its bit
-width (graded IF: ``v`` stays within 15 quanta of its firing range, so its bound is that range
-plus its largest current). A negative ``e`` shifts the summed input right (a floor, once per
-step); bias correction adds the floor's mean back. Rows get fewer weight bits only when
-``e = -8`` does not fit. Mixed-sign matrices are rounded to even integers (Lava's Dense keeps
-those).
+Soft-reset IF rows choose ``s_i`` so the row's largest ``|W[i, :]|`` uses the full 8 bits; Lava's
+LIF has one ``vth`` per layer, so ``k_i = V_i / (64 vth)``. ``e`` (-8..8) is the largest exponent
+with the worst-case ``|v| <= |v0| + V + T max|I|`` inside 24 bits and the threshold inside its bit
+width (graded IF: ``v`` stays within 15 quanta of its firing range, so its bound is that range plus
+its largest current). A negative ``e`` shifts the summed input right (a floor, once per step); bias
+correction adds the floor's mean back. Rows get fewer weight bits only when ``e = -8`` does not fit.
+Mixed-sign matrices are rounded to even integers (Lava's Dense keeps those).
 
 **Two weight groups** (``weight_groups=2``; custom IF neurons and the readout, no netx): a second
 Dense process per synapse carries the first one's rounding residual ``FINE_SHIFT = 7`` exponents
