@@ -43,6 +43,7 @@ Nothing is clipped silently: what rounds to zero is counted in the
 dynamic range exceeds the bit widths raises :class:`QuantizationError` naming the layer and the
 range.
 """
+
 from __future__ import annotations
 
 import logging
