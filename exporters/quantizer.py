@@ -68,6 +68,9 @@ from exporters.quant_layers import (
     round_nearest,
 )
 from exporters.quant_report import LayerReport, QuantizationReport
+from exporters.twin import run_twin
+from lava_pinn.conversion.convert import CALIBRATION_BOUNDARY, default_calibration_points
+from lava_pinn.conversion.network import SpikingNetwork
 
 __all__ = [
     "DEFAULT_CANDIDATES",
@@ -92,7 +95,6 @@ def _calibration_points(snn, x: object, n: int, seed: int) -> torch.Tensor:
                 "quantize(snn, calibration_inputs): the SNN names no problem in its metadata; "
                 f"pass calibration points of shape (n, {snn.in_features}) from the input domain"
             )
-        from lava_pinn.conversion.convert import default_calibration_points
 
         return default_calibration_points(problem, snn.metadata.get("problem_params", {}), n, seed)
     if isinstance(x, np.ndarray):
@@ -175,8 +177,6 @@ def _fit_points(snn, given, x, counts, layers, n_fit, seed):
             log.info("re-fit on %d points (%d would over-determine it)", x.shape[0], need)
         return x.numpy(), [c.double().numpy() / T for c in counts]
     else:
-        from lava_pinn.conversion.convert import CALIBRATION_BOUNDARY, default_calibration_points
-
         extra = default_calibration_points(
             snn.metadata["problem"],
             snn.metadata.get("problem_params", {}),
@@ -221,8 +221,6 @@ def quantize(
     custom IF neurons only, not Lava's LIF, and not exportable to netx).
     Raises :class:`QuantizationError` for a layer that does not fit the bit widths.
     """
-    from exporters.twin import run_twin
-    from lava_pinn.conversion.network import SpikingNetwork
 
     if not isinstance(snn, SpikingNetwork):
         hint = (

@@ -245,3 +245,14 @@ def test_import_exporters_is_light():
         "assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
+
+
+def test_export_under_a_file_or_onto_a_directory_says_so_and_writes_nothing(tmp_path):
+    net = random_network(np.random.default_rng(3), [2, 8, 2], "signed-if", 12)
+    (tmp_path / "some_file.txt").write_text("not a directory")
+    before = sorted(tmp_path.rglob("*"))
+    with pytest.raises(ArtifactError, match=r"some_file\.txt is a file, not a directory"):
+        export(net, tmp_path / "some_file.txt" / "sub" / "net.h5")
+    with pytest.raises(ArtifactError, match="is a directory"):
+        export(net, tmp_path)
+    assert sorted(tmp_path.rglob("*")) == before
