@@ -71,6 +71,7 @@ from exporters.quant_report import LayerReport, QuantizationReport
 from exporters.twin import run_twin
 from lava_pinn.conversion.convert import CALIBRATION_BOUNDARY, default_calibration_points
 from lava_pinn.conversion.network import SpikingNetwork
+from lava_pinn.validation import check_count
 
 __all__ = [
     "DEFAULT_CANDIDATES",
@@ -240,9 +241,8 @@ def quantize(
             f"has {lif[0]!r} (Lava's LIF takes one Dense group). Use weight_groups=1"
         )
     candidates = tuple(replace(c, weight_groups=weight_groups) for c in candidates)
-    for name, val in (("n_points", n_points), ("n_fit", 1 if n_fit is None else n_fit)):
-        if isinstance(val, bool) or not isinstance(val, int) or val < 1:
-            raise ValueError(f"{name} must be an int >= 1, got {val!r}")
+    check_count(n_points, "n_points")
+    check_count(1 if n_fit is None else n_fit, "n_fit")
     ridges = tuple(ridges)
     if not ridges or not all(isinstance(r, (int, float)) and r > 0 for r in ridges):
         raise ValueError(f"ridges must be numbers > 0, got {ridges!r}")

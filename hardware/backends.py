@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from lava_pinn.registry import Registry, UnknownNameError, unknown_name
+from lava_pinn.validation import check_count
 
 log = logging.getLogger(__name__)
 
@@ -118,10 +119,7 @@ def _lava_status() -> tuple[bool, str]:
 
 
 def _pos_int_option(options: dict, key: str, default: int) -> int:
-    v = options.pop(key, default)
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-        raise ValueError(f"option {key} must be an integer >= 1, got {v!r}")
-    return int(v)
+    return check_count(options.pop(key, default), f"option {key}")
 
 
 def _timeout_option(options: dict) -> float:
