@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/energy.py --problem regression-1d --T 16 --grid-points 128
 
 For each ``T``: convert the pretrained checkpoint with the default :func:`lava_pinn.convert`,
-quantize it (:func:`exporters.quantize.quantize`), run the integer network on the torch twin over
+quantize it (:func:`exporters.quantize`), run the integer network on the torch twin over
 a seeded subset of the evaluation grid (``--grid-points``; the whole grid with ``0``) and on
 Lava's CPU simulator (``fixed_pt``) over the first ``--lava-points`` of them, check that both
 give the same outputs and spike counts bit for bit, run the float SNN as well, and price the
@@ -71,7 +71,7 @@ def convert(problem_name: str, T: int, cache: Path | None):
 
 
 def study(args, problem, ck, T: int, idx: np.ndarray) -> dict:
-    from exporters.quantize import quantize
+    from exporters.quantizer import quantize
     from lava_pinn.training import predict
 
     print(f"T = {T}")
@@ -212,7 +212,7 @@ def write_markdown(args, problem, studies, ann_grid, n_points, path: Path, figur
         f"`{m.get('representation')}` ({m.get('pieces')} pieces), neuron `{m.get('neuron')}`, "
         f"calibration `{m.get('calibration')}`; SNN {snn} with {snn.neurons} spiking neurons "
         f"and {snn.synapses} synapses.",
-        "- Quantization: `exporters.quantize.quantize(snn)` (8-bit Dense weights with a "
+        "- Quantization: `exporters.quantize(snn)` (8-bit Dense weights with a "
         "per-layer exponent, 24-bit neuron state, host-side first layer).",
         f"- Evaluation: {n_points} seeded points of the {problem.reference().points.shape[0]}-"
         f"point evaluation grid (seed {args.seed}); Lava `fixed_pt` on the first "

@@ -122,7 +122,7 @@ def convert_cached(ck, x_cal, T: int, method: str, cache: Path | None):
 
 
 def quantize_net(snn, x_cal, args=None):
-    from exporters.quantize import quantize
+    from exporters.quantizer import quantize
 
     opts = {}
     if args is not None:

@@ -38,9 +38,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from exporters.intnet import IntegerNetwork, IntLayer, IntReadout
 from exporters.quant_report import QuantizationReport
+from exporters.quantizer import quantize
+from lava_pinn._version import __version__
+from lava_pinn.conversion.network import OutputLayer, SpikingLayer, SpikingNetwork
 
 FORMAT = "lava-pinn-artifact"
 FORMAT_VERSION = 2
@@ -213,7 +217,6 @@ def _write_float(g, snn) -> None:
 
 
 def _manifest(net: IntegerNetwork, snn, report, source_sha: str) -> dict:
-    from lava_pinn._version import __version__
 
     meta = dict(getattr(snn, "metadata", None) or {})
     neurons = sorted({la.neuron for la in net.hidden})
@@ -237,6 +240,24 @@ def _manifest(net: IntegerNetwork, snn, report, source_sha: str) -> dict:
     }
 
 
+def _target(path: Path) -> Path:
+    """``path`` if an artifact can be written there: not a directory, and every existing
+    ancestor a directory. Checked before anything is computed or written."""
+    if path.is_dir():
+        raise ArtifactError(
+            f"export: {path} is a directory; give a file path such as {path / 'network.h5'}"
+        )
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ArtifactError(
+                    f"export: cannot write {path}: {parent} is a file, not a directory; "
+                    "choose another path or move that file away"
+                )
+            break
+    return path
+
+
 def export(
     snn,
     path: str | os.PathLike,
@@ -248,14 +269,14 @@ def export(
     """Quantize ``snn`` (a float :class:`~lava_pinn.conversion.network.SpikingNetwork`, or an
     already quantized :class:`IntegerNetwork`) and write one artifact file atomically.
 
-    ``calibration_inputs`` and ``quantize_options`` go to :func:`exporters.quantize.quantize`.
+    ``calibration_inputs`` and ``quantize_options`` go to :func:`exporters.quantize`.
     ``source``: the checkpoint path (or loaded ``Checkpoint``) the SNN was converted from; its
     sha256 goes into the manifest (default: ``snn.metadata["source_checkpoint_sha256"]``).
     Returns the path written.
     """
     import h5py
 
-    path = Path(path)
+    path = _target(Path(path))
     if isinstance(snn, IntegerNetwork):
         if calibration_inputs is not None or quantize_options:
             raise ValueError(
@@ -264,8 +285,6 @@ def export(
             )
         net, report, float_snn = snn, None, None
     else:
-        from exporters.quantize import quantize
-
         net, report = quantize(snn, calibration_inputs, **quantize_options)
         float_snn = snn
     manifest = _manifest(net, float_snn, report, _source_sha(source, float_snn))
@@ -375,9 +394,6 @@ def _read_network(g) -> IntegerNetwork:
 
 
 def _read_float(g):
-    import torch
-
-    from lava_pinn.conversion.network import OutputLayer, SpikingLayer, SpikingNetwork
 
     def t(ds):
         return torch.from_numpy(np.array(ds[()]))

@@ -11,7 +11,7 @@ name               network     what runs
 =================  ==========  ==============================================================
 
 Every backend answers :meth:`Backend.available` with ``(ok, reason)`` and never raises there;
-:meth:`Backend.run` takes a :class:`~hardware.runner.LoadedNetwork` and points ``x``
+:meth:`Backend.run` takes a :class:`LoadedNetwork` and points ``x``
 ``(n_points, n_in)`` and returns a :class:`RunOutput` (decoded outputs, per-point net spike
 counts and spike events per hidden layer, simulator steps). :func:`hardware.run` wraps it into a
 :class:`~hardware.runner.RunResult` with timing, versions and the layer descriptions.
@@ -32,15 +32,13 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from lava_pinn.registry import Registry
-
-if TYPE_CHECKING:  # pragma: no cover
-    from hardware.runner import LoadedNetwork
+from lava_pinn.registry import Registry, UnknownNameError, unknown_name
+from lava_pinn.validation import check_count
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +62,52 @@ class RunOutput:
     measured: Any = None  # hardware.energy.MeasuredEnergy from a board's power profiler
 
 
+@dataclass(frozen=True, eq=False)
+class LoadedNetwork:
+    """The forms of one network a backend may need, with what is known about its origin.
+
+    ``metadata`` holds the conversion metadata where known (``problem``, ``hard_bc``,
+    ``units``: the ANN's hidden widths, ``activations``).
+    """
+
+    integer: Any = None  # exporters.intnet.IntegerNetwork
+    float_snn: Any = None  # lava_pinn.conversion.network.SpikingNetwork
+    source: str = "<memory>"
+    metadata: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.integer is None and self.float_snn is None:
+            raise ValueError("LoadedNetwork needs an integer network, a float SNN or both")
+
+    def require_integer(self, backend: str):
+        if self.integer is None:
+            raise ValueError(
+                f"backend {backend!r} runs the exported integer network, but {self.source} "
+                "holds only the float SpikingNetwork; export it first (`lava-pinn export DIR` "
+                "or exporters.export(snn, path)) or pick backend 'torch-float' / 'lava-cpu-float'"
+            )
+        return self.integer
+
+    def require_float(self, backend: str):
+        if self.float_snn is None:
+            raise ValueError(
+                f"backend {backend!r} runs the float SpikingNetwork, but {self.source} holds "
+                "only the exported integer network; pass snn.pt (`lava-pinn convert DIR`) or an "
+                "artifact that embeds the float network, or pick 'torch-twin' / 'lava-cpu'"
+            )
+        return self.float_snn
+
+    @property
+    def in_features(self) -> int:
+        net = self.integer if self.integer is not None else self.float_snn
+        return int(net.in_features)
+
+    @property
+    def T(self) -> int:
+        net = self.integer if self.integer is not None else self.float_snn
+        return int(net.T)
+
+
 def _lava_status() -> tuple[bool, str]:
     from exporters._lava import require_lava
 
@@ -75,10 +119,7 @@ def _lava_status() -> tuple[bool, str]:
 
 
 def _pos_int_option(options: dict, key: str, default: int) -> int:
-    v = options.pop(key, default)
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-        raise ValueError(f"option {key} must be an integer >= 1, got {v!r}")
-    return int(v)
+    return check_count(options.pop(key, default), f"option {key}")
 
 
 def _timeout_option(options: dict) -> float:
@@ -371,16 +412,16 @@ for _b in (
 
 
 def get_backend(name: str) -> Backend:
-    """The backend called ``name``; ``KeyError`` lists the registered ones and which work here."""
+    """The backend called ``name``; :class:`~lava_pinn.registry.UnknownNameError` (a
+    ``ValueError`` and ``KeyError``) lists the registered ones and which work here."""
     if isinstance(name, Backend):
         return name
     try:
         return BACKENDS.get(name)
-    except KeyError:
+    except UnknownNameError:
         here = [n for n, b in BACKENDS.items() if b.available()[0]]
-        raise KeyError(
-            f"unknown backend {name!r}; available: {', '.join(BACKENDS.available())} "
-            f"(working here: {', '.join(here) or 'none'})"
+        raise unknown_name(
+            "backend", name, BACKENDS.available(), f" (working here: {', '.join(here) or 'none'})"
         ) from None
 
 

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from hardware.activity import OUTPUT, ANNSpec, LayerSpec, SNNActivity
-from hardware.backends import DEFAULT_BACKEND, RunOutput, get_backend
+from hardware.backends import DEFAULT_BACKEND, LoadedNetwork, RunOutput, get_backend
 from hardware.resources import ResourceReport, check_network
 
 log = logging.getLogger(__name__)
@@ -57,52 +57,6 @@ def versions() -> dict[str, str]:
 
 
 # ------------------------------------------------------------------------------ the network
-@dataclass(frozen=True, eq=False)
-class LoadedNetwork:
-    """The forms of one network a backend may need, with what is known about its origin.
-
-    ``metadata`` holds the conversion metadata where known (``problem``, ``hard_bc``,
-    ``units``: the ANN's hidden widths, ``activations``).
-    """
-
-    integer: Any = None  # exporters.intnet.IntegerNetwork
-    float_snn: Any = None  # lava_pinn.conversion.network.SpikingNetwork
-    source: str = "<memory>"
-    metadata: dict = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.integer is None and self.float_snn is None:
-            raise ValueError("LoadedNetwork needs an integer network, a float SNN or both")
-
-    def require_integer(self, backend: str):
-        if self.integer is None:
-            raise ValueError(
-                f"backend {backend!r} runs the exported integer network, but {self.source} "
-                "holds only the float SpikingNetwork; export it first (`lava-pinn export DIR` "
-                "or exporters.export(snn, path)) or pick backend 'torch-float' / 'lava-cpu-float'"
-            )
-        return self.integer
-
-    def require_float(self, backend: str):
-        if self.float_snn is None:
-            raise ValueError(
-                f"backend {backend!r} runs the float SpikingNetwork, but {self.source} holds "
-                "only the exported integer network; pass snn.pt (`lava-pinn convert DIR`) or an "
-                "artifact that embeds the float network, or pick 'torch-twin' / 'lava-cpu'"
-            )
-        return self.float_snn
-
-    @property
-    def in_features(self) -> int:
-        net = self.integer if self.integer is not None else self.float_snn
-        return int(net.in_features)
-
-    @property
-    def T(self) -> int:
-        net = self.integer if self.integer is not None else self.float_snn
-        return int(net.T)
-
-
 def _is_integer(obj: object) -> bool:
     from exporters.intnet import IntegerNetwork
 

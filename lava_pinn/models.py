@@ -19,6 +19,7 @@ from torch import nn
 
 from lava_pinn.activations import available as available_activations
 from lava_pinn.activations import get_activation
+from lava_pinn.registry import unknown_name
 
 
 def _check_widths(widths: tuple[int, ...], owner: str) -> tuple[int, ...]:
@@ -187,7 +188,7 @@ def config_from_dict(d: dict) -> ModelConfig:
         return MLPConfig(**d)
     if kind == "spinn":
         return SPINNConfig(**d)
-    raise ValueError(f"unknown model kind {kind!r}; expected 'mlp' or 'spinn'")
+    raise unknown_name("model kind", kind, ("mlp", "spinn"))
 
 
 def mlp_from_state_dict(

@@ -1,12 +1,15 @@
 """One registry per axis: activations, neuron models, problems, backends, energy profiles.
 
 Each axis is a :class:`Registry` that maps a lower-case name to an object. Registering a name twice
-is an error, and a failed lookup lists what is available, so error messages stay useful.
+is an error. A failed lookup, here or anywhere a name is chosen from a fixed set, raises
+:class:`UnknownNameError` built by :func:`unknown_name`: it lists what is available and suggests
+the closest name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import difflib
+from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -18,6 +21,25 @@ class UnknownNameError(KeyError, ValueError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+def unknown_name(
+    kind: str, name: object, choices: Iterable[str], note: str = ""
+) -> UnknownNameError:
+    """The error for a lookup of ``name`` among ``choices`` that fails:
+    ``unknown {kind} {name!r} (did you mean ...?); available: a, b, c{note}``, the choices in
+    the order given. The suggestion
+    (:func:`difflib.get_close_matches`) appears when a choice is close to ``name``."""
+    choices = list(choices)
+    close = (
+        difflib.get_close_matches(name.strip().lower(), choices, n=1)
+        if isinstance(name, str)
+        else []
+    )
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return UnknownNameError(
+        f"unknown {kind} {name!r}{hint}; available: {', '.join(choices) or 'none'}{note}"
+    )
 
 
 class Registry(Generic[T]):
@@ -65,9 +87,7 @@ class Registry(Generic[T]):
         listing the choices if there is none."""
         key = self._key(name)
         if key not in self._items:
-            raise UnknownNameError(
-                f"unknown {self.kind} {name!r}; available: {', '.join(self.available())}"
-            )
+            raise unknown_name(self.kind, name, self.available())
         return key
 
     def available(self) -> list[str]:

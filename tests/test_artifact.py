@@ -240,7 +240,19 @@ def test_import_exporters_is_light():
 
     code = (
         "import sys, exporters; "
-        "heavy = [m for m in ('torch', 'h5py', 'lava', 'exporters.quantize') if m in sys.modules]; "
+        "heavy = [m for m in ('torch', 'h5py', 'lava', 'exporters.quantizer') "
+        "if m in sys.modules]; "
         "assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
+
+
+def test_export_under_a_file_or_onto_a_directory_says_so_and_writes_nothing(tmp_path):
+    net = random_network(np.random.default_rng(3), [2, 8, 2], "signed-if", 12)
+    (tmp_path / "some_file.txt").write_text("not a directory")
+    before = sorted(tmp_path.rglob("*"))
+    with pytest.raises(ArtifactError, match=r"some_file\.txt is a file, not a directory"):
+        export(net, tmp_path / "some_file.txt" / "sub" / "net.h5")
+    with pytest.raises(ArtifactError, match="is a directory"):
+        export(net, tmp_path)
+    assert sorted(tmp_path.rglob("*")) == before

@@ -415,3 +415,23 @@ def test_name_arguments_of_the_wrong_type_name_their_kind():
 def test_numpy_integer_pieces_accepted():
     snn = lava_pinn.convert(_mlp(nn.Tanh()), _x(), T=4, calibration="none", pieces=np.int64(3))
     assert snn.metadata["pieces"] == 3
+
+
+def test_every_unknown_name_is_one_error_type_with_a_suggestion():
+    from hardware.backends import get_backend
+    from hardware.energy import get_profile
+    from lava_pinn.activations import get_activation
+    from lava_pinn.models import config_from_dict
+    from lava_pinn.problems import get_problem
+    from lava_pinn.registry import UnknownNameError
+
+    for lookup, name, close in (
+        (get_backend, "lava-cpp", "lava-cpu"),
+        (get_profile, "cmos45nm", "cmos-45nm"),
+        (get_problem, "burgers", "burgers-1d"),
+        (get_activation, "tahn", "tanh"),
+        (lambda k: config_from_dict({"kind": k}), "spin", "spinn"),
+    ):
+        with pytest.raises(UnknownNameError, match=f"did you mean '{close}'.*available: ") as info:
+            lookup(name)
+        assert isinstance(info.value, ValueError) and isinstance(info.value, KeyError)

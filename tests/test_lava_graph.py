@@ -252,7 +252,7 @@ def test_twin_equals_lava_on_quantized_zoo_network(
     import warnings
 
     import lava_pinn
-    from exporters.quantize import quantize
+    from exporters.quantizer import quantize
     from lava_pinn.checkpoint import load_pretrained
     from lava_pinn.conversion.convert import default_calibration_points
 

@@ -1,4 +1,4 @@
-"""exporters.quantize: closed-form cases, the scaling freedom, Lava's even weights, refusals,
+"""exporters.quantizer: closed-form cases, the scaling freedom, Lava's even weights, refusals,
 report counts, and the twin of a quantized regression-1d network against its float SNN."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from exporters import fixed_point as fp
-from exporters.quantize import (
+from exporters.quantizer import (
     DEFAULT_CANDIDATES,
     QuantizationError,
     ScaleCandidate,

@@ -1,65 +1,47 @@
 """Quantization of a float :class:`~lava_pinn.conversion.network.SpikingNetwork` to Loihi 2
-integers (:class:`~exporters.intnet.IntegerNetwork`).
+integers (:class:`~exporters.intnet.IntegerNetwork`): :func:`quantize`.
 
-**The scaling freedom.** A spiking neuron's spikes do not change when its input weights, bias,
-threshold and initial potential are all multiplied by the same ``c > 0`` (soft reset: ``v`` stays
-``c`` times the float ``v``; hard reset likewise). So each neuron ``i`` of layer ``l`` gets its
-own unit ``k_i`` (float value of one integer ``v`` unit) and, for a Dense layer with exponent
-``e`` and the neuron's input shift ``act`` (0 for IF, 6 for Lava's LIF), the integer layer is
+**Units.** Spikes do not change when a neuron's input weights, bias, threshold and initial
+potential are all multiplied by one ``c > 0``. Neuron ``i`` of layer ``l`` gets a unit ``k_i``
+(the float value of one integer ``v`` unit); with the Dense exponent ``e`` and the neuron's input
+shift ``act`` (0 for IF, 6 for Lava's LIF, whose threshold compares as ``vth << 6``, ``unit`` 64)
 
     W_int[i, j] ~ W[i, j] / s_i,   s_i = k_i * 2**(e + act)   (8-bit mantissa, per row scale)
     th_int[i] = round(V_i / (k_i * unit)),  bias_v[i] = round(b_i / k_i),
     v0_int[i] = round(v0_i / k_i)
 
-(``unit`` = 64 for LIF, whose threshold compares as ``vth << 6``). Soft-reset IF neurons choose
-``s_i`` per row so the largest ``|W[i, :]|`` uses the full 8-bit range; Lava's LIF has one
-``vth`` per layer, which fixes ``k_i = V_i / (64 vth)`` and leaves one scale per layer.
-``e`` (-8..8) is the largest exponent for which the worst-case ``|v|`` over *any* input,
-``|v0| + V + T max|I|``, stays inside 24 bits (so ``v`` never saturates) and the threshold fits
-its bit width. A negative ``e`` makes Dense shift the summed input right (a floor): the weights
-keep all 8 bits and only the sum is rounded, once per step; bias correction adds back the
-floor's mean loss. (Wide layers of neurons with an unbounded potential need it: the worst case
-grows with ``T`` times the fan-in.) Graded IF holds ``v`` within 15 quanta of its firing range,
-so its budget is that bound and its largest current, not ``T`` times the current. Only when
-even ``e = -8`` does not fit are rows given fewer weight bits. Mixed-sign matrices are rounded
-to even integers (what Lava's Dense keeps).
+Soft-reset IF rows choose ``s_i`` so the row's largest ``|W[i, :]|`` uses the full 8 bits; Lava's
+LIF has one ``vth`` per layer, so ``k_i = V_i / (64 vth)``. ``e`` (-8..8) is the largest exponent
+with the worst-case ``|v| <= |v0| + V + T max|I|`` inside 24 bits and the threshold inside its bit
+width (graded IF: ``v`` stays within 15 quanta of its firing range, so its bound is that range plus
+its largest current). A negative ``e`` shifts the summed input right (a floor, once per step); bias
+correction adds the floor's mean back. Rows get fewer weight bits only when ``e = -8`` does not fit.
+Mixed-sign matrices are rounded to even integers (Lava's Dense keeps those).
 
-**Two weight groups** (``weight_groups=2``). Eight bits per weight cost about 1% of a wide
-layer's weight norm (per-row rounding), which the output error of a deep network accumulates.
-A second Lava Dense process per synapse, into the same neurons, carries the first one's
-rounding residual ``FINE_SHIFT = 7`` exponents lower: ``W ~ s_i (Q + F 2**-7)`` with ``F`` 8-bit
-(``a = (Q s << e) + (F s << e - 7)``, each floored on its own, the floors' mean loss in the bias
-correction). The pair acts as a ~15-bit weight at twice the synapses and synaptic operations
-(:mod:`hardware.resources` and the energy reports count both). Custom IF neurons and the
-readout only (Lava's LIF takes one group), and no netx export.
+**Two weight groups** (``weight_groups=2``; custom IF neurons and the readout, no netx): a second
+Dense process per synapse carries the first one's rounding residual ``FINE_SHIFT = 7`` exponents
+lower, ``W ~ s_i (Q + F 2**-7)`` with ``F`` 8-bit and ``a = (Q s << e) + (F s << e - 7)``.
 
-**The host-side first layer** takes the 16-bit input ``x_q = round(x / input_scale)`` with
-``input_scale = x_max / 2**14`` (``x_max``: the larger of the domain bound and the calibration
-points', so points up to twice that range still fit) and 16-bit weights; its unit ``k_i`` makes
-the largest current over that range about ``2**22``.
+**Host-side first layer**: 16-bit input ``x_q = round(x / input_scale)``, ``input_scale =
+x_max / 2**14`` (``x_max``: the larger of the domain bound and the calibration points'), 16-bit
+weights, ``k_i`` chosen so the largest current over that range is about ``2**22``.
 
-**The readout** ``y = output_scale * (acc / T + bias)``, ``acc = sum_t (W_int s_t) << e``: per
-output a float ``output_scale`` (8-bit mantissa per row), int32 bias.
+**Readout**: ``y = output_scale * (acc / T + bias)``, ``acc = sum_t (W_int s_t) << e``, a float
+``output_scale`` per output (8-bit mantissa per row), int32 bias.
 
-**The search.** For each Dense layer and the readout a few :class:`ScaleCandidate` s (rounding
-rule, range fill, per-row scale refinement, bias correction) are tried by coordinate descent;
-each is scored by running the integer network with the torch twin on calibration points and
-comparing with the float SNN (mean relative L2 over outputs). Rounding rules
-(:data:`ROUNDINGS`): ``nearest``, and ``compensated`` (sequential rounding that pushes each
-weight's rounding error onto the not yet rounded weights of the same row, weighted by the
-second moment ``H = E[r r^T]`` of the layer's input rates: GPTQ/OBQ). Bias correction removes
-the mean current error ``E[(W_eff - W) r]`` through the (much finer) integer bias. Then each
-Dense layer and the readout, in order, is also tried *re-fitted* to the spikes the integer
-layers before it really emit (ridge least squares towards the float weights; target: the float
-currents at rate level, ``r_float W^T + b``; on a second set of points) and kept where the twin
-scores better: this undoes the drift the rounding of earlier layers causes. The whole chain is
-re-fitted at once (per ridge) and compared with the plain one: a layer's refit shifts its rates,
-which pays off only once the next layers are re-fitted to them.
+**Search.** Per Dense layer and readout, the :class:`ScaleCandidate` s (rounding rule from
+:data:`ROUNDINGS`: ``nearest`` or ``compensated``, i.e. GPTQ/OBQ sequential rounding weighted by
+``H = E[r r^T]`` of the input rates; range fill; row-scale refinement; bias correction of the
+mean current error ``E[(W_eff - W) r]``) are tried by coordinate descent, each scored by
+:func:`_twin_score` (the twin on calibration points against the float SNN). Then every layer
+in order, and the whole chain at once, is tried re-fitted by ridge least squares to the spikes
+the integer layers before it emit (target: the float currents ``r_float W^T + b``, on a second
+set of points), kept where the score improves.
 
-Nothing is clipped silently: weights, thresholds, biases and ``v0`` are scaled to fit; what
-rounds to zero is counted in the :class:`~exporters.quant_report.QuantizationReport` (warned
-when significant); a layer whose dynamic range exceeds the bit widths raises
-:class:`QuantizationError` naming the layer and the range.
+Nothing is clipped silently: what rounds to zero is counted in the
+:class:`~exporters.quant_report.QuantizationReport` (warned when significant); a layer whose
+dynamic range exceeds the bit widths raises :class:`QuantizationError` naming the layer and the
+range.
 """
 
 from __future__ import annotations
@@ -86,7 +68,11 @@ from exporters.quant_layers import (
     round_nearest,
 )
 from exporters.quant_report import LayerReport, QuantizationReport
+from exporters.twin import run_twin
+from lava_pinn.conversion.convert import CALIBRATION_BOUNDARY, default_calibration_points
+from lava_pinn.conversion.network import SpikingNetwork
 from lava_pinn.neurons import NEURONS
+from lava_pinn.validation import check_count
 
 __all__ = [
     "DEFAULT_CANDIDATES",
@@ -111,7 +97,6 @@ def _calibration_points(snn, x: object, n: int, seed: int) -> torch.Tensor:
                 "quantize(snn, calibration_inputs): the SNN names no problem in its metadata; "
                 f"pass calibration points of shape (n, {snn.in_features}) from the input domain"
             )
-        from lava_pinn.conversion.convert import default_calibration_points
 
         return default_calibration_points(problem, snn.metadata.get("problem_params", {}), n, seed)
     if isinstance(x, np.ndarray):
@@ -151,7 +136,12 @@ def _stats(r: np.ndarray) -> _Stats:
     return _Stats(H=(r.T @ r) / max(r.shape[0], 1), mean=r.mean(axis=0))
 
 
-def _rel_errors(y: np.ndarray, ref: np.ndarray) -> np.ndarray:
+def _twin_score(y: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """The search's score per output column: ``||y_c - ref_c|| / ||ref_c||``, where a zero
+    reference column divides by the whole ``ref``'s norm (at least 1e-30) so the score stays
+    finite for the descent; in the arrays' own dtype. It is not :func:`lava_pinn.metrics.rel_l2`
+    (which gives ``inf`` for a zero reference and computes in float64) on purpose: the
+    candidates chosen, hence the integer networks, stay exactly what they are."""
     den = np.linalg.norm(ref, axis=0)
     den = np.where(den > 0, den, max(float(np.linalg.norm(ref)), 1e-30))
     return np.linalg.norm(y - ref, axis=0) / den
@@ -189,8 +179,6 @@ def _fit_points(snn, given, x, counts, layers, n_fit, seed):
             log.info("re-fit on %d points (%d would over-determine it)", x.shape[0], need)
         return x.numpy(), [c.double().numpy() / T for c in counts]
     else:
-        from lava_pinn.conversion.convert import CALIBRATION_BOUNDARY, default_calibration_points
-
         extra = default_calibration_points(
             snn.metadata["problem"],
             snn.metadata.get("problem_params", {}),
@@ -235,8 +223,6 @@ def quantize(
     custom IF neurons only, not Lava's LIF, and not exportable to netx).
     Raises :class:`QuantizationError` for a layer that does not fit the bit widths.
     """
-    from exporters.twin import run_twin
-    from lava_pinn.conversion.network import SpikingNetwork
 
     if not isinstance(snn, SpikingNetwork):
         hint = (
@@ -256,9 +242,8 @@ def quantize(
             f"has {lif[0]!r} (Lava's LIF takes one Dense group). Use weight_groups=1"
         )
     candidates = tuple(replace(c, weight_groups=weight_groups) for c in candidates)
-    for name, val in (("n_points", n_points), ("n_fit", 1 if n_fit is None else n_fit)):
-        if isinstance(val, bool) or not isinstance(val, int) or val < 1:
-            raise ValueError(f"{name} must be an int >= 1, got {val!r}")
+    check_count(n_points, "n_points")
+    check_count(1 if n_fit is None else n_fit, "n_fit")
     ridges = tuple(ridges)
     if not ridges or not all(isinstance(r, (int, float)) and r > 0 for r in ridges):
         raise ValueError(f"ridges must be numbers > 0, got {ridges!r}")
@@ -322,7 +307,7 @@ def quantize(
         return res
 
     def score(net: IntegerNetwork) -> np.ndarray:
-        return _rel_errors(twin(net, x_np).y, y_ref)
+        return _twin_score(twin(net, x_np).y, y_ref)
 
     choice = [0] * (L + 1)
     best_err = score(assemble(choice))
