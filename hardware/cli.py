@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from lava_pinn.cli import CLIError, positive_int, register_command
+from lava_pinn.metrics import field_errors
 
 log = logging.getLogger(__name__)
 
@@ -85,21 +86,6 @@ def _problem_of(rd, net) -> Any:
         )
     params = net.metadata.get("problem_params") or {}
     return get_problem(name, **params)
-
-
-def rel_errors(pred: np.ndarray, ref: np.ndarray, outputs, gauge=()) -> dict[str, float]:
-    """``||pred - ref|| / ||ref||`` per output field over the rows where ``pred`` is finite;
-    ``gauge`` fields are compared after removing their mean (as :func:`lava_pinn.training.
-    evaluate` does)."""
-    rows = np.isfinite(pred).all(axis=1)
-    out = {}
-    for i, name in enumerate(outputs):
-        p, r = pred[rows, i], ref[rows, i]
-        if name in gauge:
-            p, r = p - p.mean(), r - r.mean()
-        den = float(np.linalg.norm(r))
-        out[name] = float(np.linalg.norm(p - r)) / den if den > 0 else float("inf")
-    return out
 
 
 # ------------------------------------------------------------------------------------ run
@@ -190,8 +176,8 @@ def _run_run(args: argparse.Namespace) -> int:
         y[idx] = _snn_outputs(problem, nets[b], x[idx], res.y)
         arrays[array_key(b)] = y
         save_activity(res, rd.file("activity", backend=b))
-        errs = rel_errors(y, exact, problem.outputs, problem.gauge_fields)
-        errs_ann = rel_errors(y, ann, problem.outputs) if ann is not None else {}
+        errs = field_errors(y, exact, problem.outputs, problem.gauge_fields)
+        errs_ann = field_errors(y, ann, problem.outputs) if ann is not None else {}
         info[b] = {
             **res.summary(),
             "rel_l2": errs,
@@ -266,7 +252,7 @@ def _errors_of(rd, backend: str) -> dict[str, float]:
     if rd.problem:
         problem = get_problem(rd.problem)
         outputs, gauge = list(problem.outputs), problem.gauge_fields
-    return rel_errors(pred[key], pred[ref_key], outputs, gauge)
+    return field_errors(pred[key], pred[ref_key], outputs, gauge)
 
 
 def _run_energy(args: argparse.Namespace) -> int:

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lava_pinn.metrics import field_errors
+
 log = logging.getLogger(__name__)
 
 FIGURE_DATA = "figures.npz"
@@ -234,7 +236,6 @@ def _sweep(rd, config, problem, data: dict, bar) -> dict:
     import torch
 
     import hardware
-    from hardware.cli import rel_errors
     from lava_pinn.conversion.network import SpikingNetwork
 
     snn = SpikingNetwork.load(rd.require("snn"))
@@ -244,7 +245,7 @@ def _sweep(rd, config, problem, data: dict, bar) -> dict:
     exact = ref.values.numpy()[idx]
     ann = _ann_on(rd, problem, x)
     outs, gauge = list(problem.outputs), problem.gauge_fields
-    ann_err = rel_errors(ann, exact, outs, gauge)
+    ann_err = field_errors(ann, exact, outs, gauge)
     profile = config.profiles[0]
     rows = {"T": [], "energy_j": [], "ann_energy_j": [], **{o: [] for o in outs}}
     for T in config.sweep_T:
@@ -253,7 +254,7 @@ def _sweep(rd, config, problem, data: dict, bar) -> dict:
         y = res.y
         if snn.metadata.get("hard_bc"):
             y = problem.apply_hard_bc(torch.from_numpy(x), torch.from_numpy(y)).numpy()
-        errs = rel_errors(y, exact, outs, gauge)
+        errs = field_errors(y, exact, outs, gauge)
         est = hardware.energy_report(res, profiles=[profile]).estimate_for(_profile_name(profile))
         rows["T"].append(int(T))
         rows["energy_j"].append(est.snn_total_j)

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lava_pinn.metrics import field_errors
+
 
 @dataclass(frozen=True)
 class Row:
@@ -48,10 +50,8 @@ class Summary:
 
 
 def _errors(pred: np.ndarray, ref: np.ndarray, outputs, gauge) -> tuple[int, dict[str, float]]:
-    from hardware.cli import rel_errors
-
     rows = np.isfinite(pred).all(axis=1) & np.isfinite(ref).all(axis=1)
-    return int(rows.sum()), rel_errors(pred[rows], ref[rows], outputs, gauge)
+    return int(rows.sum()), field_errors(pred[rows], ref[rows], outputs, gauge)
 
 
 def summarize(rd) -> Summary:

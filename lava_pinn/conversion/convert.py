@@ -26,6 +26,7 @@ from lava_pinn.conversion.finetune import FinetuneConfig
 from lava_pinn.conversion.network import SpikingNetwork
 from lava_pinn.conversion.representations import REPRESENTATIONS, AnnLayer
 from lava_pinn.conversion.thresholds import THRESHOLDS, check_percentile_use
+from lava_pinn.metrics import rel_l2  # noqa: F401  public here: lava_pinn.conversion.rel_l2
 from lava_pinn.neurons import NEURONS
 from lava_pinn.validation import check_count, check_T
 
@@ -561,9 +562,3 @@ def convert(
             )
         snn = convert_mlp(net, calibration_inputs, metadata=meta, **kwargs)
     return snn
-
-
-def rel_l2(pred: torch.Tensor, ref: torch.Tensor) -> float:
-    """``||pred - ref|| / ||ref||``."""
-    den = float(torch.linalg.norm(ref))
-    return float(torch.linalg.norm(pred - ref)) / (den if den > 0 else math.inf)
