@@ -19,8 +19,8 @@ file) with the ANN beside it, puts the errors of ``predictions.npz`` next to it,
 ``DIR/energy.json``, ``energy_layers.csv``, ``energy_totals.csv``, ``energy.md``, ``energy.tex``
 and ``DIR/figures/energy_{firing_rates,pareto}.png``; stage ``energy`` in ``run.json``.
 
-The commands register with :func:`lava_pinn.cli.register_command` when this module is imported
-(entry point ``lava_pinn.commands``: ``hardware = "hardware.cli"``).
+The commands register with :func:`hardware.app.cli.register_command` when this module is imported
+(entry point ``lava_pinn.commands``: ``hardware = "hardware.app.run_cli"``).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from lava_pinn.cli import CLIError, positive_int, register_command
+from hardware.app.cli import CLIError, positive_int, register_command
 from lava_pinn.metrics import field_errors
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def array_key(backend: str) -> str:
 
 
 def _rundir(path: Path):
-    from lava_pinn.rundir import RunDir, RunDirError
+    from hardware.app.rundir import RunDir, RunDirError
 
     try:
         return RunDir(path)
@@ -67,7 +67,7 @@ def _rundir(path: Path):
 
 
 def _require(rd, key: str, **fields: str) -> Path:
-    from lava_pinn.rundir import RunDirError
+    from hardware.app.rundir import RunDirError
 
     try:
         return rd.require(key, **fields)

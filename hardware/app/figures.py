@@ -329,9 +329,21 @@ def _deployed_point(rd, config, outs):
 
 
 # ------------------------------------------------------------------------------------ stage
+def figures_options(c) -> dict:
+    """What ``run.json`` records for the figures stage of pipeline config ``c``."""
+    return {
+        "field_times": list(c.field_times),
+        "field_grid": c.field_grid,
+        "sweep_T": list(c.sweep_T),
+        "sweep_points": c.sweep_points,
+        "lava_backend": c.lava_backend,
+        "profiles": list(c.profiles),
+        "seed": c.seed,
+    }
+
+
 def make_figures(rd, config, bar) -> list[Path]:
     """Write every figure of the stage and ``figures/figures.npz``; records stage ``figures``."""
-    from hardware.pipeline import _figures_options
     from lava_pinn.checkpoint import atomic_write_bytes
     from lava_pinn.problems import get_problem
 
@@ -349,7 +361,7 @@ def make_figures(rd, config, bar) -> list[Path]:
     paths.append(atomic_write_bytes(rd.figures / FIGURE_DATA, buf.getvalue()))
     rd.record(
         "figures",
-        _figures_options(config),
+        figures_options(config),
         {"files": [p.name for p in paths], "sweep": sw["rows"], "sweep_points": sw["points"]},
     )
     return paths
