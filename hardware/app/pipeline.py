@@ -37,6 +37,8 @@ from pathlib import Path
 
 from hardware.app.figures import figure_files, figures_options, make_figures
 from hardware.app.stages import (
+    LAVA_BATCH,
+    LAVA_POINTS,
     CheckpointOptions,
     ConvertOptions,
     ExportOptions,
@@ -87,8 +89,8 @@ class PipelineConfig:
     convert: ConvertOptions = field(default_factory=ConvertOptions)
     export: ExportOptions = field(default_factory=ExportOptions)
     backends: tuple[str, ...] = ("torch-twin", "lava-cpu")
-    lava_points: int = 512
-    lava_batch: int = 64
+    lava_points: int = LAVA_POINTS
+    lava_batch: int = LAVA_BATCH
     grid_points: int | None = None
     timeout_s: float = 600.0
     profiles: tuple[str, ...] = ("loihi2", "loihi", "cmos-45nm")
@@ -112,9 +114,7 @@ class PipelineConfig:
         if not isinstance(self.convert, ConvertOptions):
             raise TypeError("PipelineConfig.convert must be a hardware.app.stages.ConvertOptions")
         if not isinstance(self.export, ExportOptions):
-            raise TypeError(
-                "PipelineConfig.export must be an hardware.app.export_cli.ExportOptions"
-            )
+            raise TypeError("PipelineConfig.export must be a hardware.app.stages.ExportOptions")
         backends = _str_tuple(self.backends, "backends")
         object.__setattr__(self, "backends", tuple(get_backend(b).name for b in backends))
         for name in ("lava_points", "lava_batch", "field_grid", "sweep_points", "threads"):

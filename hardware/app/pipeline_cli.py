@@ -9,7 +9,7 @@
 Options come from, in increasing priority: the defaults of :class:`~hardware.app.pipeline.
 PipelineConfig`, a TOML file (``--config``: top-level keys are ``PipelineConfig`` fields,
 tables ``[convert]`` and ``[export]`` hold :class:`~hardware.app.stages.ConvertOptions` and
-:class:`~hardware.app.export_cli.ExportOptions`), and the command line. The commands register with
+:class:`~hardware.app.stages.ExportOptions`), and the command line. The commands register with
 :func:`hardware.app.cli.register_command` when this module is imported (entry point group
 ``lava_pinn.commands``).
 """
@@ -21,6 +21,7 @@ import dataclasses
 from pathlib import Path
 
 from hardware.app.cli import CLIError, add_convert_arguments, positive_int, register_command
+from hardware.app.stages import LAVA_BATCH, LAVA_POINTS, ExportOptions
 
 DEMO_PROBLEM = "navier-stokes-tg"
 DEMO_OUT = Path("runs/demo")
@@ -54,14 +55,20 @@ def _pipeline_args(p: argparse.ArgumentParser, *, demo: bool = False) -> None:
     g = p.add_argument_group("convert")
     add_convert_arguments(g, defaults=False)
     g = p.add_argument_group("export")
-    g.add_argument("--export-points", type=positive_int, help="quantization scoring points (256)")
+    g.add_argument(
+        "--export-points",
+        type=positive_int,
+        help=f"quantization scoring points ({ExportOptions.calibration_points})",
+    )
     g.add_argument("--netx", action="store_true", default=None, help="also write network.net")
     g = p.add_argument_group("run")
     g.add_argument(
         "--backends", type=_csv(str), help="comma-separated backends (torch-twin,lava-cpu)"
     )
-    g.add_argument("--lava-points", type=positive_int, help="grid points run on Lava (512)")
-    g.add_argument("--lava-batch", type=positive_int, help="Lava points per graph (64)")
+    g.add_argument(
+        "--lava-points", type=positive_int, help=f"grid points run on Lava ({LAVA_POINTS})"
+    )
+    g.add_argument("--lava-batch", type=positive_int, help=f"Lava points per graph ({LAVA_BATCH})")
     g.add_argument("--grid-points", type=positive_int, help="torch backends: a subset (all)")
     g.add_argument("--timeout", type=float, dest="timeout_s", help="Lava watchdog, s (600)")
     g = p.add_argument_group("energy and figures")
@@ -136,7 +143,6 @@ def read_config(path: Path) -> dict:
 
 
 def _fields_of(cls: str) -> set[str]:
-    from hardware.app.export_cli import ExportOptions
     from hardware.app.stages import ConvertOptions
 
     return {
@@ -151,7 +157,6 @@ def build_config(args: argparse.Namespace, base: dict | None = None):
     """:class:`~hardware.app.pipeline.PipelineConfig` from ``base`` (demo defaults), ``--config``
     and the flags, in that order of priority."""
     from hardware.app.cli import convert_options
-    from hardware.app.export_cli import ExportOptions
     from hardware.app.pipeline import PipelineConfig
 
     values: dict = {k: v for k, v in (base or {}).items()}

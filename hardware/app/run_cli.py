@@ -34,11 +34,11 @@ from typing import Any
 import numpy as np
 
 from hardware.app.cli import CLIError, positive_int, register_command
+from hardware.app.stages import LAVA_BATCH, LAVA_POINTS
 from lava_pinn.metrics import field_errors
 
 log = logging.getLogger(__name__)
 
-LAVA_POINTS = 64
 ENERGY_BACKENDS = ("lava-cpu", "loihi2", "torch-twin", "lava-cpu-float", "torch-float")
 
 
@@ -105,7 +105,12 @@ def _run_args(p: argparse.ArgumentParser) -> None:
         f"{LAVA_POINTS} for Lava backends)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the point subset (default 0)")
-    p.add_argument("--batch", type=positive_int, default=16, help="Lava: points per graph run")
+    p.add_argument(
+        "--batch",
+        type=positive_int,
+        default=LAVA_BATCH,
+        help=f"Lava: points per graph run (default {LAVA_BATCH})",
+    )
     p.add_argument("--timeout", type=_positive_float, default=600.0, help="Lava watchdog (s)")
     p.add_argument("--threads", type=positive_int, default=1, help="torch threads (default 1)")
 

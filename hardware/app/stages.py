@@ -23,6 +23,10 @@ from lava_pinn.options import option, positive_int
 log = logging.getLogger(__name__)
 
 NETX_FILE = "network.net"
+# Lava backends' defaults for `lava-pinn run` and the pipeline: grid points evaluated (as the
+# demo and the tutorial run) and points per graph (as benchmarks/energy.py runs).
+LAVA_POINTS = 512
+LAVA_BATCH = 16
 
 
 @dataclass(frozen=True)
@@ -243,6 +247,8 @@ def stage_artifacts(rd: RunDir, stage: str) -> list[Path]:
 
 
 __all__ = [
+    "LAVA_BATCH",
+    "LAVA_POINTS",
     "NETX_FILE",
     "CheckpointOptions",
     "ConvertOptions",
