@@ -9,7 +9,7 @@ venv:
 	@bash scripts/bootstrap.sh
 
 demo: venv
-	$(PY) -m lava_pinn.cli pipeline navier-stokes-tg --out $(RUN_DIR) --config hardware/demo.toml
+	$(PY) -m hardware.app.cli pipeline navier-stokes-tg --out $(RUN_DIR) --config hardware/demo.toml
 
 test: venv
 	$(PY) -m pytest -q -m "not slow"

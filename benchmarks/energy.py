@@ -43,9 +43,9 @@ PARETO_PROFILE = "cmos-45nm"
 
 
 def rel_l2(pred: np.ndarray, ref: np.ndarray, outputs, gauge=()) -> dict[str, float]:
-    from hardware.cli import rel_errors
+    from lava_pinn.metrics import field_errors
 
-    return rel_errors(pred, ref, outputs, gauge)
+    return field_errors(pred, ref, outputs, gauge)
 
 
 def mean_error(errs: dict[str, float]) -> float:

@@ -11,7 +11,7 @@ Run an exported network anywhere and price what it did::
 
 Backends (:mod:`hardware.backends`): ``torch-float``, ``torch-twin``, ``lava-cpu`` (default),
 ``lava-cpu-float``, ``loihi2``. Subcommands ``lava-pinn run`` / ``lava-pinn energy`` live in
-:mod:`hardware.cli`.
+:mod:`hardware.app.run_cli`.
 
 Lower level, once a backend has counted spikes (``counts[k]``: spikes per neuron of layer ``k``
 summed over samples and steps, ``None`` for the non-spiking output layer)::

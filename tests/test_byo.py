@@ -93,9 +93,9 @@ def test_sequential_and_state_dict_errors():
 
 
 def test_user_problem_through_the_registry_and_pipeline(tmp_path):
-    from hardware.pipeline import PipelineConfig, run_pipeline
+    from hardware.app.pipeline import PipelineConfig, run_pipeline
+    from hardware.app.stages import ConvertOptions
     from lava_pinn.problems import Box, Problem, exact_conditions, get_problem, register_problem
-    from lava_pinn.stages import ConvertOptions
     from lava_pinn.training import TrainConfig, train
 
     @register_problem(replace=True)

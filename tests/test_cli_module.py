@@ -1,4 +1,4 @@
-"""`python -m lava_pinn.cli` (the Makefile's form) sees the plugin subcommands too."""
+"""`python -m hardware.app.cli` (the Makefile's form) sees the plugin subcommands too."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from conftest import REPO
 
 def test_python_dash_m_lists_plugin_commands():
     r = subprocess.run(
-        [sys.executable, "-m", "lava_pinn.cli", "--help"],
+        [sys.executable, "-m", "hardware.app.cli", "--help"],
         capture_output=True,
         text=True,
         cwd=REPO,

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-import exporters.cli  # noqa: F401  registers `export`
-import hardware.cli  # noqa: F401  registers `run`, `energy`
-import hardware.pipeline_cli  # noqa: F401  registers `pipeline`, `report`, `demo`
-from lava_pinn.cli import main
+import hardware.app.export_cli  # noqa: F401  registers `export`
+import hardware.app.pipeline_cli  # noqa: F401  registers `pipeline`, `report`, `demo`
+import hardware.app.run_cli  # noqa: F401  registers `run`, `energy`
+from hardware.app.cli import main
 
 FAST = ["--T", "8", "--representation", "direct", "--calibration", "light"]
 
@@ -154,7 +154,7 @@ def test_config_file_errors(tmp_path, capsys):
 def test_config_options_of_another_representation_are_dropped_with_a_warning():
     import argparse
 
-    from lava_pinn.cli import convert_options
+    from hardware.app.cli import convert_options
 
     base = {"representation": "pwl", "pieces": 8, "placement": 0.5}
     with pytest.warns(UserWarning, match=r"pieces=8, placement=0\.5 are not read by 'direct'"):

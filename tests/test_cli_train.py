@@ -9,8 +9,8 @@ import sys
 import pytest
 from conftest import REPO
 
+from hardware.app.cli import COMMANDS, main, register_command
 from lava_pinn.checkpoint import load_checkpoint
-from lava_pinn.cli import COMMANDS, main, register_command
 
 
 def test_problems_listing(capsys):
@@ -107,7 +107,7 @@ def test_commands_can_be_registered(capsys):
 
 def test_python_dash_m_works():
     res = subprocess.run(
-        [sys.executable, "-m", "lava_pinn.cli", "problems"],
+        [sys.executable, "-m", "hardware.app.cli", "problems"],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -117,11 +117,11 @@ def test_python_dash_m_works():
 
 
 def test_plugin_modules_register_commands_and_missing_ones_warn(monkeypatch, tmp_path, capsys):
-    import lava_pinn.cli as cli
+    import hardware.app.cli as cli
 
     mod = tmp_path / "h1_cli_plugin.py"
     mod.write_text(
-        "from lava_pinn.cli import register_command\n"
+        "from hardware.app.cli import register_command\n"
         "register_command('test-plugin', 'demo', lambda p: None,\n"
         "                 lambda a: print('plugin ran') or 0)\n"
     )

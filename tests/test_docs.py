@@ -4,7 +4,7 @@ A fenced ``bash`` or ``python`` block in the docs carries a marker comment on th
 
 * ``<!-- test: run -->``: run it. Python blocks are executed in order in one namespace per page;
   each line of a bash block is a command: ``lava-pinn ...`` runs through
-  :func:`lava_pinn.cli.main` in this process (exit status 0 required), anything else through
+  :func:`hardware.app.cli.main` in this process (exit status 0 required), anything else through
   ``bash``. Pages run one after the other in one shared working directory, so a page may use a
   run directory an earlier page made (the order is :data:`PAGES`).
 * ``<!-- test: file NAME -->``: the block's text is written to ``NAME`` (config files the
@@ -32,10 +32,10 @@ import pytest
 import torch
 from conftest import REPO
 
-import exporters.cli  # noqa: F401  registers `export`
-import hardware.cli  # noqa: F401  registers `run`, `energy`
-import hardware.pipeline_cli  # noqa: F401  registers `pipeline`, `report`, `demo`
-from lava_pinn.cli import main
+import hardware.app.export_cli  # noqa: F401  registers `export`
+import hardware.app.pipeline_cli  # noqa: F401  registers `pipeline`, `report`, `demo`
+import hardware.app.run_cli  # noqa: F401  registers `run`, `energy`
+from hardware.app.cli import main
 
 pytestmark = pytest.mark.lava
 
@@ -142,12 +142,12 @@ def _run_make(body: str, where: str) -> None:
         if argv[1] == "test":
             assert any("pytest" in r and '"not slow"' in r for r in recipe), recipe
             continue
-        lines = [r for r in recipe if "lava_pinn.cli" in r]
+        lines = [r for r in recipe if "hardware.app.cli" in r]
         assert lines, f"{where}: make {argv[1]} runs no lava-pinn command: {recipe}"
         for r in lines:
             args = shlex.split(r.replace("$(PY)", "python").replace("$(RUN_DIR)", "runs/demo"))
             args = [str(REPO / a) if a.endswith(".toml") else a for a in args]  # repo files
-            k = args.index("lava_pinn.cli")
+            k = args.index("hardware.app.cli")
             _lava_pinn(args[k + 1 :], f"{where}: make {argv[1]}")
 
 

@@ -12,12 +12,12 @@ import time
 import numpy as np
 import pytest
 
-import hardware.cli  # noqa: F401 - registers `run` and `energy` (entry point in installs)
+import hardware.app.run_cli  # noqa: F401 - registers `run` and `energy` (entry point in installs)
 from exporters.runtime import lava_children
 from hardware import reports
+from hardware.app.cli import main
+from hardware.app.rundir import RunDir
 from hardware.costing import load_activity
-from lava_pinn.cli import main
-from lava_pinn.rundir import RunDir
 
 T = 16
 

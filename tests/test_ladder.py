@@ -12,8 +12,8 @@ import torch
 
 from exporters import fixed_point as fp
 from exporters.intnet import IntegerNetwork, random_network
-from exporters.ladder import equivalence_ladder, first_divergence
 from exporters.twin import run_twin
+from hardware.ladder import equivalence_ladder, first_divergence
 from lava_pinn.conversion.network import OutputLayer, SpikingLayer, SpikingNetwork
 
 
@@ -147,9 +147,9 @@ def test_ladder_from_an_artifact_file_of_a_zoo_network(tmp_path):
 @pytest.mark.lava
 def test_ladder_command_on_a_run_directory(tmp_path, capsys):
     pytest.importorskip("lava.magma.core.process.process")
-    import exporters.cli  # noqa: F401  registers `export`
-    import exporters.ladder_cli  # noqa: F401  registers `ladder`
-    from lava_pinn.cli import main
+    import hardware.app.export_cli  # noqa: F401  registers `export`
+    import hardware.app.ladder_cli  # noqa: F401  registers `ladder`
+    from hardware.app.cli import main
 
     d = tmp_path / "run"
     assert main(["train", "regression-1d", "--out", str(d), "--pretrained"]) == 0
@@ -175,7 +175,7 @@ def test_ladder_and_netx_modules_import_without_lava():
     import sys
 
     code = (
-        "import sys, exporters.netx, exporters.ladder, exporters.ladder_cli; "
+        "import sys, exporters.netx, hardware.ladder, hardware.app.ladder_cli; "
         "assert not any(m == 'lava' or m.startswith('lava.') for m in sys.modules), 'lava'"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

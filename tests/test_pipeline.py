@@ -8,13 +8,13 @@ import json
 import numpy as np
 import pytest
 
-import exporters.cli  # noqa: F401  registers `export`
-import hardware.cli  # noqa: F401  registers `run`, `energy`
-import hardware.pipeline_cli  # noqa: F401  registers `pipeline`, `report`, `demo`
+import hardware.app.export_cli  # noqa: F401  registers `export`
+import hardware.app.pipeline_cli  # noqa: F401  registers `pipeline`, `report`, `demo`
+import hardware.app.run_cli  # noqa: F401  registers `run`, `energy`
 from exporters.runtime import lava_children
-from hardware.pipeline import STAGE_NAMES, run_pipeline
-from hardware.pipeline_cli import build_config
-from lava_pinn.cli import build_parser, main
+from hardware.app.cli import build_parser, main
+from hardware.app.pipeline import STAGE_NAMES, run_pipeline
+from hardware.app.pipeline_cli import build_config
 
 pytestmark = pytest.mark.lava
 

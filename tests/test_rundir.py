@@ -9,8 +9,8 @@ import stat
 import numpy as np
 import pytest
 
+from hardware.app.rundir import FORMAT_VERSION, RunDir, RunDirError
 from lava_pinn.checkpoint import atomic_write_bytes
-from lava_pinn.rundir import FORMAT_VERSION, RunDir, RunDirError
 
 
 def test_missing_folder_names_the_command(tmp_path):

@@ -9,9 +9,8 @@ activations on the calibration points, compile it into a :class:`SpikingNetwork`
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import math
-import numbers
 import sys
 import time
 import warnings
@@ -22,12 +21,18 @@ from torch import nn
 from lava_pinn.activations import activation_label, activation_of, frozen_copy
 from lava_pinn.activations import available as available_activations
 from lava_pinn.conversion.calibration import CALIBRATIONS, calibrate
-from lava_pinn.conversion.finetune import FinetuneConfig
 from lava_pinn.conversion.network import SpikingNetwork
-from lava_pinn.conversion.representations import REPRESENTATIONS, AnnLayer
-from lava_pinn.conversion.thresholds import THRESHOLDS, check_percentile_use
-from lava_pinn.neurons import NEURONS
-from lava_pinn.validation import check_count, check_T
+from lava_pinn.conversion.options import (  # noqa: F401  check_boundary, CALIBRATION_BOUNDARY: public here too
+    CALIBRATION_BOUNDARY,
+    ConversionOptions,
+    ConvertOptions,
+    check_boundary,
+)
+from lava_pinn.conversion.representations import REPRESENTATIONS, AnnLayer, ann_forward
+from lava_pinn.conversion.spinn import SpikingSPINN
+from lava_pinn.metrics import rel_l2  # noqa: F401  public here: lava_pinn.conversion.rel_l2
+from lava_pinn.models import SPINN
+from lava_pinn.validation import check_T
 
 log = logging.getLogger(__name__)
 
@@ -175,21 +180,10 @@ def _warn_few_points(x: torch.Tensor, calibration: str, rep, path: str) -> None:
         )
 
 
-_FINETUNE_FIELDS = {
-    "iters": "finetune_iters",
-    "lr": "finetune_lr",
-    "time_budget_s": "finetune_seconds",
-}
-
-
 def _known_options() -> list[str]:
-    """``convert``'s ``**options``: what some representation or calibration reads, and dtype."""
-    names = {"dtype"}
-    for reg in (REPRESENTATIONS, CALIBRATIONS):
-        for _, entry in reg.items():
-            names.update(k for k, _ in entry.options)
-    names.discard("threshold")  # a named parameter of convert
-    return sorted(names)
+    """``convert``'s ``**options``: the fields of :class:`ConversionOptions` it does not name."""
+    named = {"T", "neuron", "calibration", "threshold", "representation"}
+    return sorted(f.name for f in dataclasses.fields(ConversionOptions) if f.name not in named)
 
 
 def options_for(representation: str, calibration: str, **options: object) -> dict[str, object]:
@@ -224,21 +218,6 @@ def _check_option_names(options: dict) -> None:
         )
 
 
-def _finetune_config(copts: dict) -> FinetuneConfig:
-    """The fine-tuning settings from ``convert``'s keywords; errors name those keywords."""
-    try:
-        return FinetuneConfig(
-            iters=copts["finetune_iters"],
-            lr=copts["finetune_lr"],
-            time_budget_s=copts["finetune_seconds"],
-        )
-    except (TypeError, ValueError) as err:
-        msg = str(err)
-        for field, keyword in _FINETUNE_FIELDS.items():
-            msg = msg.replace(f"FinetuneConfig.{field} ", f"{keyword} ")
-        raise type(err)(msg) from None
-
-
 OUTLIER_SPREADS = 10.0  # a point this many 1-99% spreads outside that range is an outlier
 
 
@@ -262,20 +241,6 @@ def _warn_outliers(x: torch.Tensor, path: str) -> None:
             "input domain",
             stacklevel=_user_stacklevel(),
         )
-
-
-def _check_flag(value: object, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return value
-
-
-def _check_rate(value: object, name: str) -> float:
-    """A finite positive number option (a learning rate, a time limit)."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if not ok or not math.isfinite(float(value)) or float(value) <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
 
 
 def _calibration_points(x: object, n_in: int) -> torch.Tensor:
@@ -302,65 +267,20 @@ def convert_mlp(
     model: nn.Module,
     calibration_inputs: torch.Tensor,
     *,
-    T: int = 64,
-    neuron: str = "if",
-    calibration: str = "advanced",
-    threshold: str | None = None,
-    representation: str = "pwl",
-    pieces: int | None = None,
-    placement: float | None = None,
-    per_neuron_threshold: bool | None = None,
-    percentile: float | None = None,
-    calibration_steps: int | None = None,
-    calibration_lr: float | None = None,
-    finetune_iters: int | None = None,
-    finetune_lr: float | None = None,
-    finetune_seconds: float | None = None,
-    dtype: torch.dtype = torch.float64,
     metadata: dict | None = None,
     path: str = "model",
+    **options: object,
 ) -> SpikingNetwork:
-    """Convert an ``nn.Sequential`` MLP; see :func:`lava_pinn.convert` for the arguments
-    (``path`` names the model in error messages)."""
-    T = check_T(T)
-    neuron = NEURONS.canonical(neuron)
-    calibration = CALIBRATIONS.canonical(calibration)
-    representation = REPRESENTATIONS.canonical(representation)
+    """Convert an ``nn.Sequential`` MLP; ``options`` are the fields of
+    :class:`~lava_pinn.conversion.options.ConversionOptions` (see :func:`lava_pinn.convert`;
+    ``path`` names the model in error messages)."""
+    o = ConversionOptions(**options)
+    T, neuron, calibration, representation = o.T, o.neuron, o.calibration, o.representation
+    dtype = o.dtype
     rep = REPRESENTATIONS.get(representation)
-    opts = REPRESENTATIONS.resolve_options(
-        representation,
-        {
-            "threshold": threshold,
-            "percentile": percentile,
-            "per_neuron_threshold": per_neuron_threshold,
-            "pieces": pieces,
-            "placement": placement,
-        },
-    )
-    if "threshold" in opts:
-        opts["threshold"] = THRESHOLDS.canonical(opts["threshold"])
-        check_percentile_use(opts["threshold"], opts["percentile"])
-        if opts["threshold"] == "percentile" and opts["percentile"] is None:
-            opts["percentile"] = 99.9
-        _check_flag(opts["per_neuron_threshold"], "per_neuron_threshold")
-    copts = CALIBRATIONS.resolve_options(
-        calibration,
-        {
-            "calibration_steps": calibration_steps,
-            "calibration_lr": calibration_lr,
-            "finetune_iters": finetune_iters,
-            "finetune_lr": finetune_lr,
-            "finetune_seconds": finetune_seconds,
-        },
-    )
-    if "calibration_steps" in copts:
-        check_count(copts["calibration_steps"], "calibration_steps")
-        _check_rate(copts["calibration_lr"], "calibration_lr")
-    ft = _finetune_config(copts) if "finetune_iters" in copts else None
-    if dtype not in (torch.float32, torch.float64):
-        raise TypeError(
-            f"dtype must be torch.float64 (the default) or torch.float32, got {dtype!r}"
-        )
+    opts = o.representation_options()
+    copts = o.calibration_options()
+    ft = o.finetune_config() if "finetune_iters" in copts else None
     t0 = time.perf_counter()
     hidden, last = parse_mlp(model, path)
     x = _calibration_points(calibration_inputs, hidden[0].weight.shape[1]).to(dtype)
@@ -426,28 +346,8 @@ def convert_mlp(
 
 
 def _ann_output(ann: list[AnnLayer], W_out, b_out, x: torch.Tensor) -> torch.Tensor:
-    from lava_pinn.conversion.representations import ann_forward
-
     _, hs = ann_forward(ann, x)
     return hs[-1] @ W_out.T + b_out
-
-
-CALIBRATION_BOUNDARY = 0.25  # share of convert's default calibration points on the boundary
-
-
-def check_boundary(value: object, name: str = "boundary") -> float:
-    """``value`` as the share of calibration points on the domain boundary, in ``[0, 1]``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(
-            f"{name} must be a fraction in [0, 1] (the share of calibration points on the "
-            f"domain boundary), got {value!r}"
-        )
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(
-            f"{name} must be a fraction in [0, 1] (the share of calibration points on the "
-            f"domain boundary), got {value}"
-        )
-    return float(value)
 
 
 def default_calibration_points(
@@ -479,14 +379,42 @@ def default_calibration_points(
     return torch.cat(parts)
 
 
+def convert_spinn(
+    model: SPINN, calibration_inputs: torch.Tensor, metadata: dict, **kwargs: object
+) -> SpikingSPINN:
+    """Convert each axis MLP of ``model`` with the calibration points' coordinate on that axis."""
+    cfg = model.config
+    x = _calibration_points(calibration_inputs, cfg.axes)
+    nets = []
+    for i, sub in enumerate(model.axis_nets):
+        nets.append(
+            convert_mlp(
+                sub, x[:, i : i + 1], metadata={"axis": i}, path=f"model.axis_nets.{i}", **kwargs
+            )
+        )
+    meta = {
+        **metadata,
+        **{
+            k: v
+            for k, v in nets[0].metadata.items()
+            if k not in ("calibration_log", "axis", "convert_seconds")
+        },
+    }
+    meta["convert_seconds"] = sum(n.metadata["convert_seconds"] for n in nets)
+    return SpikingSPINN(nets, cfg.rank, cfg.out_features, meta)
+
+
+_D = ConvertOptions  # the defaults of convert's named parameters
+
+
 def convert(
     model: object,
     calibration_inputs: torch.Tensor | None = None,
-    T: int = 64,
-    neuron: str = "if",
-    calibration: str = "advanced",
-    threshold: str | None = None,
-    representation: str = "pwl",
+    T: int = _D.T,
+    neuron: str = _D.neuron,
+    calibration: str = _D.calibration,
+    threshold: str | None = _D.threshold,
+    representation: str = _D.representation,
     **options: object,
 ):
     """Convert a trained PINN into a spiking network simulated for ``T`` steps.
@@ -518,8 +446,6 @@ def convert(
     ``problem.apply_hard_bc(x, N(x))`` (``metadata["hard_bc"]`` says so).
     """
     from lava_pinn.checkpoint import Checkpoint
-    from lava_pinn.conversion.spinn import SpikingSPINN, convert_spinn
-    from lava_pinn.models import SPINN
 
     check_T(T)
     _check_option_names(options)
@@ -536,7 +462,11 @@ def convert(
         net = model.model
         if calibration_inputs is None:
             calibration_inputs = default_calibration_points(
-                model.problem, model.problem_params, 1024, boundary=CALIBRATION_BOUNDARY
+                model.problem,
+                model.problem_params,
+                _D.calibration_points,
+                _D.seed,
+                _D.calibration_boundary,
             )
     if calibration_inputs is None:
         raise ValueError(
@@ -561,9 +491,3 @@ def convert(
             )
         snn = convert_mlp(net, calibration_inputs, metadata=meta, **kwargs)
     return snn
-
-
-def rel_l2(pred: torch.Tensor, ref: torch.Tensor) -> float:
-    """``||pred - ref|| / ||ref||``."""
-    den = float(torch.linalg.norm(ref))
-    return float(torch.linalg.norm(pred - ref)) / (den if den > 0 else math.inf)

@@ -20,7 +20,7 @@ from lava_pinn.conversion.network import (
     SpikingNetwork,
     check_points,
 )
-from lava_pinn.models import SPINN, combine_grid, combine_pointwise
+from lava_pinn.models import combine_grid, combine_pointwise
 
 FORMAT = "lava-pinn-spiking-spinn"
 
@@ -153,30 +153,3 @@ class SpikingSPINN:
             return cls(nets, int(d["rank"]), int(d["out_features"]), d.get("metadata", {}))
         except (KeyError, TypeError, ValueError) as err:
             raise SNNFileError(f"{src}: invalid spiking SPINN ({err})") from None
-
-
-def convert_spinn(
-    model: SPINN, calibration_inputs: torch.Tensor, metadata: dict, **kwargs: object
-) -> SpikingSPINN:
-    """Convert each axis MLP of ``model`` with the calibration points' coordinate on that axis."""
-    from lava_pinn.conversion.convert import _calibration_points, convert_mlp
-
-    cfg = model.config
-    x = _calibration_points(calibration_inputs, cfg.axes)
-    nets = []
-    for i, sub in enumerate(model.axis_nets):
-        nets.append(
-            convert_mlp(
-                sub, x[:, i : i + 1], metadata={"axis": i}, path=f"model.axis_nets.{i}", **kwargs
-            )
-        )
-    meta = {
-        **metadata,
-        **{
-            k: v
-            for k, v in nets[0].metadata.items()
-            if k not in ("calibration_log", "axis", "convert_seconds")
-        },
-    }
-    meta["convert_seconds"] = sum(n.metadata["convert_seconds"] for n in nets)
-    return SpikingSPINN(nets, cfg.rank, cfg.out_features, meta)

@@ -6,11 +6,11 @@
     lava-pinn report runs/ns                                      # the summary + DIR/report.md
     lava-pinn demo                  # = pipeline navier-stokes-tg --out runs/demo --config demo.toml
 
-Options come from, in increasing priority: the defaults of :class:`~hardware.pipeline.
+Options come from, in increasing priority: the defaults of :class:`~hardware.app.pipeline.
 PipelineConfig`, a TOML file (``--config``: top-level keys are ``PipelineConfig`` fields,
-tables ``[convert]`` and ``[export]`` hold :class:`~lava_pinn.stages.ConvertOptions` and
-:class:`~exporters.cli.ExportOptions`), and the command line. The commands register with
-:func:`lava_pinn.cli.register_command` when this module is imported (entry point group
+tables ``[convert]`` and ``[export]`` hold :class:`~hardware.app.stages.ConvertOptions` and
+:class:`~hardware.app.stages.ExportOptions`), and the command line. The commands register with
+:func:`hardware.app.cli.register_command` when this module is imported (entry point group
 ``lava_pinn.commands``).
 """
 
@@ -20,11 +20,12 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from lava_pinn.cli import CLIError, add_convert_arguments, positive_int, register_command
+from hardware.app.cli import CLIError, add_convert_arguments, positive_int, register_command
+from hardware.app.stages import LAVA_BATCH, LAVA_POINTS, ExportOptions
 
 DEMO_PROBLEM = "navier-stokes-tg"
 DEMO_OUT = Path("runs/demo")
-DEMO_CONFIG_FILE = Path(__file__).resolve().parent / "demo.toml"  # what `make demo` passes
+DEMO_CONFIG_FILE = Path(__file__).resolve().parent.parent / "demo.toml"  # what `make demo` passes
 
 
 def _csv(kind: type):
@@ -54,14 +55,20 @@ def _pipeline_args(p: argparse.ArgumentParser, *, demo: bool = False) -> None:
     g = p.add_argument_group("convert")
     add_convert_arguments(g, defaults=False)
     g = p.add_argument_group("export")
-    g.add_argument("--export-points", type=positive_int, help="quantization scoring points (256)")
+    g.add_argument(
+        "--export-points",
+        type=positive_int,
+        help=f"quantization scoring points ({ExportOptions.calibration_points})",
+    )
     g.add_argument("--netx", action="store_true", default=None, help="also write network.net")
     g = p.add_argument_group("run")
     g.add_argument(
         "--backends", type=_csv(str), help="comma-separated backends (torch-twin,lava-cpu)"
     )
-    g.add_argument("--lava-points", type=positive_int, help="grid points run on Lava (512)")
-    g.add_argument("--lava-batch", type=positive_int, help="Lava points per graph (64)")
+    g.add_argument(
+        "--lava-points", type=positive_int, help=f"grid points run on Lava ({LAVA_POINTS})"
+    )
+    g.add_argument("--lava-batch", type=positive_int, help=f"Lava points per graph ({LAVA_BATCH})")
     g.add_argument("--grid-points", type=positive_int, help="torch backends: a subset (all)")
     g.add_argument("--timeout", type=float, dest="timeout_s", help="Lava watchdog, s (600)")
     g = p.add_argument_group("energy and figures")
@@ -107,7 +114,7 @@ def read_config(path: Path) -> dict:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib
-    from hardware.pipeline import PipelineConfig
+    from hardware.app.pipeline import PipelineConfig
 
     if not path.is_file():
         raise CLIError(f"config file {path} does not exist", "pass an existing TOML file")
@@ -136,8 +143,7 @@ def read_config(path: Path) -> dict:
 
 
 def _fields_of(cls: str) -> set[str]:
-    from exporters.cli import ExportOptions
-    from lava_pinn.stages import ConvertOptions
+    from hardware.app.stages import ConvertOptions
 
     return {
         f.name
@@ -148,11 +154,10 @@ def _fields_of(cls: str) -> set[str]:
 
 
 def build_config(args: argparse.Namespace, base: dict | None = None):
-    """:class:`~hardware.pipeline.PipelineConfig` from ``base`` (demo defaults), ``--config``
+    """:class:`~hardware.app.pipeline.PipelineConfig` from ``base`` (demo defaults), ``--config``
     and the flags, in that order of priority."""
-    from exporters.cli import ExportOptions
-    from hardware.pipeline import PipelineConfig
-    from lava_pinn.cli import convert_options
+    from hardware.app.cli import convert_options
+    from hardware.app.pipeline import PipelineConfig
 
     values: dict = {k: v for k, v in (base or {}).items()}
     conv = dict(values.pop("convert", {}))
@@ -184,9 +189,9 @@ def build_config(args: argparse.Namespace, base: dict | None = None):
 
 
 def _pipeline_run(args: argparse.Namespace, base: dict | None = None) -> int:
-    from hardware.pipeline import run_pipeline
-    from hardware.summary import summarize, to_text
-    from lava_pinn.rundir import RunDir, RunDirError
+    from hardware.app.pipeline import run_pipeline
+    from hardware.app.rundir import RunDir, RunDirError
+    from hardware.app.summary import summarize, to_text
 
     config = build_config(args, base)
     try:
@@ -212,8 +217,8 @@ def _report_args(p: argparse.ArgumentParser) -> None:
 
 
 def _report_run(args: argparse.Namespace) -> int:
-    from hardware.summary import summarize, to_text, write_report
-    from lava_pinn.rundir import RunDir, RunDirError
+    from hardware.app.rundir import RunDir, RunDirError
+    from hardware.app.summary import summarize, to_text, write_report
 
     try:
         rd = RunDir(args.dir)

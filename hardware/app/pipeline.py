@@ -1,7 +1,7 @@
 """``lava-pinn pipeline PROBLEM --out DIR``: the whole study in one run directory.
 
 Stages (:data:`STAGES`, in this order), each writing fixed files into ``DIR`` (see
-:mod:`lava_pinn.rundir`) and recording its options in ``DIR/run.json``:
+:mod:`hardware.app.rundir`) and recording its options in ``DIR/run.json``:
 
 =========  =====================================================  ==============================
 stage      what it does                                           writes
@@ -35,9 +35,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from exporters.cli import ExportOptions
+from hardware.app.figures import figure_files, figures_options, make_figures
+from hardware.app.stages import (
+    LAVA_BATCH,
+    LAVA_POINTS,
+    CheckpointOptions,
+    ConvertOptions,
+    ExportOptions,
+    checkpoint_stage,
+    convert_stage,
+    export_stage,
+)
 from lava_pinn.registry import Registry
-from lava_pinn.stages import CheckpointOptions, ConvertOptions
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +89,8 @@ class PipelineConfig:
     convert: ConvertOptions = field(default_factory=ConvertOptions)
     export: ExportOptions = field(default_factory=ExportOptions)
     backends: tuple[str, ...] = ("torch-twin", "lava-cpu")
-    lava_points: int = 512
-    lava_batch: int = 64
+    lava_points: int = LAVA_POINTS
+    lava_batch: int = LAVA_BATCH
     grid_points: int | None = None
     timeout_s: float = 600.0
     profiles: tuple[str, ...] = ("loihi2", "loihi", "cmos-45nm")
@@ -103,9 +112,9 @@ class PipelineConfig:
         if not isinstance(self.train, bool):
             raise TypeError(f"PipelineConfig.train must be true or false, got {self.train!r}")
         if not isinstance(self.convert, ConvertOptions):
-            raise TypeError("PipelineConfig.convert must be a lava_pinn.stages.ConvertOptions")
+            raise TypeError("PipelineConfig.convert must be a hardware.app.stages.ConvertOptions")
         if not isinstance(self.export, ExportOptions):
-            raise TypeError("PipelineConfig.export must be an exporters.cli.ExportOptions")
+            raise TypeError("PipelineConfig.export must be a hardware.app.stages.ExportOptions")
         backends = _str_tuple(self.backends, "backends")
         object.__setattr__(self, "backends", tuple(get_backend(b).name for b in backends))
         for name in ("lava_points", "lava_batch", "field_grid", "sweep_points", "threads"):
@@ -188,15 +197,15 @@ class Context:
 
     def rundir(self):
         """A fresh view of ``run.json`` (commands called by a stage write it themselves)."""
-        from lava_pinn.rundir import RunDir
+        from hardware.app.rundir import RunDir
 
         return RunDir(self.path)
 
 
 def _cli(name: str, argv: Sequence[str]) -> None:
-    import exporters.cli  # noqa: F401  registers `export`
-    import hardware.cli  # noqa: F401  registers `run` and `energy`
-    from lava_pinn.cli import run_command
+    import hardware.app.export_cli  # noqa: F401  registers `export`
+    import hardware.app.run_cli  # noqa: F401  registers `run` and `energy`
+    from hardware.app.cli import run_command
 
     run_command(name, [str(a) for a in argv])
 
@@ -206,23 +215,17 @@ def _train_options(c: PipelineConfig) -> dict:
 
 
 def _train_run(ctx: Context, bar) -> None:
-    from lava_pinn.stages import checkpoint_stage
-
     c = ctx.config
     checkpoint_stage(ctx.rundir(), c.problem, CheckpointOptions(c.train, c.seed), progress=False)
     bar.update()
 
 
 def _convert_run(ctx: Context, bar) -> None:
-    from lava_pinn.stages import convert_stage
-
     convert_stage(ctx.rundir(), ctx.config.convert)
     bar.update()
 
 
 def _export_run(ctx: Context, bar) -> None:
-    from exporters.cli import export_stage
-
     export_stage(ctx.rundir(), ctx.config.export)
     bar.update()
 
@@ -272,26 +275,12 @@ def _energy_run(ctx: Context, bar) -> None:
     bar.update()
 
 
-def _figures_options(c: PipelineConfig) -> dict:
-    return {
-        "field_times": list(c.field_times),
-        "field_grid": c.field_grid,
-        "sweep_T": list(c.sweep_T),
-        "sweep_points": c.sweep_points,
-        "lava_backend": c.lava_backend,
-        "profiles": list(c.profiles),
-        "seed": c.seed,
-    }
-
-
 def _figures_run(ctx: Context, bar) -> None:
-    from hardware.pipeline_figures import make_figures
-
     make_figures(ctx.rundir(), ctx.config, bar)
 
 
 def _report_run(ctx: Context, bar) -> None:
-    from hardware.summary import write_report
+    from hardware.app.summary import write_report
 
     write_report(ctx.rundir())
     bar.update()
@@ -309,8 +298,6 @@ def _run_files(rd, c: PipelineConfig) -> list[Path]:
 
 
 def _figure_files(rd, c: PipelineConfig) -> list[Path]:
-    from hardware.pipeline_figures import figure_files
-
     return figure_files(rd, c)
 
 
@@ -320,7 +307,7 @@ for _stage in (
     Stage("export", lambda c: c.export.to_dict(), _files("network"), _export_run),
     Stage("run", _run_options, _run_files, _run_run, lambda c: len(c.backends)),
     Stage("energy", _energy_options, _files("energy"), _energy_run),
-    Stage("figures", _figures_options, _figure_files, _figures_run, lambda c: 3 + len(c.sweep_T)),
+    Stage("figures", figures_options, _figure_files, _figures_run, lambda c: 3 + len(c.sweep_T)),
     Stage("report", lambda c: {}, _files("report"), _report_run),
 ):
     STAGES.register(_stage.name, _stage)
@@ -395,8 +382,8 @@ def run_pipeline(
 
     import torch
 
+    from hardware.app.rundir import RunDir
     from lava_pinn.problems import get_problem
-    from lava_pinn.rundir import RunDir
 
     stream = sys.stderr if stream is None else stream
     c = config

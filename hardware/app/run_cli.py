@@ -19,8 +19,8 @@ file) with the ANN beside it, puts the errors of ``predictions.npz`` next to it,
 ``DIR/energy.json``, ``energy_layers.csv``, ``energy_totals.csv``, ``energy.md``, ``energy.tex``
 and ``DIR/figures/energy_{firing_rates,pareto}.png``; stage ``energy`` in ``run.json``.
 
-The commands register with :func:`lava_pinn.cli.register_command` when this module is imported
-(entry point ``lava_pinn.commands``: ``hardware = "hardware.cli"``).
+The commands register with :func:`hardware.app.cli.register_command` when this module is imported
+(entry point ``lava_pinn.commands``: ``hardware = "hardware.app.run_cli"``).
 """
 
 from __future__ import annotations
@@ -33,11 +33,12 @@ from typing import Any
 
 import numpy as np
 
-from lava_pinn.cli import CLIError, positive_int, register_command
+from hardware.app.cli import CLIError, positive_int, register_command
+from hardware.app.stages import LAVA_BATCH, LAVA_POINTS
+from lava_pinn.metrics import field_errors
 
 log = logging.getLogger(__name__)
 
-LAVA_POINTS = 64
 ENERGY_BACKENDS = ("lava-cpu", "loihi2", "torch-twin", "lava-cpu-float", "torch-float")
 
 
@@ -57,7 +58,7 @@ def array_key(backend: str) -> str:
 
 
 def _rundir(path: Path):
-    from lava_pinn.rundir import RunDir, RunDirError
+    from hardware.app.rundir import RunDir, RunDirError
 
     try:
         return RunDir(path)
@@ -66,7 +67,7 @@ def _rundir(path: Path):
 
 
 def _require(rd, key: str, **fields: str) -> Path:
-    from lava_pinn.rundir import RunDirError
+    from hardware.app.rundir import RunDirError
 
     try:
         return rd.require(key, **fields)
@@ -87,21 +88,6 @@ def _problem_of(rd, net) -> Any:
     return get_problem(name, **params)
 
 
-def rel_errors(pred: np.ndarray, ref: np.ndarray, outputs, gauge=()) -> dict[str, float]:
-    """``||pred - ref|| / ||ref||`` per output field over the rows where ``pred`` is finite;
-    ``gauge`` fields are compared after removing their mean (as :func:`lava_pinn.training.
-    evaluate` does)."""
-    rows = np.isfinite(pred).all(axis=1)
-    out = {}
-    for i, name in enumerate(outputs):
-        p, r = pred[rows, i], ref[rows, i]
-        if name in gauge:
-            p, r = p - p.mean(), r - r.mean()
-        den = float(np.linalg.norm(r))
-        out[name] = float(np.linalg.norm(p - r)) / den if den > 0 else float("inf")
-    return out
-
-
 # ------------------------------------------------------------------------------------ run
 def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", type=Path, help="run directory (with network.h5 or snn.pt)")
@@ -119,7 +105,12 @@ def _run_args(p: argparse.ArgumentParser) -> None:
         f"{LAVA_POINTS} for Lava backends)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the point subset (default 0)")
-    p.add_argument("--batch", type=positive_int, default=16, help="Lava: points per graph run")
+    p.add_argument(
+        "--batch",
+        type=positive_int,
+        default=LAVA_BATCH,
+        help=f"Lava: points per graph run (default {LAVA_BATCH})",
+    )
     p.add_argument("--timeout", type=_positive_float, default=600.0, help="Lava watchdog (s)")
     p.add_argument("--threads", type=positive_int, default=1, help="torch threads (default 1)")
 
@@ -190,8 +181,8 @@ def _run_run(args: argparse.Namespace) -> int:
         y[idx] = _snn_outputs(problem, nets[b], x[idx], res.y)
         arrays[array_key(b)] = y
         save_activity(res, rd.file("activity", backend=b))
-        errs = rel_errors(y, exact, problem.outputs, problem.gauge_fields)
-        errs_ann = rel_errors(y, ann, problem.outputs) if ann is not None else {}
+        errs = field_errors(y, exact, problem.outputs, problem.gauge_fields)
+        errs_ann = field_errors(y, ann, problem.outputs) if ann is not None else {}
         info[b] = {
             **res.summary(),
             "rel_l2": errs,
@@ -266,7 +257,7 @@ def _errors_of(rd, backend: str) -> dict[str, float]:
     if rd.problem:
         problem = get_problem(rd.problem)
         outputs, gauge = list(problem.outputs), problem.gauge_fields
-    return rel_errors(pred[key], pred[ref_key], outputs, gauge)
+    return field_errors(pred[key], pred[ref_key], outputs, gauge)
 
 
 def _run_energy(args: argparse.Namespace) -> int:

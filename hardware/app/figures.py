@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lava_pinn.metrics import field_errors
+
 log = logging.getLogger(__name__)
 
 FIGURE_DATA = "figures.npz"
@@ -234,7 +236,6 @@ def _sweep(rd, config, problem, data: dict, bar) -> dict:
     import torch
 
     import hardware
-    from hardware.cli import rel_errors
     from lava_pinn.conversion.network import SpikingNetwork
 
     snn = SpikingNetwork.load(rd.require("snn"))
@@ -244,7 +245,7 @@ def _sweep(rd, config, problem, data: dict, bar) -> dict:
     exact = ref.values.numpy()[idx]
     ann = _ann_on(rd, problem, x)
     outs, gauge = list(problem.outputs), problem.gauge_fields
-    ann_err = rel_errors(ann, exact, outs, gauge)
+    ann_err = field_errors(ann, exact, outs, gauge)
     profile = config.profiles[0]
     rows = {"T": [], "energy_j": [], "ann_energy_j": [], **{o: [] for o in outs}}
     for T in config.sweep_T:
@@ -253,7 +254,7 @@ def _sweep(rd, config, problem, data: dict, bar) -> dict:
         y = res.y
         if snn.metadata.get("hard_bc"):
             y = problem.apply_hard_bc(torch.from_numpy(x), torch.from_numpy(y)).numpy()
-        errs = rel_errors(y, exact, outs, gauge)
+        errs = field_errors(y, exact, outs, gauge)
         est = hardware.energy_report(res, profiles=[profile]).estimate_for(_profile_name(profile))
         rows["T"].append(int(T))
         rows["energy_j"].append(est.snn_total_j)
@@ -328,9 +329,21 @@ def _deployed_point(rd, config, outs):
 
 
 # ------------------------------------------------------------------------------------ stage
+def figures_options(c) -> dict:
+    """What ``run.json`` records for the figures stage of pipeline config ``c``."""
+    return {
+        "field_times": list(c.field_times),
+        "field_grid": c.field_grid,
+        "sweep_T": list(c.sweep_T),
+        "sweep_points": c.sweep_points,
+        "lava_backend": c.lava_backend,
+        "profiles": list(c.profiles),
+        "seed": c.seed,
+    }
+
+
 def make_figures(rd, config, bar) -> list[Path]:
     """Write every figure of the stage and ``figures/figures.npz``; records stage ``figures``."""
-    from hardware.pipeline import _figures_options
     from lava_pinn.checkpoint import atomic_write_bytes
     from lava_pinn.problems import get_problem
 
@@ -348,7 +361,7 @@ def make_figures(rd, config, bar) -> list[Path]:
     paths.append(atomic_write_bytes(rd.figures / FIGURE_DATA, buf.getvalue()))
     rd.record(
         "figures",
-        _figures_options(config),
+        figures_options(config),
         {"files": [p.name for p in paths], "sweep": sw["rows"], "sweep_points": sw["points"]},
     )
     return paths

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from lava_pinn.options import add_arguments, from_args, positive_int
 from lava_pinn.registry import Registry
 
 PROG = "lava-pinn"
@@ -58,6 +59,13 @@ COMMANDS: Registry[Command] = Registry("command")
 # at import time; one that fails to import is skipped with a warning naming it, so the other
 # commands keep working (e.g. without Lava installed).
 PLUGIN_MODULES: tuple[str, ...] = ()
+# The built-in commands that need exporters, hardware or Lava: loaded by main like plugins.
+BUILTIN_MODULES: tuple[str, ...] = (
+    "hardware.app.export_cli",
+    "hardware.app.run_cli",
+    "hardware.app.ladder_cli",
+    "hardware.app.pipeline_cli",
+)
 ENTRY_POINT_GROUP = "lava_pinn.commands"
 
 
@@ -107,17 +115,6 @@ def _problems_run(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------------ train
-def positive_int(text: str) -> int:
-    """argparse ``type=`` for integers > 0 (the error names the bad text)."""
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return v
-
-
 def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("problem", help="zoo problem name (see `lava-pinn problems`)")
     p.add_argument("--out", required=True, type=Path, help="output folder for checkpoint.pt")
@@ -142,7 +139,7 @@ def _train_args(p: argparse.ArgumentParser) -> None:
 
 
 def _copy_pretrained(problem, out: Path) -> int:
-    from lava_pinn.stages import CheckpointOptions, checkpoint_stage
+    from hardware.app.stages import CheckpointOptions, checkpoint_stage
 
     if out.exists() and not out.is_dir():
         raise CLIError(f"--out {out} exists and is not a folder", "pass a folder path")
@@ -223,7 +220,7 @@ def _train_run(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------------ convert
 def _run_dir(path: Path, *, create: bool = False):
     """The run directory at ``path``; its errors become one-line :class:`CLIError` s."""
-    from lava_pinn.rundir import RunDir, RunDirError
+    from hardware.app.rundir import RunDir, RunDirError
 
     try:
         return RunDir(path, create=create)
@@ -232,97 +229,29 @@ def _run_dir(path: Path, *, create: bool = False):
 
 
 def add_convert_arguments(p: argparse.ArgumentParser, *, defaults: bool = True) -> None:
-    """The conversion options (shared by ``convert`` and ``pipeline``); ``defaults=False``
-    leaves them ``None`` so a config file can fill what the command line does not give."""
-    from lava_pinn.conversion.calibration import CALIBRATIONS
-    from lava_pinn.neurons import available as available_neurons
-    from lava_pinn.stages import ConvertOptions
+    """The conversion options (shared by ``convert`` and ``pipeline``), one flag per field of
+    :class:`~lava_pinn.conversion.options.ConvertOptions` (``--seed`` excepted: the commands
+    have their own); ``defaults=False`` leaves them ``None`` so a config file can fill what
+    the command line does not give."""
+    from lava_pinn.conversion.options import ConvertOptions
 
-    d = ConvertOptions()
-
-    def dflt(v):
-        return v if defaults else None
-
-    p.add_argument("--T", type=positive_int, default=dflt(d.T), help=f"time steps ({d.T})")
-    p.add_argument(
-        "--neuron",
-        default=dflt(d.neuron),
-        help=f"{', '.join(available_neurons())} ({d.neuron})",
-    )
-    p.add_argument(
-        "--calibration",
-        default=dflt(d.calibration),
-        help=f"{', '.join(CALIBRATIONS.available())} ({d.calibration})",
-    )
-    p.add_argument(
-        "--threshold",
-        default=dflt(d.threshold),
-        help="representation direct only: max, percentile, mse (mse)",
-    )
-    p.add_argument(
-        "--percentile",
-        type=float,
-        default=None,
-        help="with --threshold percentile: the percentile in (0, 100] (99.9)",
-    )
-    p.add_argument(
-        "--per-neuron-threshold",
-        action="store_true",
-        default=None,
-        help="representation direct only: one threshold per neuron, not per layer",
-    )
-    p.add_argument(
-        "--representation",
-        default=dflt(d.representation),
-        help=f"pwl (several IF neurons per unit) or direct ({d.representation})",
-    )
-    p.add_argument(
-        "--pieces", type=positive_int, default=dflt(d.pieces), help="pwl only: pieces per unit (8)"
-    )
-    p.add_argument(
-        "--placement",
-        type=float,
-        default=dflt(d.placement),
-        help="pwl only: breakpoints 0 by curvature, 1 equal output steps (narrower 8-bit "
-        "weight range) (0.0)",
-    )
-    p.add_argument(
-        "--calibration-points",
-        type=positive_int,
-        default=dflt(d.calibration_points),
-        help=f"calibration points from the domain ({d.calibration_points})",
-    )
-    p.add_argument(
-        "--calibration-boundary",
-        type=float,
-        default=dflt(d.calibration_boundary),
-        help="share of the calibration points on the domain boundary, corners first "
-        f"({d.calibration_boundary})",
-    )
-    p.add_argument(
-        "--calibration-steps",
-        type=positive_int,
-        default=dflt(d.calibration_steps),
-        help="calibrations weight, advanced, finetune only: Adam steps of weight calibration (300)",
-    )
+    add_arguments(p, ConvertOptions, defaults=defaults, skip=("seed",))
 
 
 def convert_options(args: argparse.Namespace, base: dict | None = None):
-    """:class:`~lava_pinn.stages.ConvertOptions` from parsed flags over ``base`` values (a
+    """:class:`~hardware.app.stages.ConvertOptions` from parsed flags over ``base`` values (a
     config file's). When the flags choose another representation than ``base``, the options
     of ``base`` that only the old one reads (``pieces`` for ``pwl``, say) are dropped with a
     warning, and the same for another calibration; the same options given as flags are kept,
     and refused if the method does not read them."""
     from lava_pinn.conversion.calibration import CALIBRATIONS
+    from lava_pinn.conversion.options import ConvertOptions
     from lava_pinn.conversion.representations import REPRESENTATIONS
-    from lava_pinn.stages import ConvertOptions
 
     values = dict(base or {})
-    flags = {}
-    for f in dataclasses.fields(ConvertOptions):
-        v = getattr(args, f.name, None)
-        if v is not None:
-            flags[f.name] = v
+    flags = from_args(args, ConvertOptions)
+    if getattr(args, "seed", None) is not None:
+        flags["seed"] = args.seed
     for field, reg in (("representation", REPRESENTATIONS), ("calibration", CALIBRATIONS)):
         chosen = flags.get(field)
         if chosen is None or chosen == values.get(field) or chosen not in reg:
@@ -349,14 +278,14 @@ def convert_options(args: argparse.Namespace, base: dict | None = None):
 def _convert_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", type=Path, help="run directory holding checkpoint.pt")
     add_convert_arguments(p)
-    p.add_argument("--seed", type=int, default=0, help="seed of the calibration points (0)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the calibration points (default 0)")
     p.add_argument("--threads", type=positive_int, default=1, help="torch threads (default 1)")
 
 
 def _convert_run(args: argparse.Namespace) -> int:
     import torch
 
-    from lava_pinn.stages import convert_stage
+    from hardware.app.stages import convert_stage
 
     torch.set_num_threads(args.threads)
     rd = _run_dir(args.dir)
@@ -398,7 +327,7 @@ register_command(
 
 # ------------------------------------------------------------------------------------ main
 def _plugin_modules() -> list[str]:
-    mods = list(PLUGIN_MODULES)
+    mods = [*BUILTIN_MODULES, *PLUGIN_MODULES]
     try:
         from importlib.metadata import entry_points
 
@@ -502,8 +431,8 @@ def _report(message: str, hint: str) -> None:
 
 
 if __name__ == "__main__":
-    # `python -m lava_pinn.cli` runs this file as __main__; plugin modules register their
-    # commands in the importable lava_pinn.cli, so dispatch through that module.
-    from lava_pinn.cli import main as _main
+    # `python -m hardware.app.cli` runs this file as __main__; command modules register their
+    # commands in the importable hardware.app.cli, so dispatch through that module.
+    from hardware.app.cli import main as _main
 
     sys.exit(_main())

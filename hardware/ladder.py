@@ -36,6 +36,7 @@ import torch
 
 from exporters.intnet import IntegerNetwork
 from exporters.twin import run_twin
+from lava_pinn.metrics import rel_l2
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +57,6 @@ CHECKS: dict[str, tuple[str, float | None]] = {
     "lava-fixed": ("snn-int", 0.0),
 }
 MAX_TRACE_POINTS = 4  # Lava step-by-step reruns: at most this many differing points
-
-
-def rel_l2(y: np.ndarray, ref: np.ndarray) -> float:
-    """``||y - ref||_F / ||ref||_F`` (``inf`` for a zero reference)."""
-    den = float(np.linalg.norm(ref))
-    return float(np.linalg.norm(np.asarray(y) - ref)) / den if den > 0 else float("inf")
 
 
 def _ro(a: np.ndarray) -> np.ndarray:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lava_pinn.metrics import field_errors
+
 
 @dataclass(frozen=True)
 class Row:
@@ -48,23 +50,21 @@ class Summary:
 
 
 def _errors(pred: np.ndarray, ref: np.ndarray, outputs, gauge) -> tuple[int, dict[str, float]]:
-    from hardware.cli import rel_errors
-
     rows = np.isfinite(pred).all(axis=1) & np.isfinite(ref).all(axis=1)
-    return int(rows.sum()), rel_errors(pred[rows], ref[rows], outputs, gauge)
+    return int(rows.sum()), field_errors(pred[rows], ref[rows], outputs, gauge)
 
 
 def summarize(rd) -> Summary:
-    """The :class:`Summary` of run directory ``rd`` (a :class:`~lava_pinn.rundir.RunDir`);
+    """The :class:`Summary` of run directory ``rd`` (a :class:`~hardware.app.rundir.RunDir`);
     needs ``predictions.npz`` (``RunDirError`` naming ``lava-pinn run`` otherwise)."""
-    from hardware.cli import array_key
+    from hardware.app.run_cli import array_key
     from lava_pinn.problems import get_problem
 
     pred = rd.load_predictions()
     problem = get_problem(rd.problem) if rd.problem else None
     ref_key = "exact" if "exact" in pred else "reference"
     if ref_key not in pred:
-        from lava_pinn.rundir import RunDirError
+        from hardware.app.rundir import RunDirError
 
         raise RunDirError(
             f"{rd.file('predictions')} has no 'exact' or 'reference' array; re-create it with "
@@ -100,7 +100,7 @@ def summarize(rd) -> Summary:
     energy_rec = (rd.stage("energy") or {}).get("info", {})
     energy_opts = (rd.stage("energy") or {}).get("options", {})
     arts = []
-    from lava_pinn.rundir import ARTIFACTS
+    from hardware.app.rundir import ARTIFACTS
 
     order = ("checkpoint", "snn", "network", "predictions", "activity", "energy", "report")
     specs = [(k, ARTIFACTS.get(k)) for k in order if k in ARTIFACTS]
@@ -145,7 +145,7 @@ _EXTRA = {
 
 
 def _first_energy_backend(backends: list[str]) -> str | None:
-    from hardware.cli import ENERGY_BACKENDS
+    from hardware.app.run_cli import ENERGY_BACKENDS
 
     for b in ENERGY_BACKENDS:
         if b in backends:
@@ -155,7 +155,7 @@ def _first_energy_backend(backends: list[str]) -> str | None:
 
 def _agreement(pred: dict, backends: list[str]) -> list[str]:
     """Where Lava fixed_pt and the torch twin both evaluated points: are they equal there?"""
-    from hardware.cli import array_key
+    from hardware.app.run_cli import array_key
 
     if "torch-twin" not in backends:
         return []

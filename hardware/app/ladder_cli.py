@@ -4,12 +4,12 @@
     lava-pinn ladder runs/ns --points 32 --no-lava
 
 Reads ``DIR/network.h5`` (the artifact, with its float SNN) and ``DIR/checkpoint.pt`` (the ANN,
-when present), evaluates every rung of :func:`exporters.ladder.equivalence_ladder` on
+when present), evaluates every rung of :func:`hardware.ladder.equivalence_ladder` on
 ``--points`` seeded points of the problem's domain (the exact solution is the reference when the
 problem has one), prints the table and writes ``DIR/ladder.md`` and ``DIR/ladder.json``
 atomically. Exit status 1 when a check fails (the report names where the rungs diverge).
-The command registers with :func:`lava_pinn.cli.register_command` on import (entry point group
-``lava_pinn.commands``: ``ladder = "exporters.ladder_cli"``).
+The command registers with :func:`hardware.app.cli.register_command` on import (entry point group
+``lava_pinn.commands``: ``ladder = "hardware.app.ladder_cli"``).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import argparse
 import json
 from pathlib import Path
 
-from exporters.ladder import CHECKS
-from lava_pinn.cli import CLIError, register_command
+from hardware.app.cli import CLIError, register_command
+from hardware.ladder import CHECKS
 
 
 def _args(p: argparse.ArgumentParser) -> None:
@@ -41,10 +41,10 @@ def _run(args: argparse.Namespace) -> int:
     import torch
 
     from exporters.artifact import load_artifact
-    from exporters.ladder import equivalence_ladder
+    from hardware.app.rundir import RunDir, RunDirError
+    from hardware.ladder import equivalence_ladder
     from lava_pinn.checkpoint import atomic_write_bytes, load_checkpoint
     from lava_pinn.problems import get_problem
-    from lava_pinn.rundir import RunDir, RunDirError
 
     torch.set_num_threads(max(1, args.threads))
     if args.points < 1 or args.batch < 1:
