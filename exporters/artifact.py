@@ -203,9 +203,21 @@ def _file_version(net: IntegerNetwork) -> int:
     return 2 if fine or net.readout.fine_weight is not None else 1
 
 
+POINTS_KEY = "quantization_points"  # the converted network's kept calibration points
+
+
+def _plain_meta(meta: dict) -> dict:
+    """Metadata for JSON: the kept calibration points (an array, stored as a dataset of the
+    float network) left out."""
+    return {k: v for k, v in meta.items() if k != POINTS_KEY}
+
+
 def _write_float(g, snn) -> None:
     g.attrs["T"] = int(snn.T)
-    g.attrs["metadata_json"] = json.dumps(_jsonable(snn.metadata))
+    g.attrs["metadata_json"] = json.dumps(_jsonable(_plain_meta(snn.metadata)))
+    points = snn.metadata.get(POINTS_KEY)
+    if points is not None:
+        _dataset(g, POINTS_KEY, np.asarray(points.detach().cpu().numpy(), dtype=np.float64))
     for i, la in enumerate(snn.hidden):
         h = g.create_group(f"hidden/{i}")
         h.attrs["neuron"] = la.neuron
@@ -236,7 +248,7 @@ def _manifest(net: IntegerNetwork, snn, report, source_sha: str) -> dict:
         "weight_exps": [la.weight_exp for la in net.hidden] + [net.readout.weight_exp],
         "has_float_snn": snn is not None,
         "has_report": report is not None,
-        "metadata_json": json.dumps(_jsonable(meta)),
+        "metadata_json": json.dumps(_jsonable(_plain_meta(meta))),
     }
 
 
@@ -412,6 +424,8 @@ def _read_float(g):
         )
     out = OutputLayer(t(g["output/weight"]), t(g["output/bias"]))
     meta = json.loads(_attr(g.attrs.get("metadata_json", "{}")))
+    if POINTS_KEY in g:
+        meta[POINTS_KEY] = t(g[POINTS_KEY])
     return SpikingNetwork(hidden, out, int(g.attrs["T"]), meta)
 
 

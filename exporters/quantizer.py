@@ -92,13 +92,17 @@ log = logging.getLogger(__name__)
 def _calibration_points(snn, x: object, n: int, seed: int) -> torch.Tensor:
     if x is None:
         problem = snn.metadata.get("problem")
-        if not problem:
+        if problem:
+            params = snn.metadata.get("problem_params", {})
+            return default_calibration_points(problem, params, n, seed)
+        kept = snn.metadata.get("quantization_points")
+        if not isinstance(kept, torch.Tensor) or kept.shape[1:] != (snn.in_features,):
             raise ValueError(
-                "quantize(snn, calibration_inputs): the SNN names no problem in its metadata; "
-                f"pass calibration points of shape (n, {snn.in_features}) from the input domain"
+                "quantize(snn, calibration_inputs): the SNN names no problem and keeps no "
+                "calibration points in its metadata (converted by an older lava-pinn); pass "
+                f"calibration points of shape (n, {snn.in_features}) from the input domain"
             )
-
-        return default_calibration_points(problem, snn.metadata.get("problem_params", {}), n, seed)
+        x = kept
     if isinstance(x, np.ndarray):
         x = torch.from_numpy(x)
     if not isinstance(x, torch.Tensor):

@@ -129,12 +129,15 @@ def run_twin(
     *,
     chunk: int | None = None,
     trace: bool = False,
+    force_int64: bool = False,
 ) -> TwinResult:
     """Simulate ``net`` on points ``x`` (``(n_points, n_in)``) with integer arithmetic.
 
     ``trace=True`` also records every spike: ``spikes[l][p, k-1, j]`` is neuron ``j`` of hidden
     layer ``l`` at its local step ``k`` (global Lava step ``k + l``) for point ``p``
     (``n_points * T * neurons`` bytes: for locating divergences on a few points).
+    ``force_int64=True`` takes the int64 path even where the exact-float one applies (the two
+    give the same integers; the tests compare them).
     """
     x = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
     mant, exp = net.encode_input(x)
@@ -145,7 +148,7 @@ def run_twin(
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
         raise ValueError(f"chunk (points per pass) must be an integer >= 1, got {chunk!r}")
     t0 = time.perf_counter()
-    dtype = exact_float_dtype(net, bias0)
+    dtype = None if force_int64 else exact_float_dtype(net, bias0)
     layers, readout, spike_dtype = _program(net, dtype)
     acc, counts, events, trains = run_chain(
         layers,

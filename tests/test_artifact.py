@@ -256,3 +256,27 @@ def test_export_under_a_file_or_onto_a_directory_says_so_and_writes_nothing(tmp_
     with pytest.raises(ArtifactError, match="is a directory"):
         export(net, tmp_path)
     assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_export_of_a_plain_sequential_needs_no_calibration_points_again(tmp_path):
+    """convert() keeps its calibration points; export(snn, path) quantizes with them, giving the
+    same integers as passing them again, and the points survive the artifact round trip."""
+    import warnings
+
+    from torch import nn
+
+    import exporters
+    import lava_pinn
+
+    torch.manual_seed(5)
+    ann = nn.Sequential(nn.Linear(2, 12), nn.Tanh(), nn.Linear(12, 1)).double()
+    x = torch.rand(200, 2, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        snn = lava_pinn.convert(ann, x, T=16, calibration="none", representation="direct")
+        art = exporters.load_artifact(exporters.export(snn, tmp_path / "net.h5", search=False))
+        again, _ = exporters.quantize(snn, x, search=False)
+    assert torch.equal(snn.metadata["quantization_points"], x)
+    for a, b in zip(art.network.hidden, again.hidden, strict=True):
+        assert np.array_equal(a.weight, b.weight) and np.array_equal(a.threshold, b.threshold)
+    assert torch.equal(art.float_snn.metadata["quantization_points"], x)

@@ -25,7 +25,7 @@ def test_sigterm_is_handled_like_ctrl_c():
     """A terminated run ends through the KeyboardInterrupt path (workers stopped), exit 130."""
     code = (
         "import os, signal, time\n"
-        "from lava_pinn import cli\n"
+        "from hardware.app import cli\n"
         "def run(args):\n"
         "    os.kill(os.getpid(), signal.SIGTERM)\n"
         "    time.sleep(30)\n"

@@ -39,23 +39,8 @@ FORBIDDEN = (
     ("exporters", "hardware"),
 )
 
-# --- Allowances for work in progress on other branches of issue 16; delete after merging. ---
-# Each entry must still be needed: a stale allowance fails the test, so it is removed.
-KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset(
-    {
-        # pipeline.py imports make_figures/figure_files from pipeline_figures.py inside
-        # functions and pipeline_figures.py imports pipeline._figures_options inside
-        # make_figures; the application-layer branch owns both files.
-        frozenset({"hardware.pipeline", "hardware.pipeline_figures"}),
-        # convert.py imports convert_spinn from spinn.py inside a function and spinn.py
-        # imports convert._calibration_points/convert_mlp inside convert_spinn; the
-        # application-layer branch owns both files.
-        frozenset({"lava_pinn.conversion.convert", "lava_pinn.conversion.spinn"}),
-    }
-)
-# Wrong-way imports allowed for now, as (importing module, imported module): none. (The CLI in
-# lava_pinn/cli.py finds the exporters and hardware subcommands through the entry-point group
-# "lava_pinn.commands", by module name, not by import.)
+# --- Allowances: none. Each entry would have to still be needed (a stale allowance fails). ---
+KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset()
 KNOWN_WRONG_WAY: frozenset[tuple[str, str]] = frozenset()
 
 

@@ -40,6 +40,7 @@ def test_table_matches_a_fresh_evaluation(name):
     fresh = evaluate(pretrained_path(name))
     assert fresh.keys() == row["rel_l2"].keys()
     for field, value in fresh.items():
-        # same checkpoint, same grid, same code: equal up to float summation order
-        assert value == pytest.approx(row["rel_l2"][field], rel=1e-6, abs=1e-9), field
+        # same checkpoint, same grid, same code: equal up to float32 summation order, which
+        # differs between CPU kernels (1.5e-5 relative seen between two x86 machines)
+        assert value == pytest.approx(row["rel_l2"][field], rel=1e-4, abs=1e-9), field
         assert f"{field} {100 * value:.3f}%" in (RESULTS / "ann.md").read_text()

@@ -18,9 +18,8 @@ from exporters.intnet import IntegerNetwork, random_network
 
 
 def _int_path(net: IntegerNetwork, x: np.ndarray):
-    mant, exp = net.encode_input(x)
-    bias0 = mant << exp if net.hidden[0].spec.act_shift else mant
-    return twin._run_chunk(net, torch.from_numpy(bias0), True)
+    r = twin.run_twin(net, x, trace=True, force_int64=True)
+    return r.acc, r.counts, r.events, r.spikes
 
 
 def _same(net: IntegerNetwork, x: np.ndarray) -> None:

@@ -332,6 +332,7 @@ def convert_mlp(
         "calibration": calibration,
         "calibration_options": copts,
         "calibration_points": int(x.shape[0]),
+        "quantization_points": _kept_points(x),
         "calibration_log": calib_log,
         "calibration_error_final": err_final,
         "activations": [a.activation for a in ann],
@@ -343,6 +344,19 @@ def convert_mlp(
     }
     log.info("converted %s in %.1f s", representation, meta["convert_seconds"])
     return SpikingNetwork(hidden_layers, out, T, meta)
+
+
+KEPT_POINTS = 4096
+
+
+def _kept_points(x: torch.Tensor) -> torch.Tensor:
+    """The calibration points the network keeps for quantization (all of them up to
+    :data:`KEPT_POINTS`, else a seeded subset of that many), float64."""
+    x = x.detach().to(torch.float64)
+    if x.shape[0] > KEPT_POINTS:
+        idx = torch.randperm(x.shape[0], generator=torch.Generator().manual_seed(0))
+        x = x[idx[:KEPT_POINTS].sort().values]
+    return x.clone()
 
 
 def _ann_output(ann: list[AnnLayer], W_out, b_out, x: torch.Tensor) -> torch.Tensor:
