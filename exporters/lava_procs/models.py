@@ -28,6 +28,42 @@ def _report(model: PyLoihiProcessModel, first: np.ndarray, second: np.ndarray) -
         model.report.csp_ports[-1].send(np.concatenate([first, second]).astype(float))
 
 
+_WINDOW = ("t", "t_start", "t_end", "period")
+
+
+def _typed(in_ports=(), out_ports=(), arrays=(), *, fixed: bool, spike_bits: int = 32):
+    """Class decorator declaring the LavaPyTypes of a model's ports and Vars: float in
+    ``floating_pt``; in ``fixed_pt`` int64 Vars and 32-bit input ports. Step counters and
+    windows (:data:`_WINDOW`) are always int64; the host report pipe is always float."""
+    num = np.int64 if fixed else float
+
+    def decorate(cls):
+        for name in in_ports:
+            bits = {"precision": 32} if fixed else {}
+            setattr(cls, name, LavaPyType(PyInPort.VEC_DENSE, num, **bits))
+        for name in out_ports:
+            if fixed:
+                setattr(cls, name, LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=spike_bits))
+            else:
+                setattr(cls, name, LavaPyType(PyOutPort.VEC_DENSE, float))
+        cls.report = LavaPyType(PyOutPort.VEC_DENSE, float)
+        for name in arrays:
+            setattr(cls, name, LavaPyType(np.ndarray, num))
+        for name in _WINDOW:
+            setattr(cls, name, LavaPyType(np.ndarray, np.int64))
+        return cls
+
+    return decorate
+
+
+_NEURON_VARS = {
+    "in_ports": ("a_in", "bias_in"),
+    "out_ports": ("s_out",),
+    "arrays": ("v0", "state0", "state", "bias", "vth", "count", "events"),
+}
+_ACC_VARS = {"in_ports": ("a_in",), "arrays": ("acc", "abs_acc")}
+
+
 class _NeuronModel(PyLoihiProcessModel):
     """The window, reset, counting and host I/O of :class:`Neuron`; subclasses give
     :meth:`_advance` (one step of the neuron model on the whole population)."""
@@ -62,24 +98,9 @@ class _NeuronModel(PyLoihiProcessModel):
 @implements(proc=Neuron, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
+@_typed(**_NEURON_VARS, fixed=False)
 class PyNeuronModelFloat(_NeuronModel):
     """Float neuron: ``model.step(v, a + bias, vth)`` on the ``v`` row of ``state``."""
-
-    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
-    bias_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
-    report: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
-    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
-    v0: np.ndarray = LavaPyType(np.ndarray, float)
-    state0: np.ndarray = LavaPyType(np.ndarray, float)
-    state: np.ndarray = LavaPyType(np.ndarray, float)
-    bias: np.ndarray = LavaPyType(np.ndarray, float)
-    vth: np.ndarray = LavaPyType(np.ndarray, float)
-    count: np.ndarray = LavaPyType(np.ndarray, float)
-    events: np.ndarray = LavaPyType(np.ndarray, float)
-    t: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    t_start: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    t_end: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    period: np.ndarray = LavaPyType(np.ndarray, np.int64)
 
     def _advance(self, a: np.ndarray) -> np.ndarray:
         i = self.model.state_vars.index("v")
@@ -91,24 +112,9 @@ class PyNeuronModelFloat(_NeuronModel):
 @implements(proc=Neuron, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt", "bit_accurate_loihi")
+@_typed(**_NEURON_VARS, fixed=True, spike_bits=SPIKE_BITS)
 class PyNeuronModelFixed(_NeuronModel):
     """Integer neuron: ``model.int_step(state, a, bias, vth)``."""
-
-    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int64, precision=32)
-    bias_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int64, precision=32)
-    report: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
-    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=SPIKE_BITS)
-    v0: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    state0: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    state: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    bias: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    vth: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    count: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    events: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    t: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    t_start: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    t_end: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    period: np.ndarray = LavaPyType(np.ndarray, np.int64)
 
     def _advance(self, a: np.ndarray) -> np.ndarray:
         th = int(self.vth[0]) if self.model.uniform_threshold else self.vth
@@ -134,29 +140,17 @@ class _AccumulatorModel(PyLoihiProcessModel):
 @implements(proc=Accumulator, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
+@_typed(**_ACC_VARS, fixed=False)
 class PyAccumulatorModelFloat(_AccumulatorModel):
-    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
-    report: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
-    acc: np.ndarray = LavaPyType(np.ndarray, float)
-    abs_acc: np.ndarray = LavaPyType(np.ndarray, float)
-    t: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    t_start: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    t_end: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    period: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    """Float accumulator."""
 
 
 @implements(proc=Accumulator, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt", "bit_accurate_loihi")
+@_typed(**_ACC_VARS, fixed=True)
 class PyAccumulatorModelFixed(_AccumulatorModel):
-    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int64, precision=32)
-    report: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
-    acc: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    abs_acc: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    t: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    t_start: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    t_end: np.ndarray = LavaPyType(np.ndarray, np.int64)
-    period: np.ndarray = LavaPyType(np.ndarray, np.int64)
+    """Integer accumulator."""
 
 
 class _BatchDenseModel(PyLoihiProcessModel):
