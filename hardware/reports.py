@@ -110,12 +110,21 @@ def layer_rows(report: EnergyReport, profiles: Sequence[str] | None = None) -> l
         row["ann_MACs"] = report.ann.macs_per_layer[k] if aligned else None
         for e in ests:
             row[f"ann_pj[{e.ann_profile}]"] = e.ann_layers[k].total_pj if aligned else None
+        for e in ests:
+            if e.ann_int8_layers is not None:
+                row[f"ann_int8_pj[{e.ann_int8_profile}]"] = (
+                    e.ann_int8_layers[k].total_pj if aligned else None
+                )
         rows.append(row)
     return rows
 
 
 def totals_rows(report: EnergyReport) -> list[Row]:
-    """One row per profile: SNN and ANN totals (pJ), their ratio, provenance and the errors."""
+    """One row per profile: SNN and ANN totals (pJ), their ratios, provenance and the errors.
+
+    The ANN is priced in FP32 (``ann_*``, the keys of earlier reports) and in INT8
+    (``ann_int8_*``); ``verdict`` says in words how many times either the SNN costs.
+    """
     rows = []
     tot = report.ops.totals()
     for e in report.estimates:
@@ -131,6 +140,10 @@ def totals_rows(report: EnergyReport) -> list[Row]:
             "ann_pj": e.ann_total_pj,
             "ann_j": e.ann_total_j,
             "ann_over_snn": e.ratio_ann_over_snn,
+            "ann_int8_pj": e.ann_int8_total_pj,
+            "ann_int8_j": e.ann_int8_total_j,
+            "ann_int8_over_snn": e.ratio_ann_int8_over_snn,
+            "verdict": e.verdict,
             "static_pj": e.static_pj,
             "synaptic_ops": tot["synaptic_ops"],
             "ann_MACs": report.ann.macs,
@@ -173,6 +186,11 @@ def summary_rows(
             row[f"snn_pj[{e.profile}]"] = e.snn_total_pj
         for e in ests:
             row[f"ann_pj[{e.ann_profile}]"] = e.ann_total_pj
+        for e in ests:
+            if e.ann_int8_total_pj is not None:
+                row[f"ann_int8_pj[{e.ann_int8_profile}]"] = e.ann_int8_total_pj
+        for e in ests:
+            row[f"verdict[{e.profile}]"] = e.verdict
         rows.append(row)
     return rows
 
@@ -198,16 +216,25 @@ def rows_to_csv(rows: Sequence[Row]) -> str:
 
 def _pretty(key: str) -> str:
     """Display name of a row key: energies in nJ, errors as percentages."""
-    for pre, unit in (("snn_pj[", "E_SNN"), ("ann_pj[", "E_ANN")):
+    for pre, unit in (
+        ("snn_pj[", "E_SNN"),
+        ("ann_pj[", "E_ANN FP32"),
+        ("ann_int8_pj[", "E_ANN INT8"),
+    ):
         if key.startswith(pre):
             return f"{unit} {key[len(pre) : -1]} (nJ)"
     if key.startswith("error["):
         return f"error {key[6:-1]}"
+    if key.startswith("verdict["):
+        return f"SNN vs ANN, {key[8:-1]}"
     return {
         "snn_pj": "E_SNN (nJ)",
-        "ann_pj": "E_ANN (nJ)",
+        "ann_pj": "E_ANN FP32 (nJ)",
+        "ann_int8_pj": "E_ANN INT8 (nJ)",
         "static_pj": "static (nJ)",
-        "ann_over_snn": "E_ANN/E_SNN",
+        "ann_over_snn": "E_ANN FP32/E_SNN",
+        "ann_int8_over_snn": "E_ANN INT8/E_SNN",
+        "verdict": "SNN vs ANN",
         "firing_rate": "rate",
         "activation_sparsity": "act. sparsity",
     }.get(key, key)
@@ -307,7 +334,10 @@ def _provenance_lines(report: EnergyReport) -> list[str]:
         for name, kind, source in (
             (e.profile, e.kind, e.source),
             (e.ann_profile, e.ann_kind, e.ann_source),
+            (e.ann_int8_profile, e.ann_int8_kind, e.ann_int8_source),
         ):
+            if name is None:
+                continue
             if name in seen:
                 continue
             seen.add(name)
@@ -344,6 +374,7 @@ def to_markdown(report: EnergyReport, path: str | Path | None = None) -> str:
         "activation_sparsity",
         "snn_j",
         "ann_j",
+        "ann_int8_j",
     ]
     out.append(rows_to_markdown(_drop(totals_rows(report), hide)))
     out += ["Per layer, per inference:", ""]
@@ -361,6 +392,11 @@ def source_note(report: EnergyReport) -> str:
     for e in report.estimates:
         seen.setdefault(e.profile, f"{e.profile} ({e.kind}): {e.source}")
         seen.setdefault(e.ann_profile, f"{e.ann_profile} ({e.ann_kind}): {e.ann_source}")
+        if e.ann_int8_profile is not None:
+            seen.setdefault(
+                e.ann_int8_profile,
+                f"{e.ann_int8_profile} ({e.ann_int8_kind}): {e.ann_int8_source}",
+            )
     for m in report.measured:
         seen.setdefault("loihi2-board", f"loihi2-board (measured): {m.source}")
     return "Energies per inference. Sources: " + "; ".join(seen.values()) + "."
@@ -376,7 +412,7 @@ def to_latex(
     """Two booktabs tables: totals per profile (with errors) and per-layer for one profile."""
     prof = profile or report.estimates[0].profile
     hide = ["label", "synaptic_ops", "ann_MACs", "spikes", "activation_sparsity", "snn_j", "ann_j"]
-    hide += ["ann_kind", "static_pj"]
+    hide += ["ann_kind", "static_pj", "ann_int8_j"]
     totals = _drop(totals_rows(report), hide)
     per_layer = _drop(layer_rows(report, [prof]), ["neuron_updates", "n_in"])
     cap = caption or (report.label or "SNN vs ANN energy per inference")

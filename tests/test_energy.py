@@ -267,3 +267,95 @@ def test_activity_dict_round_trip():
     assert count_operations(back).to_dict() == count_operations(act).to_dict()
     with pytest.raises(ValueError, match="missing field 'T'"):
         SNNActivity.from_dict({k: v for k, v in act.to_dict().items() if k != "T"})
+
+
+def test_int8_ann_priced_beside_fp32():
+    """cmos-45nm prices the ANN in FP32 (4.6 pJ/MAC) and INT8 (0.2 + 0.03 pJ/MAC, Horowitz)."""
+    prof = get_profile("cmos-45nm")
+    assert prof.ann_mac == 4.6 and prof.ann_int8_mac == pytest.approx(0.23)
+    assert "INT8 add 0.03 pJ" in prof.source and "INT8 mult 0.2 pJ" in prof.source
+    rep = estimate_energy(tiny(), ANNSpec((2, 3, 1)), ["loihi", "cmos-45nm"])
+    for e in rep.estimates:
+        assert e.ann_profile == "cmos-45nm" and e.ann_int8_profile == "cmos-45nm"
+        assert e.ann_int8_total_pj == pytest.approx(9 * 0.23)
+        assert e.snn_over_ann == pytest.approx(e.snn_total_pj / e.ann_total_pj)
+        assert e.snn_over_ann_int8 == pytest.approx(e.snn_total_pj / (9 * 0.23))
+        assert e.ratio_ann_int8_over_snn == pytest.approx(1 / e.snn_over_ann_int8)
+
+
+def test_verdict_says_plainly_who_loses():
+    from hardware.energy.estimate import _fmt_times, _times
+
+    assert _fmt_times(122.4) == "122" and _fmt_times(2440.0) == "2,440"
+    assert _fmt_times(2.444) == "2.44" and _fmt_times(3.2e6) == "3.2e+06"
+    assert _times(122.4, "FP32") == "costs 122x the FP32 ANN"
+    assert _times(0.25, "INT8") == "needs 1/4 of the INT8 ANN's energy"
+    e = estimate_energy(tiny(), ANNSpec((2, 3, 1)), ["cmos-45nm"]).estimates[0]
+    assert e.verdict.startswith("SNN costs ") and e.verdict.count("costs") == 1
+    assert "x the FP32 ANN, " in e.verdict and e.verdict.endswith("x the INT8 ANN")
+
+
+def test_profile_without_int8_has_no_int8_baseline():
+    """A profile's own [ann] without [ann_int8], and an ANN profile without it: INT8 is None."""
+    data = {
+        "name": "fp-only",
+        "kind": "assumed",
+        "source": "test",
+        "snn": dict.fromkeys(
+            (
+                "synaptic_op",
+                "analog_mac",
+                "neuron_update",
+                "neuron_update_active",
+                "spike",
+                "tile_hop",
+            ),
+            1.0,
+        ),  # fmt: skip
+        "ann": {"mac": 1.0, "activation": 0.0},
+    }
+    prof = profile_from_dict(data)
+    e = estimate_energy(tiny(), ANNSpec((2, 3, 1)), [prof], ann_profile=prof).estimates[0]
+    assert e.ann_int8_total_pj is None and e.snn_over_ann_int8 is None
+    assert "INT8" not in e.verdict and e.to_dict()["ann_int8_layers"] is None
+    with pytest.raises(ValueError, match="ann_int8"):
+        profile_from_dict({**data, "ann_int8": {"mac": 0.2}})
+
+
+def test_energy_benchmark_takes_exports_conversion_options():
+    """benchmarks/energy.py parses --method etc. with export.py's own actions, not a copy."""
+    import argparse
+
+    sys.path.insert(0, str(REPO))
+    from benchmarks import energy as bench
+
+    acts = {a.dest: a for a in bench.export_actions()}
+    assert set(acts) == {"method", "cal_points", "cal_boundary", "weight_groups", "quant_search"}
+    p = argparse.ArgumentParser()
+    defaults = bench.add_conversion_options(p)
+    args = p.parse_args([])
+    assert bench.resolve_conversion(args, defaults) is False  # nothing given: the old defaults
+    assert args.method == acts["method"].default and args.weight_groups == 1
+    args = p.parse_args(["--method", "pwl:24:0.75/graded-if/none", "--weight-groups", "2",
+                         "--quant-search", "off", "--cal-boundary", "0.25"])  # fmt: skip
+    assert bench.resolve_conversion(args, defaults) is True
+    assert (args.weight_groups, args.quant_search, args.cal_boundary) == (2, "off", 0.25)
+    with pytest.raises(SystemExit):
+        p.parse_args(["--weight-groups", "3"])  # export's choices
+
+
+def test_energy_benchmark_merge_keeps_other_rows():
+    sys.path.insert(0, str(REPO))
+    from benchmarks import energy as bench
+
+    disk = {"problem": "p", "points": 128, "lava_points": 16,
+            "runs": [{"T": 32}, {"T": 64}]}  # fmt: skip
+    new = {"problem": "p", "points": 256, "lava_points": 4,
+           "runs": [{"T": 64, "method": "m", "command": "c"}]}  # fmt: skip
+    out = bench.merge(disk, new)
+    assert [(r["method"], r["T"]) for r in out["runs"]] == [
+        ("default", 32), ("default", 64), ("m", 64)]  # fmt: skip
+    assert out["runs"][0]["command"] == bench.LEGACY_COMMAND and out["runs"][0]["points"] == 128
+    assert out["points"] == 128  # the file-level key keeps its first meaning
+    again = bench.merge(out, {**new, "runs": [{"T": 64, "method": "m", "command": "c2"}]})
+    assert len(again["runs"]) == 3 and again["runs"][-1]["command"] == "c2"

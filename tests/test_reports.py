@@ -79,7 +79,9 @@ def test_markdown_table_shape():
     totals, layers = tables
     assert len(totals) == 2 + 3 and len(layers) == 2 + 2
     assert "error u" in totals[0] and "4.6%" in totals[2]
-    assert "E_SNN loihi (nJ)" in layers[0] and "E_ANN cmos-45nm (nJ)" in layers[0]
+    assert "E_SNN loihi (nJ)" in layers[0] and "E_ANN FP32 cmos-45nm (nJ)" in layers[0]
+    assert "E_ANN INT8 cmos-45nm (nJ)" in layers[0] and "E_ANN INT8 (nJ)" in totals[0]
+    assert "SNN vs ANN" in totals[0] and "the INT8 ANN" in totals[2]
     assert "Davies" in md and "Horowitz" in md and "Assumptions" in md
 
 
@@ -208,3 +210,42 @@ def test_points_from_reports():
 
 def test_latex_escape():
     assert reports.latex_escape('a_b & 5% "q" {x}') == r"a\_b \& 5\% ``q'' \{x\}"
+
+
+def test_int8_baseline_in_every_format():
+    """FP32 keys stay (committed results keep reading); INT8 keys and the verdict are added."""
+    rep = make_report()
+    d = json.loads(reports.to_json(rep))
+    for e in d["estimates"]:
+        for k in ("ann_total_pj", "ratio_ann_over_snn", "ann_profile"):  # the FP32 keys
+            assert k in e
+        assert e["ann_precision"] == "fp32"
+        assert e["ann_int8_total_pj"] == pytest.approx(e["ann_total_pj"] * 0.23 / 4.6)
+        assert e["snn_over_ann_int8"] == pytest.approx(e["snn_total_pj"] / e["ann_int8_total_pj"])
+        assert "FP32 ANN" in e["verdict"] and "INT8 ANN" in e["verdict"]
+    totals = reports.to_csv(rep, kind="totals")
+    assert "ann_int8_pj" in totals.splitlines()[0] and "verdict" in totals.splitlines()[0]
+    tex = reports.to_latex(rep)
+    assert "E\\_ANN INT8" in tex
+    assert reports.latex_problems(tex) == []
+    summary = reports.summary_to_latex([rep, rep], profiles=["cmos-45nm"])
+    assert "INT8" in summary and reports.latex_problems(summary) == []
+
+
+def test_report_from_dict_reprices_stored_counts():
+    """A report read back from its JSON gives the same energies (and gains INT8 if absent)."""
+    from hardware.energy import report_from_dict
+
+    rep = make_report()
+    d = json.loads(reports.to_json(rep))
+    for e in d["estimates"]:  # a report written before the INT8 baseline existed
+        for k in [k for k in e if k.startswith("ann_int8") or k.startswith("snn_over")]:
+            del e[k]
+    back = report_from_dict(d)
+    assert [e.profile for e in back.estimates] == [e.profile for e in rep.estimates]
+    for a, b in zip(back.estimates, rep.estimates, strict=True):
+        assert a.snn_total_pj == pytest.approx(b.snn_total_pj)
+        assert a.ann_total_pj == pytest.approx(b.ann_total_pj)
+        assert a.ann_int8_total_pj == pytest.approx(b.ann_int8_total_pj)
+    assert back.ops.to_dict() == rep.ops.to_dict()
+    assert dict(back.errors) == dict(rep.errors)

@@ -15,6 +15,7 @@ from hardware.energy.estimate import (
     ann_layer_energy,
     estimate,
     estimate_energy,
+    report_from_dict,
     snn_layer_energy,
 )
 from hardware.energy.measured import (
@@ -55,5 +56,6 @@ __all__ = [
     "profile_from_dict",
     "profiles",
     "register_profile",
+    "report_from_dict",
     "snn_layer_energy",
 ]

@@ -10,7 +10,10 @@ SNN, per layer and per inference, in pJ (``e_*`` are a profile's constants)::
 ANN, per layer: ``E = MACs * e_ann_mac + activations * e_ann_activation``, computed with the
 profile's own ``[ann]`` table, or with ``ann_profile`` (default ``cmos-45nm``) where the profile
 defines no ANN cost, so the ANN baseline is always reported beside the SNN, with the profile
-that priced it. An optional static share is ``static_power_w * seconds_per_inference`` (J).
+that priced it. That baseline is the ANN in FP32; the same ANN quantized to INT8 is priced the
+same way from an ``[ann_int8]`` table (the profile's own, else ``ann_profile``'s; ``cmos-45nm``:
+0.23 pJ per MAC) and reported beside it, so every SNN energy stands next to both. An optional
+static share is ``static_power_w * seconds_per_inference`` (J).
 Joules per inference are ``pJ * 1e-12``.
 """
 
@@ -20,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from hardware.activity import OUTPUT, ANNSpec, SNNActivity
-from hardware.energy.counts import OperationCounts, count_operations
+from hardware.energy.counts import LayerOps, OperationCounts, count_operations
 from hardware.energy.measured import MeasuredEnergy
 from hardware.energy.profiles import EnergyProfile, get_profile
 
@@ -98,6 +101,10 @@ class EnergyEstimate:
     ann_source: str
     hops_per_spike: float
     static_pj: float | None = None
+    ann_int8_layers: tuple[LayerEnergy, ...] | None = None  # None: no INT8 price known
+    ann_int8_profile: str | None = None
+    ann_int8_kind: str | None = None
+    ann_int8_source: str | None = None
 
     @property
     def snn_total_pj(self) -> float:
@@ -116,9 +123,49 @@ class EnergyEstimate:
         return self.ann_total_pj * PJ
 
     @property
+    def ann_int8_total_pj(self) -> float | None:
+        if self.ann_int8_layers is None:
+            return None
+        return float(sum(la.total_pj for la in self.ann_int8_layers))
+
+    @property
+    def ann_int8_total_j(self) -> float | None:
+        v = self.ann_int8_total_pj
+        return None if v is None else v * PJ
+
+    @property
     def ratio_ann_over_snn(self) -> float:
-        """How many times less energy the SNN needs than the ANN (``> 1``: the SNN wins)."""
+        """How many times less energy the SNN needs than the FP32 ANN (``> 1``: the SNN wins)."""
         return self.ann_total_pj / self.snn_total_pj if self.snn_total_pj > 0 else float("inf")
+
+    @property
+    def ratio_ann_int8_over_snn(self) -> float | None:
+        """The same against the INT8 ANN (``None`` where no INT8 price is known)."""
+        a = self.ann_int8_total_pj
+        if a is None:
+            return None
+        return a / self.snn_total_pj if self.snn_total_pj > 0 else float("inf")
+
+    @property
+    def snn_over_ann(self) -> float:
+        """How many times the FP32 ANN's energy the SNN costs (``> 1``: the SNN loses)."""
+        return _ratio(self.snn_total_pj, self.ann_total_pj)
+
+    @property
+    def snn_over_ann_int8(self) -> float | None:
+        """How many times the INT8 ANN's energy the SNN costs (``> 1``: the SNN loses)."""
+        a = self.ann_int8_total_pj
+        return None if a is None else _ratio(self.snn_total_pj, a)
+
+    @property
+    def verdict(self) -> str:
+        """The comparison in words: ``"SNN costs 122x the FP32 ANN, 2,440x the INT8 ANN"``."""
+        parts = [_times(self.snn_over_ann, "FP32")]
+        if self.snn_over_ann_int8 is not None:
+            p8 = _times(self.snn_over_ann_int8, "INT8")
+            both = parts[0].startswith("costs ") and p8.startswith("costs ")
+            parts.append(p8.removeprefix("costs ") if both else p8)
+        return "SNN " + ", ".join(parts)
 
     def to_dict(self) -> dict:
         return {
@@ -138,7 +185,47 @@ class EnergyEstimate:
             "ann_layers": [la.to_dict() for la in self.ann_layers],
             "ratio_ann_over_snn": self.ratio_ann_over_snn,
             "static_pj": self.static_pj,
+            "ann_precision": "fp32",
+            "ann_int8_profile": self.ann_int8_profile,
+            "ann_int8_kind": self.ann_int8_kind,
+            "ann_int8_source": self.ann_int8_source,
+            "ann_int8_total_pj": self.ann_int8_total_pj,
+            "ann_int8_total_j": self.ann_int8_total_j,
+            "ann_int8_layers": (
+                None
+                if self.ann_int8_layers is None
+                else [la.to_dict() for la in self.ann_int8_layers]
+            ),
+            "ratio_ann_int8_over_snn": self.ratio_ann_int8_over_snn,
+            "snn_over_ann": self.snn_over_ann,
+            "snn_over_ann_int8": self.snn_over_ann_int8,
+            "verdict": self.verdict,
         }
+
+
+def _ratio(a: float, b: float) -> float:
+    if b > 0:
+        return a / b
+    return float("inf") if a > 0 else 1.0
+
+
+def _times(r: float, what: str) -> str:
+    """``costs 122x the FP32 ANN`` (r >= 1) or ``needs 1/3.2 of the INT8 ANN`` (r < 1)."""
+    if r != r or r == float("inf"):
+        return f"costs inf x the {what} ANN"
+    if r >= 1:
+        return f"costs {_fmt_times(r)}x the {what} ANN"
+    if r == 0:
+        return f"costs nothing beside the {what} ANN"
+    return f"needs 1/{_fmt_times(1 / r)} of the {what} ANN's energy"
+
+
+def _fmt_times(r: float) -> str:
+    """3 significant figures, thousands separated: 2.44, 122, 2,440, 1.23e+06."""
+    if r >= 1e6:
+        return f"{r:.3g}"
+    v = float(f"{r:.3g}")
+    return f"{v:,.0f}" if v >= 100 else f"{v:.3g}"
 
 
 def _ann_from_activity(activity: SNNActivity) -> ANNSpec:
@@ -172,7 +259,8 @@ def estimate(
         )
         for la in ops.layers
     )
-    aprof = prof if prof.defines_ann else get_profile(ann_profile)
+    fallback = get_profile(ann_profile)
+    aprof = prof if prof.defines_ann else fallback
     names = [f"layer{k + 1}" for k in range(len(ann.macs_per_layer))]
     if len(names) == len(ops.layers):
         names = [la.name for la in ops.layers]
@@ -180,6 +268,13 @@ def estimate(
         ann_layer_energy(m, a, aprof, nm)
         for m, a, nm in zip(ann.macs_per_layer, ann.activations_per_layer, names, strict=True)
     )
+    a8 = prof if prof.defines_ann_int8 else fallback if fallback.defines_ann_int8 else None
+    ann8_layers = None
+    if a8 is not None:
+        ann8_layers = tuple(
+            LayerEnergy(nm, float(m * a8.ann_int8_mac), float(a * a8.ann_int8_activation), 0.0)
+            for m, a, nm in zip(ann.macs_per_layer, ann.activations_per_layer, names, strict=True)
+        )
     static = None
     if seconds_per_inference is not None:
         if seconds_per_inference < 0:
@@ -198,6 +293,10 @@ def estimate(
         ann_source=aprof.source,
         hops_per_spike=float(hops_per_spike),
         static_pj=static,
+        ann_int8_layers=ann8_layers,
+        ann_int8_profile=None if a8 is None else a8.name,
+        ann_int8_kind=None if a8 is None else a8.kind,
+        ann_int8_source=None if a8 is None else a8.source,
     )
 
 
@@ -245,6 +344,47 @@ class EnergyReport:
             "estimates": [e.to_dict() for e in self.estimates],
             "measured": [m.to_dict() for m in self.measured],
         }
+
+
+def report_from_dict(
+    data: Mapping, profiles: Sequence[str | EnergyProfile] | None = None
+) -> EnergyReport:
+    """Rebuild an :class:`EnergyReport` from its ``to_dict()`` (e.g. a committed JSON file).
+
+    The stored *counts* (per layer, per inference) and the ANN are read back and priced again
+    under ``profiles`` (default: those of the stored estimates, by name, with their stored
+    ``hops_per_spike`` and ANN profile), so results written before a baseline existed (the
+    INT8 ANN) gain it without re-running the network. Static energy (which needs the run time)
+    and board measurements are not carried over.
+    """
+    snn = data["snn"]
+    fields = LayerOps.__dataclass_fields__
+    layers = tuple(LayerOps(**{k: v for k, v in la.items() if k in fields}) for la in snn["layers"])
+    ops = OperationCounts(
+        layers=layers,
+        T=int(snn["T"]),
+        n_samples=int(snn["n_samples"]),
+        activation_sparsity=float(snn["activation_sparsity"]),
+        analog_every_step=bool(snn.get("analog_every_step", True)),
+        source=str(snn.get("source", "unspecified")),
+    )
+    a = data["ann"]
+    widths = tuple(int(w) for w in a["widths"])
+    dense = [widths[k] * widths[k + 1] for k in range(len(widths) - 1)]
+    macs = [int(m) for m in a.get("macs_per_layer", dense)]
+    ann = ANNSpec(widths, a.get("activation", "tanh"), None if macs == dense else tuple(macs))
+    stored = list(data.get("estimates", []))
+    hops = float(stored[0].get("hops_per_spike", 1.0)) if stored else 1.0
+    ann_profile = stored[0].get("ann_profile", "cmos-45nm") if stored else "cmos-45nm"
+    if profiles is None:
+        profiles = [e["profile"] for e in stored] or list(DEFAULT_PROFILES)
+    ests = tuple(
+        estimate(ops, ann, p, ann_profile=ann_profile, hops_per_spike=hops) for p in profiles
+    )
+    errs = tuple((str(k), float(v)) for k, v in data.get("errors", {}).items())
+    return EnergyReport(
+        str(data.get("label", "")), ops, ann, ests, errs, (), tuple(data.get("assumptions", ()))
+    )
 
 
 def estimate_energy(

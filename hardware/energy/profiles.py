@@ -16,7 +16,11 @@ A profile file (``hardware/profiles/<name>.toml``) looks like::
     tile_hop = 3.5              # one spike message crossing one router hop
 
     [ann]                       # optional: the cost of the ANN on this technology, in pJ
-    mac = 4.6
+    mac = 4.6                   # (FP32: the standard baseline)
+    activation = 0.0
+
+    [ann_int8]                  # optional: the same ANN quantized to 8-bit integers, in pJ
+    mac = 0.23
     activation = 0.0
 
     [chip]                      # optional
@@ -52,6 +56,7 @@ SNN_FIELDS = (
     "tile_hop",
 )
 ANN_FIELDS = ("mac", "activation")
+ANN_INT8_FIELDS = ANN_FIELDS
 CHIP_FIELDS = ("static_power_w",)
 PROFILE_DIR = Path(__file__).resolve().parent.parent / "profiles"
 
@@ -86,6 +91,8 @@ class EnergyProfile:
     tile_hop: float
     ann_mac: float | None = None
     ann_activation: float | None = None
+    ann_int8_mac: float | None = None
+    ann_int8_activation: float | None = None
     static_power_w: float | None = None
     path: str | None = None
 
@@ -102,11 +109,18 @@ class EnergyProfile:
             raise ValueError(f"{where}: source must cite where the constants come from")
         for f in SNN_FIELDS:
             object.__setattr__(self, f, _const(getattr(self, f), f"{where}: snn.{f}"))
-        for f, sect in (("ann_mac", "ann.mac"), ("ann_activation", "ann.activation")):
+        for f, sect in (
+            ("ann_mac", "ann.mac"),
+            ("ann_activation", "ann.activation"),
+            ("ann_int8_mac", "ann_int8.mac"),
+            ("ann_int8_activation", "ann_int8.activation"),
+        ):
             if getattr(self, f) is not None:
                 object.__setattr__(self, f, _const(getattr(self, f), f"{where}: {sect}"))
         if (self.ann_mac is None) != (self.ann_activation is None):
             raise ValueError(f"{where}: [ann] needs both 'mac' and 'activation' (pJ)")
+        if (self.ann_int8_mac is None) != (self.ann_int8_activation is None):
+            raise ValueError(f"{where}: [ann_int8] needs both 'mac' and 'activation' (pJ)")
         if self.static_power_w is not None:
             object.__setattr__(
                 self,
@@ -116,7 +130,13 @@ class EnergyProfile:
 
     @property
     def defines_ann(self) -> bool:
+        """Whether the profile prices the ANN in FP32 (an ``[ann]`` table)."""
         return self.ann_mac is not None
+
+    @property
+    def defines_ann_int8(self) -> bool:
+        """Whether the profile prices the ANN quantized to INT8 (an ``[ann_int8]`` table)."""
+        return self.ann_int8_mac is not None
 
     def constants(self) -> dict[str, float]:
         """The constants used, flat: ``snn.*`` and ``ann.*`` in pJ, ``chip.*`` in W."""
@@ -124,6 +144,9 @@ class EnergyProfile:
         if self.defines_ann:
             out["ann.mac"] = self.ann_mac
             out["ann.activation"] = self.ann_activation
+        if self.defines_ann_int8:
+            out["ann_int8.mac"] = self.ann_int8_mac
+            out["ann_int8.activation"] = self.ann_int8_activation
         if self.static_power_w is not None:
             out["chip.static_power_w"] = self.static_power_w
         return out
@@ -140,7 +163,7 @@ def _section(data: dict, key: str, fields: tuple[str, ...], where: str, required
     unknown = sorted(set(sect) - set(fields))
     if unknown:
         raise ValueError(f"{where}: unknown field(s) {key}.{', '.join(unknown)}; known: {fields}")
-    if required or key == "ann":
+    if required or key in ("ann", "ann_int8"):
         missing = [f for f in fields if f not in sect]
         if missing:
             raise ValueError(f"{where}: missing field {key}.{missing[0]} (constant in pJ)")
@@ -151,7 +174,7 @@ def profile_from_dict(data: dict[str, Any], where: str = "<dict>") -> EnergyProf
     """Validate a parsed profile (the TOML layout of this module's docstring)."""
     if not isinstance(data, dict):
         raise ValueError(f"{where}: a profile must be a table, got {type(data).__name__}")
-    top = ("name", "kind", "source", "notes", "snn", "ann", "chip")
+    top = ("name", "kind", "source", "notes", "snn", "ann", "ann_int8", "chip")
     unknown = sorted(set(data) - set(top))
     if unknown:
         raise ValueError(f"{where}: unknown field(s) {', '.join(unknown)}; known: {top}")
@@ -164,6 +187,7 @@ def profile_from_dict(data: dict[str, Any], where: str = "<dict>") -> EnergyProf
         raise ValueError(f"{where}: field 'kind' must be one of {KINDS}, got {data['kind']!r}")
     snn = _section(data, "snn", SNN_FIELDS, where, required=True)
     ann = _section(data, "ann", ANN_FIELDS, where, required=False)
+    ann8 = _section(data, "ann_int8", ANN_INT8_FIELDS, where, required=False)
     chip = _section(data, "chip", CHIP_FIELDS, where, required=False)
     return EnergyProfile(
         name=data["name"].strip().lower(),
@@ -173,6 +197,8 @@ def profile_from_dict(data: dict[str, Any], where: str = "<dict>") -> EnergyProf
         **snn,
         ann_mac=ann.get("mac"),
         ann_activation=ann.get("activation"),
+        ann_int8_mac=ann8.get("mac"),
+        ann_int8_activation=ann8.get("activation"),
         static_power_w=chip.get("static_power_w"),
         path=None if where == "<dict>" else where,
     )
