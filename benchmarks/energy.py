@@ -24,7 +24,6 @@ energy, the Pareto plot), ``energy.json``, ``energy.tex`` (booktabs; checked str
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import sys
 import time
@@ -49,9 +48,6 @@ from lava_pinn.checkpoint import atomic_write_bytes  # noqa: E402
 
 PARETO_PROFILE = "cmos-45nm"
 DEFAULT_METHOD = "default"  # the method label of lava_pinn.convert's and quantize's defaults
-# benchmarks/export.py's conversion options, taken from its own parser (export_actions)
-CONVERSION_OPTIONS = ("--method", "--cal-points", "--cal-boundary", "--weight-groups",
-                      "--quant-search")  # fmt: skip
 # the command of the rows written before energy.json recorded one per row
 LEGACY_COMMAND = (
     ".venv/bin/python benchmarks/energy.py --T 32 64 --no-search --no-refit --grid-points 128 "
@@ -59,50 +55,13 @@ LEGACY_COMMAND = (
 )
 
 
-def export_actions() -> list[argparse.Action]:
-    """``benchmarks/export.py``'s own argparse actions for :data:`CONVERSION_OPTIONS`.
-
-    export.py builds its parser inside ``main()``; it is built here and stopped before it
-    parses, so names, defaults, choices and help are export's (never a copy that can drift).
-    """
+def add_conversion_options(parser: argparse.ArgumentParser) -> dict[str, object]:
+    """``benchmarks/export.py``'s conversion options on ``parser``, unset (``None``) so that
+    :func:`resolve_conversion` can tell which were given; returns export's defaults by dest."""
     from benchmarks import export
 
-    class _Built(Exception):
-        pass
-
-    def stop(self, *args, **kwargs):
-        raise _Built(self)
-
-    orig = argparse.ArgumentParser.parse_args
-    argparse.ArgumentParser.parse_args = stop
-    try:
-        export.main([])
-    except _Built as built:
-        parser = built.args[0]
-    else:  # pragma: no cover - export.main changed shape
-        raise RuntimeError("benchmarks/export.py main() no longer parses its arguments first")
-    finally:
-        argparse.ArgumentParser.parse_args = orig
-    acts = {o: a for a in parser._actions for o in a.option_strings}
-    missing = [o for o in CONVERSION_OPTIONS if o not in acts]
-    if missing:
-        raise RuntimeError(f"benchmarks/export.py has no option(s) {', '.join(missing)}")
-    return [acts[o] for o in CONVERSION_OPTIONS]
-
-
-def add_conversion_options(parser: argparse.ArgumentParser) -> dict[str, object]:
-    """Add export's conversion options to ``parser`` (default ``None``: not given).
-
-    Returns export's defaults by ``dest``, for :func:`resolve_conversion`.
-    """
-    defaults = {}
-    for act in export_actions():
-        a = copy.copy(act)
-        defaults[a.dest] = a.default
-        a.default = None
-        a.help = (a.help or "") + f" (as in benchmarks/export.py; default {act.default!r})"
-        parser._add_action(a)
-    return defaults
+    export.add_conversion_args(parser, unset=True)
+    return dict(export.CONVERSION_DEFAULTS)
 
 
 def resolve_conversion(args: argparse.Namespace, defaults: dict[str, object]) -> bool:

@@ -523,6 +523,66 @@ def write(data: dict) -> None:
     print(f"wrote {RESULTS / 'export.md'} and {RESULTS / 'export.json'}")
 
 
+CONVERSION_DEFAULTS = {
+    "method": "pwl/if/advanced",
+    "cal_points": 1024,
+    "cal_boundary": 0.0,
+    "weight_groups": 1,
+    "quant_search": "on",
+}
+
+
+def add_conversion_args(ap: argparse.ArgumentParser, *, unset: bool = False) -> None:
+    """The conversion and quantization options of this benchmark (shared with
+    ``benchmarks/energy.py``). ``unset=True``: every default is ``None`` (so a caller can tell
+    which were given) and the help says the default :data:`CONVERSION_DEFAULTS` fills in."""
+    d = {k: (None if unset else v) for k, v in CONVERSION_DEFAULTS.items()}
+
+    def help_(text: str, key: str) -> str:
+        return f"{text} (default {CONVERSION_DEFAULTS[key]!r})" if unset else text
+
+    ap.add_argument(
+        "--method",
+        default=d["method"],
+        help=help_(
+            "representation[:pieces[:placement]]/neuron/calibration, e.g. "
+            "pwl:16/graded-if/advanced, pwl:24:0.75/graded-if/none",
+            "method",
+        ),
+    )
+    ap.add_argument("--cal-points", type=int, default=d["cal_points"], help=help_("", "cal_points"))
+    ap.add_argument(
+        "--cal-boundary",
+        type=float,
+        default=d["cal_boundary"],
+        help=help_(
+            "share of the calibration points on the domain boundary (the rows in export.md "
+            "without a share were made with 0; lava_pinn.convert's checkpoint default is 0.25)",
+            "cal_boundary",
+        ),
+    )
+    ap.add_argument(
+        "--weight-groups",
+        type=int,
+        choices=[1, 2],
+        default=d["weight_groups"],
+        help=help_(
+            "exporters.quantize weight_groups: 2 adds a fine Dense group per synapse "
+            "(~15-bit weights, twice the synapses)",
+            "weight_groups",
+        ),
+    )
+    ap.add_argument(
+        "--quant-search",
+        choices=["on", "off"],
+        default=d["quant_search"],
+        help=help_(
+            "off: quantize with search=False, refit=False (the first scale candidate only)",
+            "quant_search",
+        ),
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument(
@@ -533,34 +593,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--problems", nargs="+", default=ORDER)
     ap.add_argument("--T", nargs="+", type=int, default=[32, 64])
-    ap.add_argument(
-        "--method",
-        default="pwl/if/advanced",
-        help="representation[:pieces[:placement]]/neuron/calibration, e.g. "
-        "pwl:16/graded-if/advanced, pwl:24:0.75/graded-if/none",
-    )
-    ap.add_argument("--cal-points", type=int, default=1024)
-    ap.add_argument(
-        "--cal-boundary",
-        type=float,
-        default=0.0,
-        help="share of the calibration points on the domain boundary (the rows in export.md "
-        "without a share were made with 0; lava_pinn.convert's checkpoint default is 0.25)",
-    )
-    ap.add_argument(
-        "--weight-groups",
-        type=int,
-        choices=[1, 2],
-        default=1,
-        help="exporters.quantize weight_groups: 2 adds a fine Dense group per synapse "
-        "(~15-bit weights, twice the synapses)",
-    )
-    ap.add_argument(
-        "--quant-search",
-        choices=["on", "off"],
-        default="on",
-        help="off: quantize with search=False, refit=False (the first scale candidate only)",
-    )
+    add_conversion_args(ap)
     ap.add_argument("--grid-points", type=int, default=20000)
     ap.add_argument("--lava-points", type=int, default=256)
     ap.add_argument("--lava-batch", type=int, default=256)

@@ -323,19 +323,26 @@ def test_profile_without_int8_has_no_int8_baseline():
 
 
 def test_energy_benchmark_takes_exports_conversion_options():
-    """benchmarks/energy.py parses --method etc. with export.py's own actions, not a copy."""
+    """benchmarks/energy.py parses --method etc. with export.py's own options, not a copy."""
     import argparse
 
     sys.path.insert(0, str(REPO))
     from benchmarks import energy as bench
+    from benchmarks import export
 
-    acts = {a.dest: a for a in bench.export_actions()}
-    assert set(acts) == {"method", "cal_points", "cal_boundary", "weight_groups", "quant_search"}
     p = argparse.ArgumentParser()
     defaults = bench.add_conversion_options(p)
+    assert defaults == export.CONVERSION_DEFAULTS
+    assert set(defaults) == {
+        "method",
+        "cal_points",
+        "cal_boundary",
+        "weight_groups",
+        "quant_search",
+    }
     args = p.parse_args([])
     assert bench.resolve_conversion(args, defaults) is False  # nothing given: the old defaults
-    assert args.method == acts["method"].default and args.weight_groups == 1
+    assert args.method == "pwl/if/advanced" and args.weight_groups == 1
     args = p.parse_args(["--method", "pwl:24:0.75/graded-if/none", "--weight-groups", "2",
                          "--quant-search", "off", "--cal-boundary", "0.25"])  # fmt: skip
     assert bench.resolve_conversion(args, defaults) is True
