@@ -22,6 +22,11 @@ neurons cancel; a graded spike counts its payload in quanta); ``events[l][p, j]`
 steps on which the neuron sent a message, of either sign and any payload (what costs energy).
 They are equal for binary non-negative neurons.
 
+``run(net, x, trace=True)`` (backends with ``traces``) also records every spike step by step:
+``spikes[l][p, k-1, j]`` is neuron ``j`` of hidden layer ``l`` at its local step ``k`` (global
+Lava step ``k + l``), ``n_points * T * n_l`` values per layer: for locating where two backends
+diverge on a few points (:mod:`hardware.ladder`).
+
 Lava backends compile one graph for ``batch`` points, run every batch through it and stop it on
 exit (:class:`exporters.runtime.LavaGraph` as a context manager), so no worker process outlives
 a run, also on errors and Ctrl-C.
@@ -60,6 +65,7 @@ class RunOutput:
     steps: int  # simulator time steps executed in total (all batches)
     arithmetic: str  # "fixed_pt" or "floating_pt"
     measured: Any = None  # hardware.energy.MeasuredEnergy from a board's power profiler
+    spikes: tuple[np.ndarray, ...] | None = None  # with trace=True: per layer (n, T, n_l)
 
 
 @dataclass(frozen=True, eq=False)
@@ -148,6 +154,7 @@ class Backend:
     options: tuple[str, ...]
     _status: Callable[[], tuple[bool, str]]
     _run: Callable[[LoadedNetwork, np.ndarray, dict], RunOutput]
+    traces: bool = True  # run(..., trace=True) records spikes step by step
 
     def __post_init__(self) -> None:
         if self.needs not in NEEDS:
@@ -160,12 +167,17 @@ class Backend:
         except Exception as err:  # noqa: BLE001 - a probe must not break the listing
             return False, f"availability check failed: {type(err).__name__}: {err}"
 
-    def run(self, net: LoadedNetwork, x: np.ndarray, **options: Any) -> RunOutput:
-        """Run ``net`` on points ``x``; ``options`` are the backend's (see :attr:`options`)."""
+    def run(
+        self, net: LoadedNetwork, x: np.ndarray, *, trace: bool = False, **options: Any
+    ) -> RunOutput:
+        """Run ``net`` on points ``x``; ``options`` are the backend's (see :attr:`options`).
+        ``trace=True`` also fills :attr:`RunOutput.spikes` (module docstring)."""
         ok, reason = self.available()
         if not ok:
             raise BackendUnavailable(f"backend {self.name!r} is unavailable here: {reason}")
-        return self._run(net, x, dict(options))
+        if trace and not self.traces:
+            raise ValueError(f"backend {self.name!r} cannot record spikes step by step")
+        return self._run(net, x, dict(options, trace=bool(trace)))
 
 
 # ------------------------------------------------------------------------------- torch-float
@@ -175,15 +187,17 @@ def _torch_float(net: LoadedNetwork, x: np.ndarray, options: dict) -> RunOutput:
     from lava_pinn.conversion.network import simulate
     from lava_pinn.neurons import get_neuron
 
+    trace = options.pop("trace", False)
     _no_more(options, "torch-float", ())
     snn = net.require_float("torch-float")
     dtype = snn.hidden[0].weight.dtype
     xt = torch.as_tensor(np.asarray(x), dtype=dtype)
     T = snn.T
+    spikes = _float_spikes(snn, xt) if trace else None
     if not any(get_neuron(la.neuron).graded for la in snn.hidden):
         y, counts = snn.run(xt)
         cs = tuple(c.numpy().astype(np.int64) for c in counts)
-        return RunOutput(y.numpy(), cs, cs, T, "floating_pt")
+        return RunOutput(y.numpy(), cs, cs, T, "floating_pt", spikes=spikes)
     # Signed or graded neurons: the counts (net +1/-1, or quanta) are not the number of messages
     # sent; the simulator counts those events as well.
     events: list = []
@@ -194,6 +208,27 @@ def _torch_float(net: LoadedNetwork, x: np.ndarray, options: dict) -> RunOutput:
         tuple(e.numpy().astype(np.int64) for e in events),
         T,
         "floating_pt",
+        spikes=spikes,
+    )
+
+
+def _float_spikes(snn, xt) -> tuple[np.ndarray, ...]:
+    """Every layer's spike train ``(n, T, n_l)`` from the float simulator (one recorded layer
+    per pass of :func:`~lava_pinn.conversion.network.simulate_from`)."""
+    from lava_pinn.conversion.network import simulate_from
+
+    h = snn.hidden
+    args = (
+        [(la.weight,) for la in h],
+        [la.bias for la in h],
+        [la.neuron for la in h],
+        [la.threshold for la in h],
+        [la.v0 for la in h],
+        xt,
+        snn.T,
+    )
+    return tuple(
+        simulate_from(*args, record=i)[2].numpy().transpose(1, 0, 2) for i in range(len(h))
     )
 
 
@@ -203,50 +238,54 @@ def _torch_twin(net: LoadedNetwork, x: np.ndarray, options: dict) -> RunOutput:
 
     # default: exporters.twin.default_chunk (sized to the network's widest layer)
     chunk = _pos_int_option(options, "chunk", 1) if "chunk" in options else None
+    trace = options.pop("trace", False)
     _no_more(options, "torch-twin", ("chunk",))
     inet = net.require_integer("torch-twin")
-    r = run_twin(inet, x, chunk=chunk)
-    return RunOutput(r.y, tuple(r.counts), tuple(r.events), inet.T, "fixed_pt")
+    r = run_twin(inet, x, chunk=chunk, trace=trace)
+    spikes = tuple(r.spikes) if trace else None
+    return RunOutput(r.y, tuple(r.counts), tuple(r.events), inet.T, "fixed_pt", spikes=spikes)
 
 
 # ------------------------------------------------------------------------------- lava-cpu
 _LAVA_OPTIONS = ("batch", "connection", "timeout_s")
 
 
-def _graph_options(options: dict, backend: str) -> tuple[int, str, float]:
+def _graph_options(options: dict, backend: str) -> tuple[int, str, float, bool]:
     batch = _pos_int_option(options, "batch", 16)
     connection = options.pop("connection", "batched")
     timeout_s = _timeout_option(options)
+    trace = options.pop("trace", False)
     _no_more(options, backend, _LAVA_OPTIONS)
-    return batch, connection, timeout_s
+    return batch, connection, timeout_s, trace
 
 
-def _graph_output(graph, x: np.ndarray, arithmetic: str) -> RunOutput:
+def _graph_output(graph, x: np.ndarray, arithmetic: str, trace: bool = False) -> RunOutput:
     with graph as g:
-        r = g.run(x)
+        r = g.run(x, trace=trace)
         n_batches = -(-x.shape[0] // g.batch)
         steps = g.warmup_steps + n_batches * g.steps_per_batch
-    return RunOutput(r.y, tuple(r.counts), tuple(r.events), steps, arithmetic)
+    spikes = tuple(r.spikes) if trace else None
+    return RunOutput(r.y, tuple(r.counts), tuple(r.events), steps, arithmetic, spikes=spikes)
 
 
 def _lava_cpu(net: LoadedNetwork, x: np.ndarray, options: dict) -> RunOutput:
     from exporters.lava_graph import build_int_graph
 
-    batch, connection, timeout_s = _graph_options(options, "lava-cpu")
+    batch, connection, timeout_s, trace = _graph_options(options, "lava-cpu")
     inet = net.require_integer("lava-cpu")
     graph = build_int_graph(inet, batch, connection=connection, timeout_s=timeout_s)
-    return _graph_output(graph, x, "fixed_pt")
+    return _graph_output(graph, x, "fixed_pt", trace)
 
 
 def _lava_cpu_float(net: LoadedNetwork, x: np.ndarray, options: dict) -> RunOutput:
     from exporters.lava_graph import build_float_graph
 
-    batch, connection, timeout_s = _graph_options(options, "lava-cpu-float")
+    batch, connection, timeout_s, trace = _graph_options(options, "lava-cpu-float")
     snn = net.require_float("lava-cpu-float")
     graph = build_float_graph(
         snn.hidden, snn.output, snn.T, batch, connection=connection, timeout_s=timeout_s
     )
-    return _graph_output(graph, x, "floating_pt")
+    return _graph_output(graph, x, "floating_pt", trace)
 
 
 # ------------------------------------------------------------------------------- loihi2
@@ -299,6 +338,7 @@ def _loihi2(net: LoadedNetwork, x: np.ndarray, options: dict) -> RunOutput:  # p
 
     batch = _pos_int_option(options, "batch", 16)
     timeout_s = _timeout_option(options)
+    options.pop("trace", None)  # Backend.run refuses trace=True here (traces=False)
     measure = bool(options.pop("measure_power", True))
     _no_more(options, "loihi2", ("batch", "timeout_s", "measure_power"))
     inet = net.require_integer("loihi2")
@@ -406,6 +446,7 @@ for _b in (
         ("batch", "timeout_s", "measure_power"),
         loihi2_status,
         _loihi2,
+        traces=False,
     ),
 ):
     BACKENDS.register(_b.name, _b)

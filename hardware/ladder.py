@@ -1,25 +1,27 @@
 """The equivalence ladder: one network, the same points, every stage from the ANN to Lava.
 
-Rungs, in order (each one reproduces the rung named in :data:`CHECKS`):
+Rungs, in order (each one reproduces the rung named in :data:`CHECKS`); every rung but the ANN
+runs on the backend of :data:`RUNG_BACKENDS` (:func:`hardware.backends.get_backend`):
 
-==============  ================================================================  ==============
-rung            what runs                                                         reproduces
-==============  ================================================================  ==============
-``ann``         the trained PINN (torch), when given                              --
-``snn-float``   the converted spiking network, float torch simulator              ``ann`` (info)
-``snn-int``     the quantized integer network, torch fixed-point twin             ``snn-float``
-``lava-float``  the float network as a Lava ``floating_pt`` graph                 ``snn-float``
-``lava-fixed``  the integer network as a Lava ``fixed_pt`` graph                  ``snn-int`` (==)
-==============  ================================================================  ==============
+==============  ====================  ===========================================  ==============
+rung            backend               what runs                                    reproduces
+==============  ====================  ===========================================  ==============
+``ann``         --                    the trained PINN (torch), when given         --
+``snn-float``   ``torch-float``       the converted spiking network, float torch   ``ann`` (info)
+``snn-int``     ``torch-twin``        the quantized integer network, torch twin    ``snn-float``
+``lava-float``  ``lava-cpu-float``    the float network, Lava ``floating_pt``      ``snn-float``
+``lava-fixed``  ``lava-cpu``          the integer network, Lava ``fixed_pt``       ``snn-int`` (==)
+==============  ====================  ===========================================  ==============
 
 For every rung: the relative L2 error ``||y - y_ref|| / ||y_ref||`` against the reference (the
 exact solution when given, else the ANN) and against the previous rung. For every check: the
 relative difference to the rung it reproduces and a verdict against its tolerance
 (``lava-fixed`` must equal ``snn-int`` exactly: ``==`` on every output and spike count). When a
-check fails, spikes are recorded step by step (the twin and the float simulator in torch, Lava
-one step at a time on the differing points) and the report names the first layer and time step
-where the two rungs diverge (earliest local step ``k``, then lowest layer: with zero-delay
-local time, layer ``l`` at step ``k`` depends only on layers ``<= l`` at steps ``<= k``).
+check fails, both rungs' backends run again on the differing points with ``trace=True``
+(spikes recorded step by step; Lava: at most :data:`MAX_TRACE_POINTS` points) and the report
+names the first layer and time step where the two rungs diverge (earliest local step ``k``,
+then lowest layer: with zero-delay local time, layer ``l`` at step ``k`` depends only on
+layers ``<= l`` at steps ``<= k``).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ import numpy as np
 import torch
 
 from exporters.intnet import IntegerNetwork
-from exporters.twin import run_twin
+from hardware.backends import LoadedNetwork, get_backend
 from lava_pinn.metrics import rel_l2
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,13 @@ CHECKS: dict[str, tuple[str, float | None]] = {
     "snn-int": ("snn-float", 0.05),
     "lava-float": ("snn-float", 1e-9),
     "lava-fixed": ("snn-int", 0.0),
+}
+# rung -> the backend that runs it
+RUNG_BACKENDS = {
+    "snn-float": "torch-float",
+    "snn-int": "torch-twin",
+    "lava-float": "lava-cpu-float",
+    "lava-fixed": "lava-cpu",
 }
 MAX_TRACE_POINTS = 4  # Lava step-by-step reruns: at most this many differing points
 
@@ -314,34 +323,6 @@ def _resolve(source: Any, x: np.ndarray, network: IntegerNetwork | None):
     return snn, network
 
 
-# ---------------------------------------------------------------------------- float SNN trace
-@torch.no_grad()
-def float_snn_trace(snn: Any, x: np.ndarray) -> tuple[np.ndarray, list[np.ndarray], list]:
-    """The float simulator (:func:`lava_pinn.conversion.network.simulate`) with every spike
-    recorded: ``(y, counts, spikes)``, spikes per layer ``(n, T, n_l)`` int8."""
-    from lava_pinn.neurons import get_neuron
-
-    dtype = snn.hidden[0].weight.dtype
-    xt = torch.as_tensor(x, dtype=dtype)
-    n, T = xt.shape[0], snn.T
-    steps = [get_neuron(la.neuron).step for la in snn.hidden]
-    v = [la.v0.expand(n, -1).clone() for la in snn.hidden]
-    counts = [torch.zeros(n, la.n_out, dtype=dtype) for la in snn.hidden]
-    rec = [torch.zeros(n, T, la.n_out, dtype=torch.int8) for la in snn.hidden]
-    first = xt @ snn.hidden[0].weight.T + snn.hidden[0].bias
-    for k in range(T):
-        cur, s = first, xt
-        for i, la in enumerate(snn.hidden):
-            if i > 0:
-                cur = s @ la.weight.T + la.bias
-            s, v[i] = steps[i](v[i], cur, la.threshold)
-            s = s.to(dtype)
-            counts[i] += s
-            rec[i][:, k] = s.to(torch.int8)
-    y = (counts[-1] / T) @ snn.output.weight.T + snn.output.bias
-    return y.numpy(), [c.numpy() for c in counts], [r.numpy() for r in rec]
-
-
 # ---------------------------------------------------------------------------- the ladder
 @dataclass
 class _Run:
@@ -393,20 +374,22 @@ def equivalence_ladder(
             ya = ann(torch.as_tensor(x, dtype=p.dtype if p is not None else torch.float32))
         runs["ann"] = _Run(ya.detach().cpu().double().numpy(), None, None, time.perf_counter() - t0)
 
-    t0 = time.perf_counter()
-    yf, cf, sf = float_snn_trace(snn, x)
-    runs["snn-float"] = _Run(
-        yf, cf, _events(sf), time.perf_counter() - t0, lambda pts, s=sf: [a[pts] for a in s]
-    )
-    t0 = time.perf_counter()
-    tw = run_twin(net, x)
-    runs["snn-int"] = _Run(
-        tw.y,
-        tw.counts,
-        sum(float(e.sum()) for e in tw.events) / x.shape[0],
-        time.perf_counter() - t0,
-        lambda pts: run_twin(net, x[pts], trace=True).spikes,
-    )
+    loaded = LoadedNetwork(integer=net, float_snn=snn, source="the ladder's network")
+
+    def run_rung(rung: str, **options: Any) -> None:
+        backend = get_backend(RUNG_BACKENDS[rung])
+        t0 = time.perf_counter()
+        out = backend.run(loaded, x, **options)
+        runs[rung] = _Run(
+            out.y,
+            list(out.counts),
+            sum(float(e.sum()) for e in out.events) / x.shape[0],
+            time.perf_counter() - t0,
+            lambda pts: list(backend.run(loaded, x[pts], trace=True, **options).spikes),
+        )
+
+    run_rung("snn-float")
+    run_rung("snn-int")
     checks: list[Check] = []
     names = [la.name for la in net.hidden]
 
@@ -435,24 +418,9 @@ def equivalence_ladder(
     check("snn-float")
     check("snn-int")
     if lava:
-        from exporters.lava_graph import build_float_graph, build_int_graph
-
-        for rung, build in (
-            ("lava-float", lambda: build_float_graph(snn.hidden, snn.output, snn.T, batch)),
-            ("lava-fixed", lambda: build_int_graph(net, batch)),
-        ):
-            with build() as g:
-                g.timeout_s = timeout_s
-                t0 = time.perf_counter()
-                r = g.run(x)
-                runs[rung] = _Run(
-                    r.y,
-                    r.counts,
-                    sum(float(e.sum()) for e in r.events) / x.shape[0],
-                    time.perf_counter() - t0,
-                    lambda pts, g=g: [s for s in g.run(x[pts], trace=True).spikes],
-                )
-                check(rung, pts_trace=True)  # traces (if any) need the graph still open
+        for rung in ("lava-float", "lava-fixed"):
+            run_rung(rung, batch=batch, timeout_s=timeout_s)
+            check(rung, pts_trace=True)
     reference, yref = None, None
     if exact is not None:
         yref = np.asarray(exact, dtype=np.float64).reshape(runs["snn-float"].y.shape)
@@ -493,11 +461,6 @@ def equivalence_ladder(
                 "" if c.divergence is None else f"; first divergence: {c.divergence.describe()}",
             )
     return report
-
-
-def _events(spikes: list[np.ndarray]) -> float:
-    n = spikes[0].shape[0]
-    return sum(float(np.abs(s.astype(np.int64)).sum()) for s in spikes) / n
 
 
 def _differing_points(a: _Run, b: _Run) -> np.ndarray:

@@ -2,7 +2,8 @@
 
 Each field is made with :func:`option`, which stores its help text (``{choices}`` is replaced
 by the names a registry offers), the command-line flag (default ``--name-with-dashes``), the
-argparse ``type`` and whether it is on the command line at all. Then:
+argparse ``type``, whether the flag is repeatable (``repeat=True``: each use adds one value to
+a tuple field) and whether it is on the command line at all. Then:
 
 * :func:`add_arguments` adds one flag per field to an argparse parser, the default taken from
   the field (and shown in the help, never written twice);
@@ -37,6 +38,8 @@ class OptionInfo:
     cli: bool = True  # False: Python API and TOML only
     choices: Callable[[], Iterable[str]] | None = None  # fills "{choices}" in help
     dest: str | None = None  # argparse dest when it differs from the field name
+    repeat: bool = False  # the flag may be given several times; the values form a tuple
+    metavar: str | None = None  # argparse metavar
 
 
 def option(
@@ -47,9 +50,11 @@ def option(
     type: Callable[[str], Any] | None = None,
     cli: bool = True,
     choices: Callable[[], Iterable[str]] | None = None,
+    repeat: bool = False,
+    metavar: str | None = None,
 ) -> Any:
     """A dataclass field with its default and :class:`OptionInfo` in the field metadata."""
-    info = OptionInfo(help, flag, type, cli, choices)
+    info = OptionInfo(help, flag, type, cli, choices, repeat=repeat, metavar=metavar)
     return dataclasses.field(default=default, metadata={_KEY: info})
 
 
@@ -80,7 +85,9 @@ def help_of(f: dataclasses.Field) -> str:
     text = i.help
     if i.choices is not None:
         text = text.replace("{choices}", ", ".join(i.choices()))
-    if f.default is not None and not isinstance(f.default, bool):
+    if isinstance(f.default, (tuple, list)):
+        text += f" (default {', '.join(str(v) for v in f.default)})"
+    elif f.default is not None and not isinstance(f.default, bool):
         text += f" (default {f.default})"
     return text.replace("%", "%%")
 
@@ -102,7 +109,12 @@ def add_arguments(
         if not i.cli or f.name in set(skip) or (wanted is not None and f.name not in wanted):
             continue
         kw: dict[str, Any] = {"dest": f.name, "help": help_of(f)}
-        if "bool" in str(f.type) or isinstance(f.default, bool):
+        if i.metavar is not None:
+            kw["metavar"] = i.metavar
+        if i.repeat:
+            # None unless given (argparse would append to a default): the field default holds
+            kw.update(action="append", type=i.type or str, default=None)
+        elif "bool" in str(f.type) or isinstance(f.default, bool):
             # a switch: None unless given, so the dataclass default (or a config file) holds
             off = flag_of(f).startswith("--no-")
             kw.update(action="store_const", const=not off, default=None)
@@ -112,12 +124,13 @@ def add_arguments(
 
 
 def from_args(args: argparse.Namespace, cls: type) -> dict[str, Any]:
-    """The options of ``cls`` present (not ``None``) in parsed ``args``."""
+    """The options of ``cls`` present (not ``None``) in parsed ``args`` (repeated flags as a
+    tuple)."""
     out = {}
     for f in options_of(cls):
         v = getattr(args, f.name, None)
         if v is not None:
-            out[f.name] = v
+            out[f.name] = tuple(v) if info(f).repeat else v
     return out
 
 

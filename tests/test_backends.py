@@ -244,3 +244,45 @@ def test_resource_check_before_a_run_flags_fan_in():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no check, no warning
         hardware.run(net, np.zeros((1, 1)), backend="torch-twin", check_resources=False)
+
+
+@pytest.mark.parametrize("neuron", ["if", "signed-if"])
+def test_trace_records_every_spike_and_sums_to_the_counts(neuron):
+    """``run(trace=True)``: spikes (n, T, n_l) per layer that sum over steps to the counts; the
+    twin's trace is run_twin's, the float one the simulator's (what the ladder compares)."""
+    from exporters.twin import run_twin
+    from hardware.backends import LoadedNetwork
+
+    snn = _float_snn(neuron)
+    x = np.random.default_rng(3).uniform(-1, 1, size=(5, 2))
+    out = get_backend("torch-float").run(LoadedNetwork(float_snn=snn), x, trace=True)
+    plain = get_backend("torch-float").run(LoadedNetwork(float_snn=snn), x)
+    assert np.array_equal(out.y, plain.y) and plain.spikes is None
+    for s, c in zip(out.spikes, out.counts, strict=True):
+        assert s.shape == (5, snn.T, c.shape[1])
+        assert np.array_equal(s.astype(np.int64).sum(axis=1), c)
+    net = hand_network()
+    tw = get_backend("torch-twin").run(LoadedNetwork(integer=net), X_HAND, trace=True)
+    for a, b in zip(tw.spikes, run_twin(net, X_HAND, trace=True).spikes, strict=True):
+        assert np.array_equal(a, b)
+    assert [int(s.sum()) for s in tw.spikes] == [12, 12]  # 6 spikes per sample and layer
+    from hardware.backends import Backend
+
+    untraced = Backend("b", "integer", "fixed_pt", "", (), lambda: (True, ""), None, traces=False)
+    with pytest.raises(ValueError, match="cannot record spikes"):
+        untraced.run(LoadedNetwork(integer=net), X_HAND, trace=True)
+    assert get_backend("loihi2").traces is False
+
+
+@pytest.mark.lava
+def test_lava_cpu_trace_equals_the_twin_trace(no_leftover_workers):
+    pytest.importorskip("lava.magma.core.process.process")
+    from hardware.backends import LoadedNetwork
+
+    net = LoadedNetwork(integer=hand_network())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LoihiResourceWarning)
+        lava = get_backend("lava-cpu").run(net, X_HAND, trace=True, batch=2)
+    twin = get_backend("torch-twin").run(net, X_HAND, trace=True)
+    for a, b in zip(lava.spikes, twin.spikes, strict=True):
+        assert np.array_equal(a, b)

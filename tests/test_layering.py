@@ -255,6 +255,24 @@ def test_the_packages_keep_the_layering_and_have_no_import_cycle():
     assert not stale, f"allowances no longer needed, delete them from this file: {stale}"
 
 
+def _is_cli(module: str) -> bool:
+    """A command-line module: ``hardware.app.cli``, ``hardware.app.*_cli``, ``__main__``."""
+    leaf = module.rsplit(".", 1)[-1]
+    return module.startswith("hardware.app.") and (
+        leaf in ("cli", "__main__") or leaf.endswith("_cli")
+    )
+
+
+def test_no_library_module_imports_a_cli_module():
+    """Library code calls stage functions, never commands: only CLI modules import CLI ones."""
+    bad = [
+        f"{imp.source} (line {imp.line}) imports {imp.target}"
+        for imp in collect_imports(REPO)
+        if _is_cli(imp.target) and not _is_cli(imp.source)
+    ]
+    assert not bad, "\n".join(bad)
+
+
 def _write(root: Path, files: dict[str, str]) -> None:
     for rel, text in files.items():
         p = root / rel

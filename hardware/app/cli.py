@@ -304,17 +304,6 @@ def _convert_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_command(name: str, argv: list[str]) -> int:
-    """Run the registered subcommand ``name`` with ``argv`` in this process (errors propagate).
-
-    How one command (the pipeline) reuses another's parsing and behaviour exactly.
-    """
-    cmd = COMMANDS.get(name)
-    parser = _Parser(prog=f"{PROG} {name}", description=cmd.help)
-    cmd.add_arguments(parser)
-    return int(cmd.run(parser.parse_args(argv)) or 0)
-
-
 register_command("problems", "list the PINN problem zoo", _problems_args, _problems_run)
 register_command("train", "train a PINN on a zoo problem", _train_args, _train_run)
 register_command(

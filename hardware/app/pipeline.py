@@ -9,9 +9,10 @@ stage      what it does                                           writes
 train      copy the pretrained checkpoint (``--train``: train)    ``checkpoint.pt``
 convert    convert + calibrate (:func:`lava_pinn.convert`)        ``snn.pt``
 export     quantize to Loihi integers (:func:`exporters.export`)  ``network.h5``
-run        ``lava-pinn run``: torch twin on the evaluation grid,  ``predictions.npz``,
-           Lava CPU simulator on a seeded subset                  ``activity_<backend>.json``
-energy     ``lava-pinn energy``: per-inference energy, ANN beside ``energy.{json,md,tex,csv}``
+run        torch twin on the evaluation grid, Lava CPU simulator  ``predictions.npz``,
+           on a seeded subset (:func:`~.stages.run_stage`)        ``activity_<backend>.json``
+energy     per-inference energy, ANN beside                       ``energy.{json,md,tex,csv}``
+           (:func:`~.stages.energy_stage`)
 figures    fields (exact / ANN / SNN on Lava) and error maps,      ``figures/*.png``,
            spike raster, error vs ``T``, energy-error Pareto      ``figures/figures.npz``
 report     the summary table                                      ``report.md``
@@ -31,20 +32,26 @@ import io
 import logging
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from hardware.app.figures import figure_files, figures_options, make_figures
 from hardware.app.stages import (
+    ENERGY_PROFILES,
     LAVA_BATCH,
     LAVA_POINTS,
     CheckpointOptions,
     ConvertOptions,
+    EnergyOptions,
     ExportOptions,
+    RunOptions,
     checkpoint_stage,
     convert_stage,
+    energy_stage,
     export_stage,
+    is_lava,
+    run_stage,
 )
 from lava_pinn.registry import Registry
 
@@ -93,7 +100,7 @@ class PipelineConfig:
     lava_batch: int = LAVA_BATCH
     grid_points: int | None = None
     timeout_s: float = 600.0
-    profiles: tuple[str, ...] = ("loihi2", "loihi", "cmos-45nm")
+    profiles: tuple[str, ...] = ENERGY_PROFILES
     field_times: tuple[float, ...] = (0.0, 0.5, 1.0)
     field_grid: int = 21
     sweep_T: tuple[int, ...] = (8, 16, 32, 64, 128)
@@ -157,10 +164,23 @@ class PipelineConfig:
     @property
     def lava_backend(self) -> str | None:
         """The Lava backend that evaluates the field slices (``None`` if none is chosen)."""
-        for b in self.backends:
-            if b.startswith("lava") or b == "loihi2":
-                return b
-        return None
+        return next((b for b in self.backends if is_lava(b)), None)
+
+    def run_options(self) -> RunOptions:
+        """The ``run`` stage's options: Lava backends on ``lava_points``, torch on
+        ``grid_points``."""
+        return RunOptions(
+            backends=self.backends,
+            lava_points=self.lava_points,
+            grid_points=self.grid_points,
+            seed=self.seed,
+            batch=self.lava_batch,
+            timeout_s=self.timeout_s,
+        )
+
+    def energy_options(self) -> EnergyOptions:
+        """The ``energy`` stage's options."""
+        return EnergyOptions(profiles=self.profiles)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -202,14 +222,6 @@ class Context:
         return RunDir(self.path)
 
 
-def _cli(name: str, argv: Sequence[str]) -> None:
-    import hardware.app.export_cli  # noqa: F401  registers `export`
-    import hardware.app.run_cli  # noqa: F401  registers `run` and `energy`
-    from hardware.app.cli import run_command
-
-    run_command(name, [str(a) for a in argv])
-
-
 def _train_options(c: PipelineConfig) -> dict:
     return CheckpointOptions(train=c.train, seed=c.seed).to_dict()
 
@@ -230,48 +242,12 @@ def _export_run(ctx: Context, bar) -> None:
     bar.update()
 
 
-def _run_options(c: PipelineConfig) -> dict:
-    return {
-        "backends": list(c.backends),
-        "lava_points": c.lava_points,
-        "grid_points": c.grid_points,
-        "lava_batch": c.lava_batch,
-        "seed": c.seed,
-    }
-
-
 def _run_run(ctx: Context, bar) -> None:
-    """``lava-pinn run`` once per backend (Lava: ``lava_points``; torch: the grid), then one
-    ``run`` record with the pipeline's options and every backend's figures."""
-    c = ctx.config
-    info: dict = {}
-    for b in c.backends:
-        lava = b.startswith("lava") or b == "loihi2"
-        argv = [ctx.path, "--backend", b, "--seed", c.seed, "--threads", c.threads]
-        points = c.lava_points if lava else c.grid_points
-        if points is not None:
-            argv += ["--points", points]
-        if lava:
-            argv += ["--batch", c.lava_batch, "--timeout", c.timeout_s]
-        _cli("run", argv)
-        rec = ctx.rundir().stage("run") or {}
-        info.update(rec.get("info", {}))
-        bar.update()
-    ctx.rundir().record("run", _run_options(c), info)
-
-
-def _energy_options(c: PipelineConfig) -> dict:
-    return {"profiles": list(c.profiles), "backends": list(c.backends)}
+    run_stage(ctx.rundir(), ctx.config.run_options(), say=print, on_backend=lambda b: bar.update())
 
 
 def _energy_run(ctx: Context, bar) -> None:
-    argv: list = [ctx.path]
-    for p in ctx.config.profiles:
-        argv += ["--profile", p]
-    _cli("energy", argv)
-    rd = ctx.rundir()
-    rec = rd.stage("energy") or {}
-    rd.record("energy", _energy_options(ctx.config), rec.get("info", {}))
+    energy_stage(ctx.rundir(), ctx.config.energy_options())
     bar.update()
 
 
@@ -305,8 +281,10 @@ for _stage in (
     Stage("train", _train_options, _files("checkpoint"), _train_run),
     Stage("convert", lambda c: c.convert.to_dict(), _files("snn"), _convert_run),
     Stage("export", lambda c: c.export.to_dict(), _files("network"), _export_run),
-    Stage("run", _run_options, _run_files, _run_run, lambda c: len(c.backends)),
-    Stage("energy", _energy_options, _files("energy"), _energy_run),
+    Stage(
+        "run", lambda c: c.run_options().to_dict(), _run_files, _run_run, lambda c: len(c.backends)
+    ),
+    Stage("energy", lambda c: c.energy_options().to_dict(), _files("energy"), _energy_run),
     Stage("figures", figures_options, _figure_files, _figures_run, lambda c: 3 + len(c.sweep_T)),
     Stage("report", lambda c: {}, _files("report"), _report_run),
 ):

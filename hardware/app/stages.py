@@ -1,9 +1,11 @@
-"""The stages of a run directory: the checkpoint, ``convert`` and ``export``.
+"""The stages of a run directory: the checkpoint, ``convert``, ``export``, ``run`` and ``energy``.
 
-Each stage reads its inputs from a :class:`~hardware.app.rundir.RunDir`, writes its artifact under
-the fixed name atomically, and records its options in ``run.json`` (stage names ``train`` and
-``convert``). ``lava-pinn train``/``convert`` and ``lava-pinn pipeline`` call these functions, so
-a run directory made by one can be continued by the other.
+Each stage reads its inputs from a :class:`~hardware.app.rundir.RunDir`, writes its artifacts
+under the fixed names atomically, and records its options in ``run.json`` under the stage name
+(``train``, ``convert``, ``export``, ``run``, ``energy``). The options of a stage are one frozen
+dataclass declared with :func:`lava_pinn.options.option` (flags, TOML keys, defaults and help
+from one definition). The ``lava-pinn`` commands and ``lava-pinn pipeline`` call these functions,
+so a run directory made by one can be continued by the other.
 
     lava-pinn pipeline navier-stokes-tg --out runs/ns     # all stages
     lava-pinn convert runs/ns --T 32                       # just this one, again
@@ -13,12 +15,19 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from hardware.app.rundir import RunDir, RunDirError
 from lava_pinn.conversion.options import ConvertOptions
-from lava_pinn.options import option, positive_int
+from lava_pinn.metrics import field_errors
+from lava_pinn.options import option, positive_float, positive_int
+from lava_pinn.validation import check_count, check_real
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +36,19 @@ NETX_FILE = "network.net"
 # demo and the tutorial run) and points per graph (as benchmarks/energy.py runs).
 LAVA_POINTS = 512
 LAVA_BATCH = 16
+# Whose measured activity the energy stage prices when none is named: the first present.
+ENERGY_BACKENDS = ("lava-cpu", "loihi2", "torch-twin", "lava-cpu-float", "torch-float")
+ENERGY_PROFILES = ("loihi2", "loihi", "cmos-45nm")
+
+
+def is_lava(backend: str) -> bool:
+    """A backend that runs a Lava graph (a seeded subset of the grid, in batches)."""
+    return backend.startswith("lava") or backend == "loihi2"
+
+
+def array_key(backend: str) -> str:
+    """``predictions.npz`` key of a backend's outputs: ``snn_<backend>`` with ``-`` -> ``_``."""
+    return "snn_" + backend.replace("-", "_")
 
 
 @dataclass(frozen=True)
@@ -191,7 +213,6 @@ def export_stage(rd, options: ExportOptions) -> Path:
     """``DIR/snn.pt`` -> ``DIR/network.h5`` (and ``network.net`` with ``netx``); records stage
     ``export`` with the quantization summary. Returns the artifact path."""
     import exporters
-    from hardware.app.stages import calibration_points
     from lava_pinn.conversion.network import SpikingNetwork
 
     snn_path = rd.require("snn")
@@ -237,6 +258,328 @@ def export_stage(rd, options: ExportOptions) -> Path:
     return path
 
 
+# ------------------------------------------------------------------------------------ run
+def _names(value: object, what: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = (value,)
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ValueError(f"{what} must be a non-empty list of names, got {value!r}")
+    if not all(isinstance(v, str) and v for v in value):
+        raise ValueError(f"{what} must be a non-empty list of names, got {value!r}")
+    return tuple(dict.fromkeys(value))
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Options of the ``run`` stage: where the exported network runs, on which grid points.
+
+    Every backend runs on the problem's evaluation grid: ``points`` seeded grid points when
+    given, else ``lava_points`` on Lava backends (graphs of ``batch`` points side by side,
+    stopped after ``timeout_s`` seconds) and ``grid_points`` on torch backends (``None``: the
+    whole grid). The subset of a backend depends only on its size and ``seed``, so backends
+    given the same number of points evaluate the same points.
+    """
+
+    backends: tuple[str, ...] = option(
+        ("lava-cpu",),
+        "backend to run on (repeatable); see `hardware.available()`",
+        flag="--backend",
+        repeat=True,
+        metavar="B",
+    )
+    points: int | None = option(
+        None,
+        f"evaluate a seeded subset of N grid points on every backend (default: all for torch "
+        f"backends, {LAVA_POINTS} for Lava backends)",
+        type=positive_int,
+    )
+    lava_points: int = option(LAVA_POINTS, "grid points of Lava backends", cli=False)
+    grid_points: int | None = option(
+        None, "grid points of torch backends (None: the whole grid)", cli=False
+    )
+    seed: int = option(0, "seed of the point subset", type=int)
+    batch: int = option(LAVA_BATCH, "Lava: points per graph run", type=positive_int)
+    timeout_s: float = option(600.0, "Lava watchdog (s)", flag="--timeout", type=positive_float)
+
+    def __post_init__(self) -> None:
+        from hardware.backends import get_backend
+
+        names = _names(self.backends, "RunOptions.backends")
+        object.__setattr__(
+            self, "backends", tuple(dict.fromkeys(get_backend(b).name for b in names))
+        )
+        for name in ("points", "grid_points"):
+            if getattr(self, name) is not None:
+                check_count(getattr(self, name), f"RunOptions.{name}")
+        check_count(self.lava_points, "RunOptions.lava_points")
+        check_count(self.batch, "RunOptions.batch")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise ValueError(f"RunOptions.seed must be an integer, got {self.seed!r}")
+        check_real(self.timeout_s, "RunOptions.timeout_s", low=0.0, low_open=True)
+
+    def points_for(self, backend: str) -> int | None:
+        """Grid points ``backend`` evaluates (``None``: all of them)."""
+        if self.points is not None:
+            return self.points
+        return self.lava_points if is_lava(backend) else self.grid_points
+
+    def to_dict(self) -> dict:
+        """What ``run.json`` records (the watchdog ``timeout_s`` changes no result)."""
+        d = asdict(self)
+        d["backends"] = list(self.backends)
+        del d["timeout_s"]
+        return d
+
+
+def _subset(n: int, k: int | None, seed: int) -> np.ndarray:
+    if k is None or k >= n:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=k, replace=False))
+
+
+def _problem_of(rd: RunDir, net) -> Any:
+    from lava_pinn.problems import get_problem
+
+    name = rd.problem or net.metadata.get("problem")
+    if not name:
+        raise RunDirError(
+            f"{rd.path}: no problem recorded in run.json or in the network's metadata; create "
+            f"the run with `lava-pinn train PROBLEM --out {rd.path}`"
+        )
+    return get_problem(name, **(net.metadata.get("problem_params") or {}))
+
+
+def _ann_outputs(rd: RunDir, problem, x: np.ndarray) -> np.ndarray | None:
+    import torch
+
+    from lava_pinn.checkpoint import load_checkpoint
+    from lava_pinn.training import predict
+
+    ck_path = rd.file("checkpoint")
+    if not ck_path.is_file():
+        warnings.warn(f"{ck_path} is missing: predictions.npz gets no 'ann' array", stacklevel=3)
+        return None
+    ck = load_checkpoint(ck_path)
+    return predict(ck.model, problem, torch.from_numpy(x), ck.hard_bc).numpy()
+
+
+def _snn_outputs(problem, net, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    import torch
+
+    if net.metadata.get("hard_bc"):
+        y = problem.apply_hard_bc(torch.from_numpy(x), torch.from_numpy(y)).numpy()
+    return y
+
+
+def run_stage(
+    rd: RunDir,
+    options: RunOptions,
+    *,
+    say: Callable[[str], None] | None = None,
+    on_backend: Callable[[str], None] | None = None,
+) -> dict:
+    """Run the network of ``rd`` on every backend of ``options``; records stage ``run``.
+
+    Integer backends read ``DIR/network.h5``, float ones ``DIR/snn.pt`` (every artifact and
+    backend is checked before anything runs: :class:`~hardware.app.rundir.RunDirError` names
+    the command that makes a missing file, :class:`~hardware.backends.BackendUnavailable` says
+    why a backend cannot run). Writes ``DIR/predictions.npz`` (``x``, ``exact`` or
+    ``reference``, ``ann``, ``snn_<backend>``: NaN off a backend's subset) and
+    ``DIR/activity_<backend>.json``. ``say`` receives one line per backend (and a header),
+    ``on_backend(name)`` is called after each backend. Returns the recorded info.
+    """
+    import hardware
+    from hardware.backends import BackendUnavailable, get_backend
+    from hardware.costing import save_activity
+
+    say = say or (lambda line: None)
+    nets = {}
+    for b in options.backends:  # check every artifact and backend before running anything
+        needs = get_backend(b).needs
+        nets[b] = hardware.load_network(rd.require("snn" if needs == "float" else "network"), b)
+        ok, reason = get_backend(b).available()
+        if not ok:
+            raise BackendUnavailable(f"backend {b!r} is unavailable here: {reason}")
+    problem = _problem_of(rd, next(iter(nets.values())))
+    ref = problem.reference()
+    x = ref.points.numpy()
+    arrays: dict[str, np.ndarray] = {"x": x}
+    exact = ref.values.numpy()
+    arrays["exact" if ref.source == "exact" else "reference"] = exact
+    ann = _ann_outputs(rd, problem, x)
+    if ann is not None:
+        arrays["ann"] = ann
+    info: dict[str, Any] = {"problem": problem.name, "points_total": int(x.shape[0])}
+    say(f"{problem.name}: evaluation grid of {x.shape[0]} points")
+    for b in options.backends:
+        idx = _subset(x.shape[0], options.points_for(b), options.seed)
+        kw = {"batch": options.batch, "timeout_s": options.timeout_s} if is_lava(b) else {}
+        res = hardware.run(nets[b], x[idx], backend=b, **kw)
+        y = np.full((x.shape[0], res.y.shape[1]), np.nan)
+        y[idx] = _snn_outputs(problem, nets[b], x[idx], res.y)
+        arrays[array_key(b)] = y
+        save_activity(res, rd.file("activity", backend=b))
+        errs = field_errors(y, exact, problem.outputs, problem.gauge_fields)
+        errs_ann = field_errors(y, ann, problem.outputs) if ann is not None else {}
+        info[b] = {
+            **res.summary(),
+            "rel_l2": errs,
+            "rel_l2_vs_ann": errs_ann,
+            "spikes_per_sample": float(res.layer_spikes.sum()) / res.n_points,
+        }
+        fmt = ", ".join(f"{k} {100 * v:.3g}%" for k, v in errs.items())
+        say(
+            f"{b:15s} {res.n_points:6d} points  {res.wall_s:8.2f} s  "
+            f"{info[b]['spikes_per_sample']:.4g} spikes/sample  rel. L2 vs {ref.source}: {fmt}"
+        )
+        if on_backend is not None:
+            on_backend(b)
+    rd.save_predictions(**arrays)
+    rd.record("run", options.to_dict(), info)
+    return info
+
+
+# ------------------------------------------------------------------------------------ energy
+@dataclass(frozen=True)
+class EnergyOptions:
+    """Options of the ``energy`` stage: the measured activity of ``backend`` (``None``: the
+    first present of :data:`ENERGY_BACKENDS`) priced under each of ``profiles`` (registered
+    names or TOML profile files), the ANN under ``ann_profile``, ``hops`` router hops per spike.
+    """
+
+    profiles: tuple[str, ...] = option(
+        ENERGY_PROFILES,
+        "energy profile name or TOML file (repeatable)",
+        flag="--profile",
+        repeat=True,
+        metavar="P",
+    )
+    backend: str | None = option(
+        None,
+        f"whose measured activity to price (default: first of {', '.join(ENERGY_BACKENDS)})",
+    )
+    ann_profile: str = option("cmos-45nm", "profile pricing the ANN")
+    hops: float = option(1.0, "router hops per spike", type=float)
+
+    def __post_init__(self) -> None:
+        from hardware.backends import get_backend
+
+        object.__setattr__(self, "profiles", _names(self.profiles, "EnergyOptions.profiles"))
+        if self.backend is not None:
+            object.__setattr__(self, "backend", get_backend(self.backend).name)
+        if not isinstance(self.ann_profile, str) or not self.ann_profile:
+            raise ValueError(
+                f"EnergyOptions.ann_profile must be a profile name, got {self.ann_profile!r}"
+            )
+        check_real(self.hops, "EnergyOptions.hops", low=0.0)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["profiles"] = list(self.profiles)
+        return d
+
+
+def _profile(spec: str):
+    from hardware.energy import get_profile, load_profile
+
+    if spec.endswith(".toml") or Path(spec).is_file():
+        return load_profile(spec)
+    return get_profile(spec)
+
+
+def _pick_backend(rd: RunDir, wanted: str | None) -> str:
+    if wanted:
+        rd.require("activity", backend=wanted)
+        return wanted
+    for b in ENERGY_BACKENDS:
+        if rd.file("activity", backend=b).is_file():
+            return b
+    rd.require("activity", backend="lava-cpu")  # raises, naming `lava-pinn run`
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def prediction_errors(rd: RunDir, backend: str) -> dict[str, float]:
+    """Errors of ``snn_<backend>`` in ``predictions.npz`` against the exact (or reference)
+    values, with the problem's gauge handling; ``{}`` where either is missing."""
+    if not rd.file("predictions").is_file():
+        return {}
+    pred = rd.load_predictions()
+    key = array_key(backend)
+    ref_key = "exact" if "exact" in pred else "reference"
+    if key not in pred or ref_key not in pred:
+        return {}
+    from lava_pinn.problems import get_problem
+
+    outputs = [f"y{i}" for i in range(pred[key].shape[1])]
+    gauge: tuple[str, ...] = ()
+    if rd.problem:
+        problem = get_problem(rd.problem)
+        outputs, gauge = list(problem.outputs), problem.gauge_fields
+    return field_errors(pred[key], pred[ref_key], outputs, gauge)
+
+
+def energy_stage(rd: RunDir, options: EnergyOptions):
+    """Price the measured activity of ``rd``; records stage ``energy``.
+
+    Writes ``DIR/energy.json``, ``energy_layers.csv``, ``energy_totals.csv``, ``energy.md``,
+    ``energy.tex`` and ``DIR/figures/energy_{firing_rates,pareto}.png``: the report of the
+    chosen backend, every other backend with activity beside it in the Pareto figure. Returns
+    the :class:`~hardware.costing.EnergyReport` of that backend (``run.json`` holds the files,
+    the totals per profile, the backend and the profile names).
+    """
+    from hardware import plots, reports
+    from hardware.costing import energy_report, load_activity
+
+    profiles = [_profile(p) for p in options.profiles]
+    main_backend = _pick_backend(rd, options.backend)
+    others = [
+        b for b in ENERGY_BACKENDS if b != main_backend and rd.file("activity", backend=b).is_file()
+    ]
+    reps = {}
+    for b in [main_backend, *others]:
+        rec = load_activity(rd.file("activity", backend=b))
+        reps[b] = energy_report(
+            rec,
+            profiles=profiles,
+            errors=prediction_errors(rd, b),
+            label=f"{rd.problem or 'network'}, {b}",
+            ann_profile=options.ann_profile,
+            hops_per_spike=options.hops,
+        )
+    rep = reps[main_backend]
+    paths = reports.write_all(rep, rd.path, stem="energy")
+    act = load_activity(rd.file("activity", backend=main_backend)).activity
+    figs = rd.figures
+    rates = {la.name: r for la, r in zip(act.layers, act.firing_rates(), strict=True)}
+    paths["firing_rates"] = plots.plot_firing_rates(rates, figs / "energy_firing_rates.png")
+    first = profiles[0].name
+    pts = []
+    for b, r in reps.items():
+        if r.errors:
+            err = float(np.mean([v for _, v in r.errors]))
+            e = r.estimate_for(first)
+            pts.append(plots.ParetoPoint(b, r.ops.T, e.snn_total_j, err))
+    if pts:
+        paths["pareto"] = plots.plot_pareto(
+            pts, figs / "energy_pareto.png", xlabel=f"SNN energy per inference (J), {first}"
+        )
+    info = {
+        "files": [str(p.name) for p in paths.values()],
+        "totals": _totals(rep),
+        "backend": main_backend,
+        "profiles": [p.name for p in profiles],
+    }
+    rd.record("energy", options.to_dict(), info)
+    return rep
+
+
+def _totals(rep) -> dict:
+    return {
+        e.profile: {"snn_pj": e.snn_total_pj, "ann_pj": e.ann_total_pj, "kind": e.kind}
+        for e in rep.estimates
+    }
+
+
 def stage_artifacts(rd: RunDir, stage: str) -> list[Path]:
     """The files whose presence, with a matching record, makes a torch stage done."""
     return {
@@ -247,15 +590,24 @@ def stage_artifacts(rd: RunDir, stage: str) -> list[Path]:
 
 
 __all__ = [
+    "ENERGY_BACKENDS",
+    "ENERGY_PROFILES",
     "LAVA_BATCH",
     "LAVA_POINTS",
     "NETX_FILE",
     "CheckpointOptions",
     "ConvertOptions",
+    "EnergyOptions",
     "ExportOptions",
-    "export_stage",
+    "RunOptions",
+    "array_key",
     "calibration_points",
     "checkpoint_stage",
     "convert_stage",
+    "energy_stage",
+    "export_stage",
+    "is_lava",
+    "prediction_errors",
+    "run_stage",
     "stage_artifacts",
 ]

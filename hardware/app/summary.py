@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hardware.app.stages import ENERGY_BACKENDS, array_key
 from lava_pinn.metrics import field_errors
 
 
@@ -57,7 +58,6 @@ def _errors(pred: np.ndarray, ref: np.ndarray, outputs, gauge) -> tuple[int, dic
 def summarize(rd) -> Summary:
     """The :class:`Summary` of run directory ``rd`` (a :class:`~hardware.app.rundir.RunDir`);
     needs ``predictions.npz`` (``RunDirError`` naming ``lava-pinn run`` otherwise)."""
-    from hardware.app.run_cli import array_key
     from lava_pinn.problems import get_problem
 
     pred = rd.load_predictions()
@@ -129,7 +129,9 @@ def summarize(rd) -> Summary:
         network=str(conv.get("network", "")),
         rows=tuple(rows),
         energy=dict(energy_rec.get("totals", {})),
-        energy_backend=energy_opts.get("backend") or _first_energy_backend(backends),
+        energy_backend=energy_rec.get("backend")
+        or energy_opts.get("backend")
+        or _first_energy_backend(backends),
         artifacts=tuple(arts),
         figures=figs,
         notes=tuple(notes),
@@ -145,8 +147,6 @@ _EXTRA = {
 
 
 def _first_energy_backend(backends: list[str]) -> str | None:
-    from hardware.app.run_cli import ENERGY_BACKENDS
-
     for b in ENERGY_BACKENDS:
         if b in backends:
             return b
@@ -155,8 +155,6 @@ def _first_energy_backend(backends: list[str]) -> str | None:
 
 def _agreement(pred: dict, backends: list[str]) -> list[str]:
     """Where Lava fixed_pt and the torch twin both evaluated points: are they equal there?"""
-    from hardware.app.run_cli import array_key
-
     if "torch-twin" not in backends:
         return []
     twin = pred.get(array_key("torch-twin"))
