@@ -376,6 +376,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     previous = None
+    torch = sys.modules.get("torch")  # commands set their own --threads; a caller's is restored
+    threads = torch.get_num_threads() if torch is not None else None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _terminate)
     try:
@@ -404,6 +406,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
     finally:
+        if threads is not None:
+            torch.set_num_threads(threads)
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 
