@@ -34,9 +34,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from exporters.artifact import load_artifact
 from exporters.intnet import IntegerNetwork
+from exporters.lava_graph import build_float_graph, build_int_graph
+from exporters.quantizer import quantize
 from exporters.twin import run_twin
 from lava_pinn.metrics import rel_l2
+from lava_pinn.neurons import get_neuron
 
 log = logging.getLogger(__name__)
 
@@ -281,8 +285,6 @@ class LadderReport:
 def _resolve(source: Any, x: np.ndarray, network: IntegerNetwork | None):
     """``(float_snn, IntegerNetwork)`` from an artifact, an artifact path or a float SNN."""
     if isinstance(source, (str, os.PathLike)):
-        from exporters.artifact import load_artifact
-
         source = load_artifact(Path(source))
     if isinstance(getattr(source, "network", None), IntegerNetwork):  # an Artifact
         if source.float_snn is None:
@@ -300,8 +302,6 @@ def _resolve(source: Any, x: np.ndarray, network: IntegerNetwork | None):
             f"a SpikingNetwork, got {type(source).__name__}"
         )
     if network is None:
-        from exporters.quantize import quantize
-
         log.info("quantizing the float SNN on the %d ladder points", x.shape[0])
         network, _ = quantize(snn, torch.as_tensor(x))
     if not isinstance(network, IntegerNetwork):
@@ -319,8 +319,6 @@ def _resolve(source: Any, x: np.ndarray, network: IntegerNetwork | None):
 def float_snn_trace(snn: Any, x: np.ndarray) -> tuple[np.ndarray, list[np.ndarray], list]:
     """The float simulator (:func:`lava_pinn.conversion.network.simulate`) with every spike
     recorded: ``(y, counts, spikes)``, spikes per layer ``(n, T, n_l)`` int8."""
-    from lava_pinn.neurons import get_neuron
-
     dtype = snn.hidden[0].weight.dtype
     xt = torch.as_tensor(x, dtype=dtype)
     n, T = xt.shape[0], snn.T
@@ -369,7 +367,7 @@ def equivalence_ladder(
 
     ``source``: an :class:`exporters.artifact.Artifact` (its ``network`` and ``float_snn``), a
     path to one, or a float ``SpikingNetwork`` (quantized on ``x`` with
-    :func:`exporters.quantize.quantize` unless ``network`` is given). ``ann``: the trained
+    :func:`exporters.quantize` unless ``network`` is given). ``ann``: the trained
     PINN; ``exact``: the exact solution on ``x`` ``(n, out)``; the reference is ``exact`` when
     given, else the ANN. ``lava=False`` skips the two Lava rungs. ``tolerances`` overrides
     :data:`CHECKS`' defaults by rung name. Lava graphs run ``batch`` points side by side.
@@ -435,8 +433,6 @@ def equivalence_ladder(
     check("snn-float")
     check("snn-int")
     if lava:
-        from exporters.lava_graph import build_float_graph, build_int_graph
-
         for rung, build in (
             ("lava-float", lambda: build_float_graph(snn.hidden, snn.output, snn.T, batch)),
             ("lava-fixed", lambda: build_int_graph(net, batch)),
