@@ -62,6 +62,7 @@ from lava_pinn.conversion.representations import (  # noqa: E402
     REPRESENTATIONS,
     parse_representation,
 )
+from lava_pinn.metrics import field_errors, rel_l2  # noqa: E402
 from lava_pinn.neurons import NEURONS  # noqa: E402
 from lava_pinn.problems import ZOO, available, get_problem  # noqa: E402
 from lava_pinn.training import predict  # noqa: E402
@@ -222,13 +223,6 @@ def eval_set(ck, n_eval: int, seed: int = 1) -> EvalSet:
     )
 
 
-def rel_per_field(pred: torch.Tensor, ref: torch.Tensor, fields) -> dict[str, float]:
-    return {
-        f: float(torch.linalg.norm(pred[:, i] - ref[:, i]) / torch.linalg.norm(ref[:, i]))
-        for i, f in enumerate(fields)
-    }
-
-
 def snn_outputs(snn, ck, ev: EvalSet) -> tuple[torch.Tensor, dict]:
     """SNN outputs on the evaluation set and its spike statistics (per layer over all axes)."""
     with torch.no_grad():
@@ -294,10 +288,10 @@ def run_one(ck, ev: EvalSet, method: Method, T: int, x_cal: torch.Tensor, args) 
         return row
     row.update(
         status="ok",
-        snn_vs_ref=rel_per_field(y, ev.values, ev.fields),
-        ann_vs_ref=rel_per_field(ev.ann, ev.values, ev.fields),
-        snn_vs_ann=rel_per_field(y, ev.ann, ev.fields),
-        snn_vs_ann_all=float(torch.linalg.norm(y - ev.ann) / torch.linalg.norm(ev.ann)),
+        snn_vs_ref=field_errors(y, ev.values, ev.fields, finite_only=False),
+        ann_vs_ref=field_errors(ev.ann, ev.values, ev.fields, finite_only=False),
+        snn_vs_ann=field_errors(y, ev.ann, ev.fields, finite_only=False),
+        snn_vs_ann_all=rel_l2(y, ev.ann),
         **spikes,
         neurons=int(snn.neurons),
         synapses=int(snn.synapses),

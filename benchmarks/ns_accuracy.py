@@ -44,6 +44,7 @@ from lava_pinn.conversion.convert import (  # noqa: E402
     default_calibration_points,
 )
 from lava_pinn.conversion.representations import parse_representation  # noqa: E402
+from lava_pinn.metrics import rel_l2  # noqa: E402
 from lava_pinn.problems import get_problem  # noqa: E402
 
 PROBLEM = "navier-stokes-tg"
@@ -52,13 +53,9 @@ BUDGET_S = 60.0
 FACTOR = 1.2
 
 
-def rel(pred: torch.Tensor, ref: torch.Tensor) -> float:
-    return float(torch.linalg.norm(pred - ref) / torch.linalg.norm(ref))
-
-
 def field_errors(y: torch.Tensor, y_exact: torch.Tensor, y_ann: torch.Tensor, names) -> dict:
     return {
-        n: {"vs_exact": rel(y[:, i], y_exact[:, i]), "vs_ann": rel(y[:, i], y_ann[:, i])}
+        n: {"vs_exact": rel_l2(y[:, i], y_exact[:, i]), "vs_ann": rel_l2(y[:, i], y_ann[:, i])}
         for i, n in enumerate(names)
     }
 
@@ -227,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     command = ".venv/bin/python benchmarks/ns_accuracy.py " + " ".join(argv)
     ck, problem, x, y_exact, y_ann = reference_points(args.points)
     names = list(problem.outputs)
-    ann_err = {n: rel(y_ann[:, i], y_exact[:, i]) for i, n in enumerate(names)}
+    ann_err = {n: rel_l2(y_ann[:, i], y_exact[:, i]) for i, n in enumerate(names)}
     print("ANN vs exact: " + ", ".join(f"{k} {100 * v:.3f}%" for k, v in ann_err.items()))
     rows = []
     for T in args.T:

@@ -51,17 +51,14 @@ from ns_accuracy import reference_points  # noqa: E402  (benchmarks/ is on sys.p
 from lava_pinn.checkpoint import atomic_write_bytes  # noqa: E402
 from lava_pinn.conversion.convert import default_calibration_points, parse_mlp  # noqa: E402
 from lava_pinn.conversion.representations import pwl  # noqa: E402
+from lava_pinn.metrics import rel_l2  # noqa: E402
 
 PROBLEM = "navier-stokes-tg"
 PARTS = ("weights", "activations", "pwl")
 
 
-def rel(pred: torch.Tensor, ref: torch.Tensor) -> float:
-    return float(torch.linalg.norm(pred - ref) / torch.linalg.norm(ref))
-
-
 def uv(y: torch.Tensor, ref: torch.Tensor) -> dict:
-    return {"u": rel(y[:, 0], ref[:, 0]), "v": rel(y[:, 1], ref[:, 1])}
+    return {"u": rel_l2(y[:, 0], ref[:, 0]), "v": rel_l2(y[:, 1], ref[:, 1])}
 
 
 # ------------------------------------------------------------------------------ weights
@@ -126,7 +123,7 @@ def _qat(ck, problem, x, y_exact, y_ann, *, bits: int, iters: int) -> dict:
 
     def val_error() -> float:
         with torch.no_grad():
-            return rel(mlp_forward(lins, x_val, weights()), y_val)
+            return rel_l2(mlp_forward(lins, x_val, weights()), y_val)
 
     opt = torch.optim.Adam(student.parameters(), lr=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, iters, eta_min=1e-6)

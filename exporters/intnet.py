@@ -29,6 +29,8 @@ import numpy as np
 
 from exporters import fixed_point as fp
 from lava_pinn.neurons import NEURONS, NeuronModel
+from lava_pinn.registry import unknown_name
+from lava_pinn.validation import check_T
 
 X_BITS = 16
 X_MAX = 2 ** (X_BITS - 1) - 1
@@ -151,10 +153,7 @@ class IntLayer:
             object.__setattr__(self, f, arr)
         object.__setattr__(self, "weight_exp", _check_exp(self.weight_exp, w))
         if self.neuron not in NEURONS:
-            raise ValueError(
-                f"{w}.neuron {self.neuron!r} is not a registered neuron model; "
-                f"available: {', '.join(NEURONS.available())}"
-            )
+            raise unknown_name(NEURONS.kind, self.neuron, NEURONS.available(), f" ({w}.neuron)")
         spec = self.spec
         _check_range(self.bias_mant, *spec.bias_mant_range, f"{w}.bias_mant ({spec.name})")
         _check_range(self.bias_exp, *spec.bias_exp_range, f"{w}.bias_exp ({spec.name})")
@@ -271,9 +270,7 @@ class IntegerNetwork:
         object.__setattr__(self, "hidden", hidden)
         if not isinstance(self.readout, IntReadout):
             raise TypeError("IntegerNetwork.readout must be an IntReadout")
-        if isinstance(self.T, bool) or not isinstance(self.T, (int, np.integer)) or self.T < 1:
-            raise ValueError(f"IntegerNetwork.T must be an integer >= 1, got {self.T!r}")
-        object.__setattr__(self, "T", int(self.T))
+        object.__setattr__(self, "T", check_T(self.T, "IntegerNetwork.T"))
         first = hidden[0]
         if first.fine_weight is not None:
             raise ValueError(

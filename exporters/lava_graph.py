@@ -29,11 +29,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from scipy.sparse import csr_matrix
 
 from exporters._lava import require_lava
 from exporters.intnet import IntegerNetwork
 from exporters.runtime import LavaGraph, NeuronSlot
 from lava_pinn.neurons import NEURONS
+from lava_pinn.validation import check_count, check_T
 
 CONNECTIONS = ("batched", "sparse", "dense")
 
@@ -58,8 +60,6 @@ def _connection(kind: str, weights: np.ndarray, weight_exp: int, batch: int, gra
         dense = require_lava("lava.proc.dense.process")
         return dense.Dense(weights=block, weight_exp=weight_exp, num_message_bits=8 * graded)
     if kind == "sparse":
-        from scipy.sparse import csr_matrix
-
         sparse = require_lava("lava.proc.sparse.process")
         return sparse.Sparse(
             weights=csr_matrix(block), weight_exp=weight_exp, num_message_bits=8 * graded
@@ -80,8 +80,7 @@ def _connect(src: Any, dst: Any, desc: dict, connection: str, batch: int) -> lis
 
 
 def _check_batch(batch: int, connection: str) -> int:
-    if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
-        raise ValueError(f"batch must be an integer >= 1, got {batch!r}")
+    batch = check_count(batch, "batch")
     if connection not in CONNECTIONS:
         raise ValueError(f"connection must be one of {CONNECTIONS}, got {connection!r}")
     return int(batch)
@@ -237,8 +236,7 @@ def build_float_graph(
     threshold per layer, so ``"lif-hard"`` layers need a uniform threshold.
     """
     batch = _check_batch(batch, connection)
-    if isinstance(T, bool) or not isinstance(T, int) or T < 1:
-        raise ValueError(f"T must be an integer >= 1, got {T!r}")
+    T = check_T(T, "T")
 
     def f64(t: Any) -> np.ndarray:
         t = t.detach().cpu().numpy() if hasattr(t, "detach") else t

@@ -44,9 +44,11 @@ What netx cannot express, and how it is handled exactly:
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,8 +56,12 @@ from typing import Any
 import numpy as np
 
 from exporters import fixed_point as fp
+from exporters._lava import require_lava
 from exporters.intnet import IntegerNetwork, IntLayer, IntReadout
 from exporters.runtime import LavaGraph, LavaRunError, NeuronSlot
+from lava_pinn import __version__
+from lava_pinn.checkpoint import atomic_write_bytes
+from lava_pinn.neurons import get_neuron
 
 log = logging.getLogger(__name__)
 
@@ -176,8 +182,6 @@ def _lif_hard_neuron(layer: IntLayer) -> dict[str, Any]:
 
 def check_netx_native(net: IntegerNetwork) -> None:
     """Raise :class:`NetxExportError` naming the first layer that is not ``"lif-hard"``."""
-    from lava_pinn.neurons import get_neuron
-
     for i, la in enumerate(net.hidden):
         if la.neuron != NATIVE_NEURON:
             desc = get_neuron(la.neuron).description
@@ -273,9 +277,6 @@ def export_netx(net: IntegerNetwork | Any, path: str | os.PathLike) -> Path:
     for a non-native neuron model or anything netx cannot express exactly (module docstring).
     """
     import h5py
-
-    from lava_pinn import __version__
-    from lava_pinn.checkpoint import atomic_write_bytes
 
     net = _network_of(net)
     layers, host_exp = netx_layers(net)
@@ -438,11 +439,6 @@ class NetxGraph(LavaGraph):
 def import_netx():
     """Import ``lava.lib.dl.netx.hdf5``; its import-time notices (no CUDA, no Prophesee
     toolbox) go to the debug log instead of the terminal."""
-    import contextlib
-    import sys
-
-    from exporters._lava import require_lava
-
     if "lava.lib.dl.netx.hdf5" in sys.modules:
         return sys.modules["lava.lib.dl.netx.hdf5"]
     sink = io.StringIO()
@@ -460,8 +456,6 @@ def build_netx_graph(path: str | os.PathLike, *, timeout_s: float = 120.0) -> Ne
     :func:`exporters.twin.run_twin` of :func:`read_netx` ``(path)``. Imports lava-dl (which
     prints a CUDA notice); remember ``graph.close()`` (or use ``with``).
     """
-    from exporters._lava import require_lava
-
     net = read_netx(path)
     _, host_exp = netx_layers(net)
     hdf5 = import_netx()

@@ -1,7 +1,7 @@
-"""Per-layer quantization rules of :mod:`exporters.quantize`: rounding rules, scale candidates,
+"""Per-layer quantization rules of :mod:`exporters.quantizer`: rounding rules, scale candidates,
 and the builders of the host-side first layer, the Dense-fed hidden layers and the readout.
 
-The equations (units ``k_i``, row scales ``s_i``, exponents) are in :mod:`exporters.quantize`.
+The equations (units ``k_i``, row scales ``s_i``, exponents) are in :mod:`exporters.quantizer`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from exporters.intnet import (
 )
 from exporters.quant_report import LayerReport
 from lava_pinn.neurons import NEURONS, NeuronModel
-from lava_pinn.registry import Registry
+from lava_pinn.registry import Registry, unknown_name
 
 INPUT_HEADROOM_BITS = 1  # x_q uses 14 of its 15 magnitude bits: twice the range still fits
 HOST_CURRENT_BITS = 22  # first-layer current: largest |I| ~ 2**22 of the 24-bit v
@@ -112,9 +112,8 @@ class ScaleCandidate:
 
     def __post_init__(self) -> None:
         if self.rounding not in ROUNDINGS:
-            raise ValueError(
-                f"ScaleCandidate.rounding {self.rounding!r} is unknown; "
-                f"available: {', '.join(ROUNDINGS.available())}"
+            raise unknown_name(
+                ROUNDINGS.kind, self.rounding, ROUNDINGS.available(), " (ScaleCandidate.rounding)"
             )
         if not isinstance(self.fill, (int, float)) or not 0.25 <= float(self.fill) <= 1.0:
             raise ValueError(f"ScaleCandidate.fill must lie in [0.25, 1], got {self.fill!r}")
@@ -152,10 +151,7 @@ def _float_layers(snn) -> list[_FloatLayer]:
     out = []
     for i, la in enumerate(snn.hidden):
         if la.neuron not in NEURONS:
-            raise QuantizationError(
-                f"layer {i}: neuron model {la.neuron!r} is not registered; "
-                f"available: {', '.join(NEURONS.available())}"
-            )
+            raise unknown_name(NEURONS.kind, la.neuron, NEURONS.available(), f" (layer {i})")
         out.append(
             _FloatLayer(
                 *(t.detach().cpu().double().numpy() for t in (la.weight, la.bias)),

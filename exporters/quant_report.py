@@ -10,14 +10,9 @@ import math
 from dataclasses import asdict, dataclass, fields
 
 from exporters.intnet import check_weight_groups
+from lava_pinn.validation import check_count, check_T
 
 LAYER_KINDS = ("host", "dense", "readout")
-
-
-def _nonneg_int(value: object, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{where} must be a non-negative int, got {value!r}")
-    return value
 
 
 def _finite(value: object, where: str) -> float:
@@ -80,9 +75,9 @@ class LayerReport:
             raise ValueError(f"LayerReport.shape must be (n_out, n_in), got {self.shape!r}")
         object.__setattr__(self, "shape", shape)
         for f in ("weight_bits", "weight_bits_available", "saturated", "rounded_to_zero"):
-            _nonneg_int(getattr(self, f), f"LayerReport.{f}")
+            check_count(getattr(self, f), f"LayerReport.{f}", 0)
         check_weight_groups(self.weight_groups, "LayerReport.weight_groups")
-        _nonneg_int(self.nonzero_weights, "LayerReport.nonzero_weights")
+        check_count(self.nonzero_weights, "LayerReport.nonzero_weights", 0)
         if self.rounded_to_zero > self.nonzero_weights:
             raise ValueError(
                 f"LayerReport.rounded_to_zero ({self.rounded_to_zero}) exceeds nonzero_weights "
@@ -158,13 +153,12 @@ class QuantizationReport:
         object.__setattr__(self, "layers", layers)
         if not isinstance(self.readout, LayerReport):
             raise TypeError("QuantizationReport.readout must be a LayerReport")
-        if isinstance(self.T, bool) or not isinstance(self.T, int) or self.T < 1:
-            raise ValueError(f"QuantizationReport.T must be an int >= 1, got {self.T!r}")
+        object.__setattr__(self, "T", check_T(self.T, "QuantizationReport.T"))
         for f in ("input_scale", "output_scale", "twin_vs_float"):
             vals = tuple(_finite(v, f"QuantizationReport.{f}") for v in getattr(self, f))
             object.__setattr__(self, f, vals)
-        _nonneg_int(self.calibration_points, "QuantizationReport.calibration_points")
-        _nonneg_int(self.search_evaluations, "QuantizationReport.search_evaluations")
+        check_count(self.calibration_points, "QuantizationReport.calibration_points", 0)
+        check_count(self.search_evaluations, "QuantizationReport.search_evaluations", 0)
         object.__setattr__(self, "objective", _finite(self.objective, "objective"))
 
     @property

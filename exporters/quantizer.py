@@ -72,6 +72,7 @@ from exporters.twin import run_twin
 from lava_pinn.conversion.convert import CALIBRATION_BOUNDARY, default_calibration_points
 from lava_pinn.conversion.network import SpikingNetwork
 from lava_pinn.neurons import NEURONS
+from lava_pinn.problems import get_problem
 from lava_pinn.validation import check_count
 
 __all__ = [
@@ -125,8 +126,6 @@ def _input_range(snn, x: torch.Tensor) -> np.ndarray:
     problem = snn.metadata.get("problem")
     if problem:
         try:
-            from lava_pinn.problems import get_problem
-
             box = get_problem(problem, **snn.metadata.get("problem_params", {})).domain
             dom = np.maximum(np.abs(box.low), np.abs(box.high))
             if dom.shape == x_max.shape:

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from exporters._lava import require_lava
 from lava_pinn.runs import SpikeRun
 
 log = logging.getLogger(__name__)
@@ -232,8 +233,6 @@ class LavaGraph:
             raise LavaRunError("this LavaGraph was closed; build a new one")
         if self._started:
             return self
-        from exporters._lava import require_lava
-
         cfg = require_lava("lava.magma.core.run_configs")
         before = self._before = child_pids()
         run_cfg = cfg.Loihi2SimCfg(select_tag=self.tag)
@@ -365,8 +364,6 @@ class LavaGraph:
         return np.asarray(self._call(var.get, f"get {what}"))
 
     def _steps(self, n: int) -> None:
-        from exporters._lava import require_lava
-
         rc = require_lava("lava.magma.core.run_conditions")
         self._call(lambda: self.readout.run(condition=rc.RunSteps(num_steps=n)), f"run {n}")
 

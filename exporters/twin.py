@@ -20,6 +20,7 @@ from exporters import fixed_point as fp
 from exporters.intnet import IntegerNetwork
 from lava_pinn.runs import SpikeRun
 from lava_pinn.simulation import LayerRun, run_chain
+from lava_pinn.validation import check_count
 
 TwinResult = SpikeRun  # the one result type of a run (same as the Lava graphs')
 
@@ -145,8 +146,7 @@ def run_twin(
     bias0 = mant << exp if first.spec.act_shift else mant  # effective bias in v units
     if chunk is None:
         chunk = default_chunk(net)
-    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
-        raise ValueError(f"chunk (points per pass) must be an integer >= 1, got {chunk!r}")
+    chunk = check_count(chunk, "chunk (points per pass)")
     t0 = time.perf_counter()
     dtype = None if force_int64 else exact_float_dtype(net, bias0)
     layers, readout, spike_dtype = _program(net, dtype)

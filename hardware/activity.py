@@ -23,13 +23,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lava_pinn.neurons import available
+from lava_pinn.validation import check_count
+
 OUTPUT = "output"  # the non-spiking integrating output layer
 INPUT_KINDS = ("analog", "spikes")
 
 
 def _known_neurons() -> list[str]:
-    from lava_pinn.neurons import available
-
     return [*available(), OUTPUT]
 
 
@@ -37,12 +38,6 @@ def _readonly(a: np.ndarray) -> np.ndarray:
     a = np.array(a, copy=True)
     a.setflags(write=False)
     return a
-
-
-def _pos_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def _counts(value: object, name: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -95,9 +90,9 @@ class LayerSpec:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
             raise ValueError(f"LayerSpec.name must be a non-empty string, got {self.name!r}")
-        n_in = _pos_int(self.n_in, f"LayerSpec({self.name}).n_in")
-        n_out = _pos_int(self.n_out, f"LayerSpec({self.name}).n_out")
-        groups = _pos_int(self.groups, f"LayerSpec({self.name}).groups")
+        n_in = check_count(self.n_in, f"LayerSpec({self.name}).n_in")
+        n_out = check_count(self.n_out, f"LayerSpec({self.name}).n_out")
+        groups = check_count(self.groups, f"LayerSpec({self.name}).groups")
         object.__setattr__(self, "groups", groups)
         object.__setattr__(self, "n_in", n_in)
         object.__setattr__(self, "n_out", n_out)
@@ -123,7 +118,7 @@ class LayerSpec:
             object.__setattr__(
                 self,
                 "weight_bits",
-                _pos_int(self.weight_bits, f"LayerSpec({self.name}).weight_bits"),
+                check_count(self.weight_bits, f"LayerSpec({self.name}).weight_bits"),
             )
 
     @classmethod
@@ -179,8 +174,8 @@ class SNNActivity:
         if not layers or not all(isinstance(la, LayerSpec) for la in layers):
             raise TypeError("SNNActivity.layers must be a non-empty sequence of LayerSpec")
         object.__setattr__(self, "layers", layers)
-        object.__setattr__(self, "n_samples", _pos_int(self.n_samples, "SNNActivity.n_samples"))
-        object.__setattr__(self, "T", _pos_int(self.T, "SNNActivity.T"))
+        object.__setattr__(self, "n_samples", check_count(self.n_samples, "SNNActivity.n_samples"))
+        object.__setattr__(self, "T", check_count(self.T, "SNNActivity.T"))
         for k in range(1, len(layers)):
             prev, cur = layers[k - 1], layers[k]
             if cur.n_in != prev.n_out:
@@ -372,7 +367,7 @@ class ANNSpec:
     def __post_init__(self) -> None:
         if isinstance(self.widths, int) or not hasattr(self.widths, "__iter__"):
             raise TypeError(f"ANNSpec.widths must be a sequence of ints, got {self.widths!r}")
-        widths = tuple(_pos_int(w, "ANNSpec.widths[i]") for w in self.widths)
+        widths = tuple(check_count(w, "ANNSpec.widths[i]") for w in self.widths)
         if len(widths) < 2:
             raise ValueError(f"ANNSpec.widths needs input and output sizes, got {widths}")
         object.__setattr__(self, "widths", widths)

@@ -37,11 +37,19 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
+import torch
 
+from exporters._lava import require_lava
+from exporters.lava_graph import build_float_graph, build_int_graph
+from exporters.runtime import LavaGraph
+from exporters.twin import run_twin
+from hardware.energy.measured import measure_loihi2
+from lava_pinn.conversion.network import simulate
+from lava_pinn.neurons import get_neuron
 from lava_pinn.registry import Registry, UnknownNameError, unknown_name
 from lava_pinn.validation import check_count
 
@@ -115,8 +123,6 @@ class LoadedNetwork:
 
 
 def _lava_status() -> tuple[bool, str]:
-    from exporters._lava import require_lava
-
     try:
         require_lava("lava.magma.core.run_configs")
     except ImportError as err:
@@ -182,11 +188,6 @@ class Backend:
 
 # ------------------------------------------------------------------------------- torch-float
 def _torch_float(net: LoadedNetwork, x: np.ndarray, options: dict) -> RunOutput:
-    import torch
-
-    from lava_pinn.conversion.network import simulate
-    from lava_pinn.neurons import get_neuron
-
     trace = options.pop("trace", False)
     _no_more(options, "torch-float", ())
     snn = net.require_float("torch-float")
@@ -234,8 +235,6 @@ def _float_spikes(snn, xt) -> tuple[np.ndarray, ...]:
 
 # ------------------------------------------------------------------------------- torch-twin
 def _torch_twin(net: LoadedNetwork, x: np.ndarray, options: dict) -> RunOutput:
-    from exporters.twin import run_twin
-
     # default: exporters.twin.default_chunk (sized to the network's widest layer)
     chunk = _pos_int_option(options, "chunk", 1) if "chunk" in options else None
     trace = options.pop("trace", False)
@@ -269,8 +268,6 @@ def _graph_output(graph, x: np.ndarray, arithmetic: str, trace: bool = False) ->
 
 
 def _lava_cpu(net: LoadedNetwork, x: np.ndarray, options: dict) -> RunOutput:
-    from exporters.lava_graph import build_int_graph
-
     batch, connection, timeout_s, trace = _graph_options(options, "lava-cpu")
     inet = net.require_integer("lava-cpu")
     graph = build_int_graph(inet, batch, connection=connection, timeout_s=timeout_s)
@@ -278,8 +275,6 @@ def _lava_cpu(net: LoadedNetwork, x: np.ndarray, options: dict) -> RunOutput:
 
 
 def _lava_cpu_float(net: LoadedNetwork, x: np.ndarray, options: dict) -> RunOutput:
-    from exporters.lava_graph import build_float_graph
-
     batch, connection, timeout_s, trace = _graph_options(options, "lava-cpu-float")
     snn = net.require_float("lava-cpu-float")
     graph = build_float_graph(
@@ -333,9 +328,6 @@ def loihi2_status() -> tuple[bool, str]:
 
 def _loihi2(net: LoadedNetwork, x: np.ndarray, options: dict) -> RunOutput:  # pragma: no cover
     # Not exercised here: no lava-loihi and no board on the machines this project runs on.
-    from exporters.lava_graph import build_int_graph
-    from hardware.energy.measured import measure_loihi2
-
     batch = _pos_int_option(options, "batch", 16)
     timeout_s = _timeout_option(options)
     options.pop("trace", None)  # Backend.run refuses trace=True here (traces=False)
@@ -377,9 +369,6 @@ def _as_hardware_graph(graph, callback_fxs: list):  # pragma: no cover - needs a
     then get lava-loihi's NeuroCore models; the host-side helpers (bias gating, the readout
     Accumulator) keep their Python ``fixed_pt`` models. Untested: no board here.
     """
-    from dataclasses import fields
-
-    from exporters.runtime import LavaGraph
 
     class _HwGraph(LavaGraph):
         def open(self):

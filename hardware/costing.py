@@ -29,6 +29,8 @@ from typing import Any
 
 from hardware.activity import ANNSpec, SNNActivity
 from hardware.energy import DEFAULT_PROFILES, EnergyProfile, EnergyReport, estimate_energy
+from hardware.runner import ann_spec
+from lava_pinn.checkpoint import atomic_write_bytes
 
 FORMAT = "lava-pinn-activity"
 FORMAT_VERSION = 1
@@ -50,8 +52,6 @@ class ActivityRecord:
 
 def record_of(result: Any) -> ActivityRecord:
     """The :class:`ActivityRecord` of a :class:`~hardware.runner.RunResult`."""
-    from hardware.runner import ann_spec
-
     basis = (
         "the ANN the SNN was converted from (widths from the conversion metadata)"
         if result.metadata.get("units")
@@ -76,8 +76,6 @@ def to_dict(record: ActivityRecord) -> dict:
 
 def save_activity(result_or_record: Any, path: str | Path) -> Path:
     """Write the activity record of a run as JSON, atomically."""
-    from lava_pinn.checkpoint import atomic_write_bytes
-
     rec = result_or_record
     if not isinstance(rec, ActivityRecord):
         rec = record_of(rec)

@@ -36,7 +36,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from exporters.artifact import load_artifact
 from exporters.intnet import IntegerNetwork
+from exporters.quantizer import quantize
 from hardware.backends import LoadedNetwork, get_backend
 from lava_pinn.metrics import rel_l2
 
@@ -290,8 +292,6 @@ class LadderReport:
 def _resolve(source: Any, x: np.ndarray, network: IntegerNetwork | None):
     """``(float_snn, IntegerNetwork)`` from an artifact, an artifact path or a float SNN."""
     if isinstance(source, (str, os.PathLike)):
-        from exporters.artifact import load_artifact
-
         source = load_artifact(Path(source))
     if isinstance(getattr(source, "network", None), IntegerNetwork):  # an Artifact
         if source.float_snn is None:
@@ -309,8 +309,6 @@ def _resolve(source: Any, x: np.ndarray, network: IntegerNetwork | None):
             f"a SpikingNetwork, got {type(source).__name__}"
         )
     if network is None:
-        from exporters.quantize import quantize
-
         log.info("quantizing the float SNN on the %d ladder points", x.shape[0])
         network, _ = quantize(snn, torch.as_tensor(x))
     if not isinstance(network, IntegerNetwork):

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lava_pinn.checkpoint import atomic_write_bytes
+
 
 def _plt():
     try:
@@ -32,8 +34,6 @@ def _save(fig, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     import matplotlib.pyplot as plt
-
-    from lava_pinn.checkpoint import atomic_write_bytes
 
     buf = io.BytesIO()
     try:  # render in memory, then replace the file atomically: never a half-written figure

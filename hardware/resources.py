@@ -24,6 +24,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from hardware.activity import weight_groups
+from lava_pinn.neurons import get_neuron
+from lava_pinn.validation import check_count
+
 
 class LoihiResourceWarning(UserWarning):
     """A network exceeds a Loihi 2 limit."""
@@ -56,8 +60,7 @@ class ChipLimits:
             "synapses_per_chip",
         ):
             v = getattr(self, f)
-            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-                raise ValueError(f"ChipLimits.{f} must be a positive integer, got {v!r}")
+            check_count(v, f"ChipLimits.{f}")
 
     def source(self, field: str) -> str:
         return dict(self.sources).get(field, "not stated")
@@ -124,10 +127,7 @@ class LayerShape:
     def __post_init__(self) -> None:
         for f in ("n_in", "n_out", "weight_bits", "groups"):
             v = getattr(self, f)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
-                raise ValueError(
-                    f"LayerShape({self.name}).{f} must be a positive integer, got {v!r}"
-                )
+            check_count(v, f"LayerShape({self.name}).{f}")
         g = self.groups
         if not 0 <= self.nonzeros <= g * self.n_in * self.n_out:
             raise ValueError(
@@ -151,8 +151,6 @@ class LayerShape:
     ) -> LayerShape:
         """``weight``: ``(n_out, n_in)``, or a tuple of such matrices (one connection's weight
         groups, :class:`exporters.intnet.IntLayer`; their synapses add up)."""
-        from hardware.activity import weight_groups
-
         ws = weight_groups(weight, f"LayerShape({name})")
         nz = sum((w != 0).astype(np.int64) for w in ws)
         return cls(
@@ -310,8 +308,6 @@ def check_layers(layers: Sequence[LayerShape], limits: ChipLimits = LOIHI2) -> R
             )
         if la.neuron not in ("output", "lif-hard"):
             try:
-                from lava_pinn.neurons import get_neuron
-
                 native = get_neuron(la.neuron).hardware_native
             except KeyError:
                 native = False

@@ -31,9 +31,13 @@ from typing import Any
 
 import numpy as np
 
+from exporters.artifact import load_artifact
+from exporters.intnet import IntegerNetwork
 from hardware.activity import OUTPUT, ANNSpec, LayerSpec, SNNActivity
 from hardware.backends import DEFAULT_BACKEND, LoadedNetwork, RunOutput, get_backend
 from hardware.resources import ResourceReport, check_network
+from lava_pinn._version import __version__
+from lava_pinn.conversion.network import SpikingNetwork
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +49,6 @@ HOST_LAYER_NOTE = (
 
 def versions() -> dict[str, str]:
     """Versions of what produced a result: python, numpy, torch, lava-nc, lava-dl, lava-pinn."""
-    from lava_pinn._version import __version__
-
     out = {"python": platform.python_version(), "numpy": np.__version__, "lava-pinn": __version__}
     for dist in ("torch", "lava-nc", "lava-dl"):
         try:
@@ -58,14 +60,10 @@ def versions() -> dict[str, str]:
 
 # ------------------------------------------------------------------------------ the network
 def _is_integer(obj: object) -> bool:
-    from exporters.intnet import IntegerNetwork
-
     return isinstance(obj, IntegerNetwork)
 
 
 def _is_float(obj: object) -> bool:
-    from lava_pinn.conversion.network import SpikingNetwork
-
     return isinstance(obj, SpikingNetwork)
 
 
@@ -93,18 +91,10 @@ def _from_artifact(art: Any, source: str) -> LoadedNetwork:
 
 
 def _load_h5(path: Path) -> LoadedNetwork:
-    try:
-        from exporters.artifact import load_artifact
-    except ImportError as err:
-        raise ImportError(
-            f"reading {path} needs exporters.artifact ({err}); pass an IntegerNetwork instead"
-        ) from None
     return _from_artifact(load_artifact(path), str(path))
 
 
 def _load_pt(path: Path) -> LoadedNetwork:
-    from lava_pinn.conversion.network import SpikingNetwork
-
     snn = SpikingNetwork.load(path)
     return LoadedNetwork(None, snn, str(path), dict(snn.metadata))
 

@@ -20,6 +20,7 @@ from torch import nn
 from lava_pinn.activations import available as available_activations
 from lava_pinn.activations import get_activation
 from lava_pinn.registry import unknown_name
+from lava_pinn.validation import check_count
 
 
 def _check_widths(widths: tuple[int, ...], owner: str) -> tuple[int, ...]:
@@ -28,15 +29,7 @@ def _check_widths(widths: tuple[int, ...], owner: str) -> tuple[int, ...]:
     widths = tuple(widths)
     if not widths:
         raise ValueError(f"{owner}.widths must hold at least one hidden layer width, got ()")
-    for w in widths:
-        if isinstance(w, bool) or not isinstance(w, int) or w <= 0:
-            raise ValueError(f"{owner}.widths must be positive integers, got {w!r} in {widths}")
-    return widths
-
-
-def _check_positive_int(value: object, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return tuple(check_count(w, f"{owner}.widths {widths}: each width") for w in widths)
 
 
 @dataclass(frozen=True)
@@ -49,8 +42,12 @@ class MLPConfig:
     activation: str = "tanh"
 
     def __post_init__(self) -> None:
-        _check_positive_int(self.in_features, "MLPConfig.in_features")
-        _check_positive_int(self.out_features, "MLPConfig.out_features")
+        object.__setattr__(
+            self, "in_features", check_count(self.in_features, "MLPConfig.in_features")
+        )
+        object.__setattr__(
+            self, "out_features", check_count(self.out_features, "MLPConfig.out_features")
+        )
         object.__setattr__(self, "widths", _check_widths(self.widths, "MLPConfig"))
         try:
             get_activation(self.activation)
@@ -100,9 +97,11 @@ class SPINNConfig:
     activation: str = "tanh"
 
     def __post_init__(self) -> None:
-        _check_positive_int(self.axes, "SPINNConfig.axes")
-        _check_positive_int(self.out_features, "SPINNConfig.out_features")
-        _check_positive_int(self.rank, "SPINNConfig.rank")
+        object.__setattr__(self, "axes", check_count(self.axes, "SPINNConfig.axes"))
+        object.__setattr__(
+            self, "out_features", check_count(self.out_features, "SPINNConfig.out_features")
+        )
+        object.__setattr__(self, "rank", check_count(self.rank, "SPINNConfig.rank"))
         object.__setattr__(self, "widths", _check_widths(self.widths, "SPINNConfig"))
         try:
             get_activation(self.activation)

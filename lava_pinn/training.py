@@ -23,8 +23,10 @@ import torch
 from torch import nn
 
 from lava_pinn.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from lava_pinn.metrics import field_errors
 from lava_pinn.models import SPINN, ModelConfig
 from lava_pinn.problems import Problem, get_problem
+from lava_pinn.validation import check_count, check_real
 
 log = logging.getLogger(__name__)
 
@@ -36,19 +38,8 @@ class TrainingError(RuntimeError):
     """Training diverged (non-finite loss); the message names the step and the loss terms."""
 
 
-def _check_int(value: object, name: str, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        kind = "a positive" if minimum == 1 else "a non-negative"
-        raise ValueError(f"TrainConfig.{name} must be {kind} integer, got {value!r}")
-
-
-def _check_float(value: object, name: str, *, positive: bool, upper: float = math.inf) -> None:
-    ok = not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
-    if ok:
-        ok = (value > 0 if positive else value >= 0) and value <= upper
-    if not ok:
-        rng = f"> 0{'' if upper == math.inf else f' and <= {upper}'}" if positive else ">= 0"
-        raise ValueError(f"TrainConfig.{name} must be a finite number {rng}, got {value!r}")
+def _check_int(cfg: TrainConfig, name: str, minimum: int) -> None:
+    object.__setattr__(cfg, name, check_count(getattr(cfg, name), f"TrainConfig.{name}", minimum))
 
 
 @dataclass(frozen=True)
@@ -79,29 +70,29 @@ class TrainConfig:
     log_every: int = 100
 
     def __post_init__(self) -> None:
-        _check_int(self.adam_steps, "adam_steps", 0)
-        _check_int(self.lbfgs_steps, "lbfgs_steps", 0)
+        _check_int(self, "adam_steps", 0)
+        _check_int(self, "lbfgs_steps", 0)
         if self.adam_steps + self.lbfgs_steps == 0:
             raise ValueError("TrainConfig: adam_steps and lbfgs_steps are both 0; set one > 0")
-        _check_float(self.lr, "lr", positive=True, upper=10.0)
+        check_real(self.lr, "TrainConfig.lr", low=0.0, high=10.0, low_open=True)
         if self.lr_schedule not in SCHEDULES:
             raise ValueError(
                 f"TrainConfig.lr_schedule {self.lr_schedule!r} is unknown; use one of {SCHEDULES}"
             )
-        _check_float(self.lr_final, "lr_final", positive=True, upper=1.0)
-        _check_int(self.n_collocation, "n_collocation", 1)
-        _check_int(self.n_boundary, "n_boundary", 1)
+        check_real(self.lr_final, "TrainConfig.lr_final", low=0.0, high=1.0, low_open=True)
+        _check_int(self, "n_collocation", 1)
+        _check_int(self, "n_boundary", 1)
         for name in ("pde_weight", "bc_weight", "ic_weight", "data_weight"):
-            _check_float(getattr(self, name), name, positive=False)
+            check_real(getattr(self, name), f"TrainConfig.{name}", low=0.0)
         if not isinstance(self.hard_bc, bool):
             raise TypeError(f"TrainConfig.hard_bc must be True or False, got {self.hard_bc!r}")
         if self.dtype not in DTYPES:
             raise ValueError(
                 f"TrainConfig.dtype {self.dtype!r} is unknown; use one of {sorted(DTYPES)}"
             )
-        _check_int(self.seed, "seed", 0)
-        _check_int(self.resample_every, "resample_every", 0)
-        _check_int(self.log_every, "log_every", 1)
+        _check_int(self, "seed", 0)
+        _check_int(self, "resample_every", 0)
+        _check_int(self, "log_every", 1)
 
     @classmethod
     def for_problem(cls, problem: Problem | str, **overrides: object) -> TrainConfig:
@@ -384,13 +375,7 @@ def evaluate(
     problem = get_problem(problem) if isinstance(problem, str) else problem
     ref = problem.reference()
     pred = predict(model, problem, ref.points, bool(hard_bc), ref.axes)
-    out = {}
-    for i, name in enumerate(problem.outputs):
-        p, r = pred[:, i], ref.values[:, i]
-        if name in problem.gauge_fields:
-            p, r = p - p.mean(), r - r.mean()
-        out[name] = float(torch.linalg.norm(p - r) / torch.linalg.norm(r))
-    return out
+    return field_errors(pred, ref.values, problem.outputs, problem.gauge_fields, finite_only=False)
 
 
 __all__ = [

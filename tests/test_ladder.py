@@ -180,3 +180,21 @@ def test_ladder_and_netx_modules_import_without_lava():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
+
+
+def test_ladder_quantizes_a_float_snn_given_without_its_network():
+    """A float SpikingNetwork without its network: the ladder quantizes it on x."""
+    import warnings
+
+    import lava_pinn
+    from lava_pinn.checkpoint import load_pretrained
+    from lava_pinn.conversion.convert import default_calibration_points
+
+    ck = load_pretrained("regression-1d")
+    x = default_calibration_points(ck.problem, ck.problem_params, 32, seed=0)
+    snn = lava_pinn.convert(ck, x, T=16, representation="direct", calibration="light")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rep = equivalence_ladder(snn, x.numpy(), lava=False)
+    assert [r.name for r in rep.rungs] == ["snn-float", "snn-int"]
+    assert rep.T == 16 and np.isfinite(rep.check("snn-int").rel_diff)  # quantized on x

@@ -232,7 +232,7 @@ def test_bad_arguments():
         quantize(snn)
     with pytest.raises(ValueError, match="NaN"):
         quantize(snn, torch.full((4, 2), float("nan"), dtype=D))
-    with pytest.raises(ValueError, match="rounding 'floor' is unknown; available: compensated"):
+    with pytest.raises(ValueError, match="rounding 'floor'.*available: compensated"):
         ScaleCandidate("floor")
     with pytest.raises(ValueError, match="fill"):
         ScaleCandidate(fill=2.0)

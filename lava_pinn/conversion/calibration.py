@@ -37,6 +37,7 @@ import torch
 
 from lava_pinn.conversion.finetune import FinetuneConfig, finetune
 from lava_pinn.conversion.plan import Plan
+from lava_pinn.metrics import OBJECTIVE_FLOOR, rel_l2
 from lava_pinn.neurons import get_neuron
 from lava_pinn.registry import Registry
 
@@ -69,7 +70,7 @@ class CalibrationContext:
         return self._rel(y), list(head[:l]) + tail[l:], train
 
     def _rel(self, y: torch.Tensor) -> float:
-        return float((y - self.y_ann).norm() / self.y_ann.norm().clamp(min=1e-30))
+        return rel_l2(y, self.y_ann, floor=OBJECTIVE_FLOOR)
 
 
 def _guarded(

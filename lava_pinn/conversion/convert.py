@@ -224,7 +224,7 @@ OUTLIER_SPREADS = 10.0  # a point this many 1-99% spreads outside that range is 
 def _warn_outliers(x: torch.Tensor, path: str) -> None:
     """Warn about calibration points far outside the bulk of the others: each unit's range
     (``pwl``'s pieces, ``direct``'s thresholds) stretches to reach them, which coarsens the
-    conversion everywhere else (one point at 1e6 among 512 in [-1, 1]: 41% error)."""
+    conversion everywhere else."""
     if x.shape[0] < 20:
         return
     lo, hi = torch.quantile(x, 0.01, dim=0), torch.quantile(x, 0.99, dim=0)
@@ -374,10 +374,7 @@ def default_calibration_points(
     inside. A PINN's extreme pre-activations sit on the boundary (layer 1 is affine in ``x``,
     so its extremes are corners), and the ``pwl`` representation fits each unit over the range
     its calibration points reach: interior points alone leave the extremes of a grid outside
-    that range. Measured on ``navier-stokes-tg``, ``pwl:24/none/graded-if`` at ``T = 64``
-    (8192 grid points): 1024 interior points give u, v errors 1.16x / 1.29x the ANN's; 1024
-    points with ``boundary=0.25`` give 1.08x / 1.08x (``docs/results/ns_accuracy.md``). With
-    few pieces the wider range costs a little instead (8 graded pieces: u 1.10% -> 1.19%)."""
+    that range. With few pieces the wider range coarsens the fit of the interior instead."""
     from lava_pinn.problems import get_problem
 
     check_boundary(boundary)

@@ -46,8 +46,10 @@ from dataclasses import dataclass
 import torch
 
 from lava_pinn.conversion.plan import Plan
+from lava_pinn.metrics import OBJECTIVE_FLOOR, rel_l2
 from lava_pinn.neurons import get_neuron
 from lava_pinn.simulation import LayerRun, float_step, run_chain
+from lava_pinn.validation import check_count, check_real
 
 log = logging.getLogger(__name__)
 
@@ -72,23 +74,13 @@ class FinetuneConfig:
 
     def __post_init__(self) -> None:
         for name, lo in (("iters", 0), ("check_every", 1), ("seed", 0)):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-                raise ValueError(f"FinetuneConfig.{name} must be an integer >= {lo}, got {v!r}")
-        if self.batch is not None and (
-            isinstance(self.batch, bool) or not isinstance(self.batch, int) or self.batch < 1
-        ):
-            raise ValueError(
-                f"FinetuneConfig.batch must be an integer >= 1 or None (all points), "
-                f"got {self.batch!r}"
+            object.__setattr__(
+                self, name, check_count(getattr(self, name), f"FinetuneConfig.{name}", lo)
             )
-        if (
-            isinstance(self.lr, bool)
-            or not isinstance(self.lr, (int, float))
-            or not math.isfinite(self.lr)
-            or self.lr <= 0
-        ):
-            raise ValueError(f"FinetuneConfig.lr must be a finite number > 0, got {self.lr!r}")
+        if self.batch is not None:
+            batch = check_count(self.batch, "FinetuneConfig.batch (None: all points)")
+            object.__setattr__(self, "batch", batch)
+        check_real(self.lr, "FinetuneConfig.lr", low=0.0, low_open=True)
         if self.time_budget_s is not None and (
             isinstance(self.time_budget_s, bool)
             or not isinstance(self.time_budget_s, (int, float))
@@ -209,12 +201,11 @@ def finetune(plan: Plan, x: torch.Tensor, y_ann: torch.Tensor, config: FinetuneC
     """
     t0 = time.perf_counter()
     work = plan.copy()
-    y_norm = y_ann.norm().clamp(min=1e-30)
 
     def exact_error(values: list[torch.Tensor]) -> float:
         _assign(work, values)
         y, _ = work.run(x)
-        return float((y - y_ann).norm() / y_norm)
+        return rel_l2(y, y_ann, floor=OBJECTIVE_FLOOR)
 
     fdt = torch.float32
     masks = [(la.E != 0).to(fdt) for la in work.layers]

@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from lava_pinn.neurons import NEURONS, get_neuron
+from lava_pinn.registry import unknown_name
 from lava_pinn.simulation import LayerRun, float_step, run_chain
 from lava_pinn.validation import check_T
 
@@ -67,9 +68,8 @@ class SpikingLayer:
             bad = float(self.threshold.min())
             raise ValueError(f"SpikingLayer.threshold must be > 0 everywhere, got min {bad}")
         if self.neuron not in NEURONS:
-            raise ValueError(
-                f"SpikingLayer.neuron {self.neuron!r} is not a registered neuron model; "
-                f"available: {', '.join(NEURONS.available())}"
+            raise unknown_name(
+                NEURONS.kind, self.neuron, NEURONS.available(), " (SpikingLayer.neuron)"
             )
 
     @property
@@ -217,8 +217,8 @@ SIM_CHUNK_ELEMENTS = 2**19
 def sim_chunk(widest: int) -> int:
     """Points simulated together: about ``2**19`` values in the widest layer's tensors. Every
     step allocates several such tensors; kept this small, the allocator reuses its buffers
-    instead of mapping fresh pages each time (measured on 2 cores: a 3-1536x6-3 chain on 4096
-    points ran 2.8x faster in 512-point chunks, most of the gain being system time)."""
+    instead of mapping fresh pages each time (less system time than one pass over all
+    points)."""
     return int(min(8192, max(64, SIM_CHUNK_ELEMENTS // max(widest, 1))))
 
 
@@ -275,8 +275,7 @@ class SpikingNetwork:
                 f"SpikingNetwork.output takes {output.weight.shape[1]} inputs but the last hidden "
                 f"layer has {hidden[-1].n_out} neurons"
             )
-        if isinstance(T, bool) or not isinstance(T, int) or T < 1:
-            raise ValueError(f"SpikingNetwork.T must be an integer >= 1, got {T!r}")
+        T = check_T(T, "SpikingNetwork.T")
         self.hidden = hidden
         self.output = output
         self.T = T

@@ -13,8 +13,9 @@ pre-activations) into ``K`` pieces over ``[lo, hi]``, breakpoints placed with de
 bends (least interpolation error); ``a = 1`` gives every piece the same rise of ``f`` (equal
 output steps), so a unit's piece coefficients are equal and the compiled weights
 ``U_ij E_jk`` span only the ANN weights' range: what 8-bit weights need
-(:mod:`exporters.quantize`). In between trades the two. Above ``c`` piece ``k`` is an IF neuron with
-current ``z - t_k`` and threshold ``w_k = t_{k+1} - t_k``; below ``c`` with current ``s_k - z``.
+(:mod:`exporters.quantizer`). In between trades the two. Above ``c`` piece ``k`` is an IF neuron
+with current ``z - t_k`` and threshold ``w_k = t_{k+1} - t_k``; below ``c`` with current
+``s_k - z``.
 Then ``f(z) ~ f(c) + sum_k (f(t_{k+1}) - f(t_k)) r_k + sum_k (f(s_{k+1}) - f(s_k)) r'_k``
 (``r = clip(I/w, 0, 1)`` as ``T -> inf``): the interpolant of ``f`` at the breakpoints, refined by
 least squares. As ``T`` and ``K`` grow the SNN tends to the ANN: the quantisation step of a unit

@@ -21,6 +21,7 @@ from lava_pinn.conversion.network import (
     check_points,
 )
 from lava_pinn.models import combine_grid, combine_pointwise
+from lava_pinn.validation import check_count
 
 FORMAT = "lava-pinn-spiking-spinn"
 
@@ -37,8 +38,7 @@ class SpikingSPINN:
     ) -> None:
         if not axis_nets:
             raise ValueError("SpikingSPINN.axis_nets must hold one SpikingNetwork per axis")
-        if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
-            raise ValueError(f"SpikingSPINN.rank must be a positive integer, got {rank!r}")
+        rank = check_count(rank, "SpikingSPINN.rank")
         for i, net in enumerate(axis_nets):
             if not isinstance(net, SpikingNetwork):
                 raise TypeError(f"SpikingSPINN.axis_nets[{i}] must be a SpikingNetwork")

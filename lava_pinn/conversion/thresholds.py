@@ -12,13 +12,13 @@ The T-level quantiser of an IF neuron with the rounding shift ``v0 = V/2`` is
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
 from lava_pinn.registry import Registry
+from lava_pinn.validation import check_real, check_T
 
 N_CANDIDATES = 95  # m * (1 - 0.01 i), i = 0..94 (Li et al. 2021)
 
@@ -83,9 +83,7 @@ def threshold_mse(target, current, T, *, per_neuron=False, signed=False, **_):
 
 def check_percentile(p: object) -> float:
     """``p`` as a float in ``(0, 100]`` (numpy numbers accepted)."""
-    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not (0 < float(p) <= 100):
-        raise ValueError(f"percentile p must be a number in (0, 100], got {p!r}")
-    return float(p)
+    return check_real(p, "percentile p", low=0.0, high=100.0, low_open=True)
 
 
 def check_percentile_use(threshold: str | None, percentile: object) -> float | None:
@@ -130,8 +128,7 @@ def choose_thresholds(
     **options: object,
 ) -> torch.Tensor:
     """Look up ``method`` in :data:`THRESHOLDS` and return ``V`` of shape ``(n,)`` (all > 0)."""
-    if isinstance(T, bool) or not isinstance(T, int) or T < 1:
-        raise ValueError(f"T (number of time steps) must be an integer >= 1, got {T!r}")
+    T = check_T(T)
     fn = THRESHOLDS.get(method).fn
     with torch.no_grad():
         return fn(target, current, T, per_neuron=per_neuron, signed=signed, **options)

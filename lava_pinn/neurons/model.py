@@ -25,6 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from lava_pinn.validation import check_count
+
 Array = Any  # numpy.ndarray or torch.Tensor
 
 UV_BITS = 24
@@ -71,11 +73,6 @@ def count_rate(model: NeuronModel, I, V, v0, T: int):
         c = torch.where(q >= 0, _round_ste(q), -_round_ste(-q))
         return c.clamp(lo, hi) / T
     return _round_ste(q).clamp(lo, hi) / T
-
-
-def _check_int(value: object, name: str, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"NeuronModel.{name} must be an integer >= {low}, got {value!r}")
 
 
 def _check_range(value: object, name: str) -> None:
@@ -125,9 +122,9 @@ class NeuronModel:
         for f in ("step", "int_step", "rate"):
             if not callable(getattr(self, f)):
                 raise TypeError(f"NeuronModel.{f} must be callable, got {getattr(self, f)!r}")
-        _check_int(self.levels, "levels", 1)
+        check_count(self.levels, "NeuronModel.levels", 1)
         if self.v_margin is not None:
-            _check_int(self.v_margin, "v_margin", 1)
+            check_count(self.v_margin, "NeuronModel.v_margin", 1)
         if self.reset not in RESETS:
             raise ValueError(f"NeuronModel.reset must be one of {RESETS}, got {self.reset!r}")
         if self.lava not in LAVA_MAPPINGS:
@@ -139,8 +136,8 @@ class NeuronModel:
                 f"NeuronModel.state_vars must be a tuple of names including 'v', got "
                 f"{self.state_vars!r}"
             )
-        _check_int(self.act_shift, "act_shift", 0)
-        _check_int(self.threshold_unit, "threshold_unit", 1)
+        check_count(self.act_shift, "NeuronModel.act_shift", 0)
+        check_count(self.threshold_unit, "NeuronModel.threshold_unit", 1)
         for f in ("bias_mant_range", "bias_exp_range", "threshold_range", "v_range"):
             _check_range(getattr(self, f), f)
 
