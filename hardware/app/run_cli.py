@@ -96,8 +96,9 @@ def _run_energy(args: argparse.Namespace) -> int:
     for e in rep.estimates:
         print(
             f"{e.profile:12s} ({e.kind:11s}) SNN {e.snn_total_pj * 1e-3:10.4g} nJ   "
-            f"ANN ({e.ann_profile}) {e.ann_total_pj * 1e-3:10.4g} nJ   "
-            f"ANN/SNN {e.ratio_ann_over_snn:.3g}"
+            f"ANN ({e.ann_profile}) {e.ann_total_pj * 1e-3:10.4g} nJ FP32"
+            + ("" if e.ann_int8_total_pj is None else f", {e.ann_int8_total_pj * 1e-3:.4g} nJ INT8")
+            + f":  {e.verdict}"
         )
     if rep.errors:
         print("errors: " + ", ".join(f"{k} {100 * v:.3g}%" for k, v in rep.errors))

@@ -575,7 +575,13 @@ def energy_stage(rd: RunDir, options: EnergyOptions):
 
 def _totals(rep) -> dict:
     return {
-        e.profile: {"snn_pj": e.snn_total_pj, "ann_pj": e.ann_total_pj, "kind": e.kind}
+        e.profile: {
+            "snn_pj": e.snn_total_pj,
+            "ann_pj": e.ann_total_pj,
+            "ann_int8_pj": e.ann_int8_total_pj,
+            "verdict": e.verdict,
+            "kind": e.kind,
+        }
         for e in rep.estimates
     }
 

@@ -203,12 +203,15 @@ def _table(s: Summary) -> tuple[list[str], list[list[str]]]:
 
 
 def _energy_table(s: Summary) -> tuple[list[str], list[list[str]]]:
-    head = ["profile", "kind", "ANN", "SNN", "ANN/SNN"]
+    head = ["profile", "kind", "ANN FP32", "ANN INT8", "SNN", "SNN vs ANN"]
     body = []
     for prof, e in s.energy.items():
-        snn, ann = e.get("snn_pj"), e.get("ann_pj")
-        ratio = f"{ann / snn:.3g}" if snn and ann else "-"
-        body.append([prof, str(e.get("kind", "")), _nj(ann), _nj(snn), ratio])
+        snn, ann, ann8 = e.get("snn_pj"), e.get("ann_pj"), e.get("ann_int8_pj")
+        if e.get("verdict"):
+            verdict = str(e["verdict"])
+        else:  # a run directory priced before the INT8 baseline was recorded
+            verdict = f"SNN costs {snn / ann:,.3g}x the FP32 ANN" if snn and ann else "-"
+        body.append([prof, str(e.get("kind", "")), _nj(ann), _nj(ann8), _nj(snn), verdict])
     return head, body
 
 
