@@ -308,7 +308,7 @@ def check_layers(layers: Sequence[LayerShape], limits: ChipLimits = LOIHI2) -> R
             )
         if la.neuron not in ("output", "lif-hard"):
             try:
-                native = get_neuron(la.neuron).hardware_native
+                native = get_neuron(la.neuron).loihi_native
             except KeyError:
                 native = False
             if not native:

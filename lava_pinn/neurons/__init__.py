@@ -24,8 +24,9 @@ def register_neuron(model: NeuronModel, *, replace: bool = False) -> NeuronModel
     return NEURONS.register(model.name, model, replace=replace)
 
 
-for _module in (if_soft, signed_if, graded_if, lif_hard):
-    register_neuron(_module.MODEL)
+for _builtin in (if_soft, signed_if, graded_if, lif_hard):
+    register_neuron(_builtin.MODEL)
+del _builtin
 
 # the built-in steps and constants under their long-standing names
 if_soft_step = if_soft.step

@@ -148,11 +148,6 @@ class NeuronModel:
         return self.signed or self.levels > 1
 
     @property
-    def hardware_native(self) -> bool:
-        """Alias of :attr:`loihi_native`."""
-        return self.loihi_native
-
-    @property
     def spike_bits(self) -> int:
         """Bits of the spike port: 2 for binary and signed spikes, 8 for graded payloads."""
         return 8 if self.levels > 1 else 2
