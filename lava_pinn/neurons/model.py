@@ -65,7 +65,7 @@ def count_rate(model: NeuronModel, I, V, v0, T: int):
     count_range` (signed spikes: truncation towards zero). The forward value is the spike count
     a soft-reset neuron reaches from ``v0``; the gradient is that of ``(v0 + T I) / (V T)``
     inside the range."""
-    import torch
+    import torch  # here, not at module level: Lava's numpy process models import this module
 
     q = (v0 + T * I) / V
     lo, hi = model.count_range(T)
