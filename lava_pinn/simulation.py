@@ -1,7 +1,7 @@
 """The one simulation loop of a spiking chain, shared by the float simulator
 (:mod:`lava_pinn.conversion.network`), the fine-tuning surrogate and the integer twin
 (:mod:`exporters.twin`): they differ in arithmetic (what a synapse and a neuron step compute),
-not in the loop. Their results, and the Lava graphs', are one type:
+not in the loop. The twin and the Lava graphs return one result type,
 :class:`lava_pinn.runs.SpikeRun`.
 
 Per step ``k = 1..T`` for every hidden layer ``i`` in order (no synaptic delay: the Lava graph's
