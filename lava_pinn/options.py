@@ -139,8 +139,11 @@ def check_keys(cls: type, data: Mapping[str, Any], where: str) -> None:
     known = {f.name for f in dataclasses.fields(cls)}
     bad = sorted(set(data) - known)
     if bad:
+        from lava_pinn.registry import did_you_mean
+
         raise ValueError(
-            f"{where}: unknown option(s) {', '.join(bad)}; known: {', '.join(sorted(known))}"
+            f"{where}: unknown option(s) {', '.join(bad)}{did_you_mean(bad, known)}; known: "
+            f"{', '.join(sorted(known))}"
         )
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from hardware.app.cli import CLIError, add_convert_arguments, positive_int, register_command
 from hardware.app.stages import LAVA_BATCH, LAVA_POINTS, ExportOptions
+from lava_pinn.registry import did_you_mean
 
 DEMO_PROBLEM = "navier-stokes-tg"
 DEMO_OUT = Path("runs/demo")
@@ -126,7 +127,8 @@ def read_config(path: Path) -> dict:
     unknown = sorted(set(data) - known)
     if unknown:
         raise CLIError(
-            f"config file {path}: unknown option(s) {', '.join(unknown)}",
+            f"config file {path}: unknown option(s) {', '.join(unknown)}"
+            f"{did_you_mean(unknown, known)}",
             f"known: {', '.join(sorted(known))}",
         )
     for table, cls in (("convert", "ConvertOptions"), ("export", "ExportOptions")):
@@ -136,7 +138,8 @@ def read_config(path: Path) -> dict:
         bad = sorted(set(data.get(table, {})) - fields)
         if bad:
             raise CLIError(
-                f"config file {path}: unknown [{table}] option(s) {', '.join(bad)}",
+                f"config file {path}: unknown [{table}] option(s) {', '.join(bad)}"
+                f"{did_you_mean(bad, fields)}",
                 f"known: {', '.join(sorted(fields))}",
             )
     return data

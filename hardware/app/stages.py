@@ -427,6 +427,10 @@ def run_stage(
             "rel_l2_vs_ann": errs_ann,
             "spikes_per_sample": float(res.layer_spikes.sum()) / res.n_points,
         }
+        if res.resources is not None:  # the findings the one-line warning summarised
+            info[b]["resources"] = {
+                k: res.resources.to_dict()[k] for k in ("fits", "violations", "requirements")
+            }
         fmt = ", ".join(f"{k} {100 * v:.3g}%" for k, v in errs.items())
         say(
             f"{b:15s} {res.n_points:6d} points  {res.wall_s:8.2f} s  "
