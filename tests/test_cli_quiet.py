@@ -90,3 +90,33 @@ def test_progress_bars_off_without_a_terminal(capfd):
     train(prob, config=TrainConfig.for_problem(prob, adam_steps=3, lbfgs_steps=0), progress=True)
     err = capfd.readouterr().err
     assert "train regression-1d" not in err and "it/s" not in err
+
+
+def test_one_spelling_per_option_old_spellings_warn():
+    """`pipeline` takes repeated --backend / --profile as `run` / `energy` do; export's scoring
+    points are --scoring-points everywhere (--calibration-points: conversion points)."""
+    import hardware.app.export_cli  # noqa: F401  registers `export`
+    from hardware.app.cli import build_parser
+
+    parser = build_parser()
+    base = ["pipeline", "regression-1d", "--out", "x"]
+    args = parser.parse_args(
+        [*base, "--backend", "torch-twin", "--backend", "lava-cpu", "--profile", "loihi"]
+    )
+    assert args.backends == ["torch-twin", "lava-cpu"] and args.profiles == ["loihi"]
+    args = parser.parse_args([*base, "--scoring-points", "32", "--calibration-points", "64"])
+    assert args.export_points == 32 and args.calibration_points == 64
+    with pytest.warns(FutureWarning, match="--backends is deprecated.*use --backend B"):
+        args = parser.parse_args([*base, "--backends", "torch-twin,lava-cpu"])
+    assert args.backends == ["torch-twin", "lava-cpu"]
+    with pytest.warns(FutureWarning, match="--export-points is deprecated"):
+        assert parser.parse_args([*base, "--export-points", "32"]).export_points == 32
+    with pytest.warns(FutureWarning, match="--profiles is deprecated"):
+        assert parser.parse_args([*base, "--profiles", "loihi,cmos-45nm"]).profiles == [
+            "loihi",
+            "cmos-45nm",
+        ]
+    with pytest.warns(FutureWarning, match="--calibration-points is deprecated.*use --scoring"):
+        args = parser.parse_args(["export", "x", "--calibration-points", "32"])
+    assert args.calibration_points == 32
+    assert parser.parse_args(["export", "x", "--scoring-points", "16"]).calibration_points == 16

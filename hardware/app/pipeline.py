@@ -473,7 +473,7 @@ def _check_backends(c: PipelineConfig) -> None:
         ok, reason = get_backend(b).available()
         if not ok:
             raise ValueError(
-                f"backend {b!r} is unavailable here: {reason}; choose others with --backends "
+                f"backend {b!r} is unavailable here: {reason}; choose others with --backend "
                 f"(for example torch-twin)"
             )
 

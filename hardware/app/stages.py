@@ -174,7 +174,12 @@ class ExportOptions:
     twice the synapses; custom IF neurons only, not netx).
     """
 
-    calibration_points: int = option(256, "points scoring the scale search", type=positive_int)
+    calibration_points: int = option(
+        256,
+        "points scoring the scale search",
+        flag="--scoring-points",  # --calibration-points: convert's conversion points
+        type=positive_int,
+    )
     seed: int = option(1, "seed of those points", type=int)
     search: bool = option(True, "keep the first scale candidate", flag="--no-search")
     netx: bool = option(False, "also write DIR/network.net (lava-dl)")
