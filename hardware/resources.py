@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from hardware.activity import weight_groups
+from lava_pinn._warnings import outside
 from lava_pinn.neurons import get_neuron
 from lava_pinn.validation import check_count
 
@@ -227,6 +228,31 @@ class ResourceReport:
         """No capacity limit exceeded (``requirements`` such as custom microcode aside)."""
         return not self.violations
 
+    def summary(self) -> str:
+        """One line: what does not fit (the first finding in full) and what the network needs
+        (custom microcode, with the layers); every finding is in :meth:`to_markdown`."""
+        parts = []
+        if self.violations:
+            more = len(self.violations) - 1
+            parts.append(
+                f"does not fit ({self.violations[0]}"
+                + (f"; {more} more finding(s)" if more else "")
+                + ")"
+            )
+        if self.requirements:
+            layers = [r.split(":", 1)[0] for r in self.requirements]
+            if all("microcode" in r for r in self.requirements):
+                parts.append(
+                    f"{', '.join(layers)} need custom microcode (neuron model not built into "
+                    "Loihi 2)"
+                )
+            else:
+                parts.append(f"{len(layers)} requirement(s) ({self.requirements[0]})")
+        return (
+            f"Loihi 2 resource check: {'; '.join(parts) or 'fits'}; details: the run's "
+            "ResourceReport (RunResult.resources.to_markdown())"
+        )
+
     def to_dict(self) -> dict:
         lim = asdict(self.limits)
         lim["sources"] = dict(self.limits.sources)
@@ -352,8 +378,9 @@ def check_layers(layers: Sequence[LayerShape], limits: ChipLimits = LOIHI2) -> R
                 f"({lim.source(what + '_per_chip')}): it spans {report.chips} chips"
             )
     report = ResourceReport(lim, tuple(mapped), tuple(bad), tuple(notes), tuple(needs))
-    for v in (*report.violations, *report.requirements):
-        warnings.warn(f"Loihi 2 resource check: {v}", LoihiResourceWarning, stacklevel=2)
+    if report.violations or report.requirements:
+        # one line per check, at the caller's line; every finding is in the report
+        warnings.warn(report.summary(), LoihiResourceWarning, stacklevel=outside())
     return report
 
 

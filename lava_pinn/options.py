@@ -139,9 +139,41 @@ def check_keys(cls: type, data: Mapping[str, Any], where: str) -> None:
     known = {f.name for f in dataclasses.fields(cls)}
     bad = sorted(set(data) - known)
     if bad:
+        from lava_pinn.registry import did_you_mean
+
         raise ValueError(
-            f"{where}: unknown option(s) {', '.join(bad)}; known: {', '.join(sorted(known))}"
+            f"{where}: unknown option(s) {', '.join(bad)}{did_you_mean(bad, known)}; known: "
+            f"{', '.join(sorted(known))}"
         )
+
+
+def deprecated_alias(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup,
+    old: str,
+    new: str,
+    dest: str,
+    *,
+    type: Callable[[str], Any] | None = None,
+    append: bool = False,
+) -> None:
+    """Keep the former spelling ``old`` of the flag ``new`` working: hidden from the help, it
+    stores into ``dest`` as ``new`` does (``append``: extends a repeated flag's list with the
+    value, or with each value of a list ``type`` returns) and warns (``FutureWarning``)."""
+
+    class _Alias(argparse.Action):
+        def __call__(self, p, namespace, values, option_string=None):
+            import warnings
+
+            warnings.warn(
+                f"{old} is deprecated and will be removed; use {new}", FutureWarning, stacklevel=2
+            )
+            if append:
+                items = list(getattr(namespace, dest, None) or [])
+                items += list(values) if isinstance(values, list) else [values]
+                values = items
+            setattr(namespace, dest, values)
+
+    parser.add_argument(old, dest=dest, type=type, action=_Alias, help=argparse.SUPPRESS)
 
 
 def positive_int(text: str) -> int:
@@ -171,6 +203,7 @@ __all__ = [
     "add_arguments",
     "check_keys",
     "defaults",
+    "deprecated_alias",
     "flag_of",
     "from_args",
     "help_of",

@@ -23,6 +23,18 @@ class UnknownNameError(KeyError, ValueError):
         return str(self.args[0]) if self.args else ""
 
 
+def did_you_mean(names: Iterable[object], choices: Iterable[str]) -> str:
+    """`` (did you mean 'lava_points'?)`` for the first of ``names`` close to one of
+    ``choices`` (:func:`difflib.get_close_matches`), else ``""``: for misspelt keys and flags."""
+    choices = list(choices)
+    for name in names:
+        if isinstance(name, str):
+            close = difflib.get_close_matches(name.strip().lower(), choices, n=1)
+            if close:
+                return f" (did you mean {close[0]!r}?)"
+    return ""
+
+
 def unknown_name(
     kind: str, name: object, choices: Iterable[str], note: str = ""
 ) -> UnknownNameError:
@@ -31,12 +43,7 @@ def unknown_name(
     the order given. The suggestion
     (:func:`difflib.get_close_matches`) appears when a choice is close to ``name``."""
     choices = list(choices)
-    close = (
-        difflib.get_close_matches(name.strip().lower(), choices, n=1)
-        if isinstance(name, str)
-        else []
-    )
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    hint = did_you_mean([name], choices)
     return UnknownNameError(
         f"unknown {kind} {name!r}{hint}; available: {', '.join(choices) or 'none'}{note}"
     )

@@ -233,7 +233,7 @@ def train(
     bar = tqdm(
         total=config.adam_steps + config.lbfgs_steps,
         desc=f"train {problem.name}",
-        disable=not progress,
+        disable=None if progress else True,  # None: off when stderr is not a terminal
         leave=False,
     )
 

@@ -48,7 +48,7 @@ def test_train_pretrained_and_convert_record_stages(converted, capsys):
 
 
 def test_export_then_run_twin_then_report(converted, tmp_path, capsys):
-    assert main(["export", str(converted), "--calibration-points", "32"]) == 0
+    assert main(["export", str(converted), "--scoring-points", "32"]) == 0
     out = capsys.readouterr().out
     assert "quantized" in out and "network.h5" in out
     import exporters
@@ -73,7 +73,7 @@ def test_export_with_two_weight_groups(converted, tmp_path, capsys):
 
     d = tmp_path / "two"
     shutil.copytree(converted, d)
-    assert main(["export", str(d), "--calibration-points", "32", "--weight-groups", "2"]) == 0
+    assert main(["export", str(d), "--scoring-points", "32", "--weight-groups", "2"]) == 0
     assert "x2 groups" in capsys.readouterr().out
     net = exporters.load(d / "network.h5")
     assert all(la.fine_weight is not None for la in (*net.hidden[1:], net.readout))
@@ -109,7 +109,7 @@ def test_bad_options_are_one_line_errors(converted, tmp_path, capsys):
     assert main(["pipeline", "regression-1d", "--out", str(tmp_path / "p"), "--redo", "x"]) == 2
     _one_line_error(capsys, "'x'", "convert")
     assert (
-        main(["pipeline", "regression-1d", "--out", str(tmp_path / "p"), "--backends", "gpu"]) == 2
+        main(["pipeline", "regression-1d", "--out", str(tmp_path / "p"), "--backend", "gpu"]) == 2
     )
     _one_line_error(capsys, "gpu", "lava-cpu")
 

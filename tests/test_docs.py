@@ -55,10 +55,15 @@ _CONVERT += ["--calibration-points", "128"]
 FAST: dict[str, list[str]] = {
     "pipeline": [
         *_CONVERT,
-        *["--export-points", "32", "--lava-points", "16", "--lava-batch", "16"],
+        *["--scoring-points", "32", "--lava-points", "16", "--lava-batch", "16"],
         *["--grid-points", "2048", "--field-grid", "6", "--sweep-T", "4,8"],
         *["--sweep-points", "32", "--field-times", "0,1"],
-        *["--backends", "torch-twin,lava-cpu"],  # Lava on 16 points; more in test_pipeline.py
+        *[
+            "--backend",
+            "torch-twin",
+            "--backend",
+            "lava-cpu",
+        ],  # Lava on 16 points; more in test_pipeline.py
     ],
     "demo": [],  # filled below: same as pipeline
     "convert": _CONVERT,

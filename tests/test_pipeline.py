@@ -108,14 +108,14 @@ def test_rerun_is_a_no_op_and_redo_reruns_downstream(run_dir, capsys):
     ctx = run_pipeline(_config(run_dir, "--redo", "report"), progress=False)
     assert ctx.ran == ["report"]
     # a changed option of one stage reruns that stage and the ones after it, not the earlier ones
-    ctx = run_pipeline(_config(run_dir, "--profiles", "cmos-45nm", "--no-figures"), progress=False)
+    ctx = run_pipeline(_config(run_dir, "--profile", "cmos-45nm", "--no-figures"), progress=False)
     assert ctx.ran == ["energy", "report"]
 
 
 def test_cli_prints_the_summary_table(run_dir, capsys):
     cfg = run_dir.parent / "study.toml"
     argv = ["pipeline", "regression-1d", "--out", str(run_dir), "--config", str(cfg), "--quiet"]
-    assert main([*argv, "--profiles", "cmos-45nm", "--no-figures"]) == 0
+    assert main([*argv, "--profile", "cmos-45nm", "--no-figures"]) == 0
     out = capsys.readouterr().out
     for needle in (
         "u vs exact",
@@ -138,6 +138,29 @@ def test_stage_after_changed_upstream_is_redone(run_dir, capsys):
     argv = ["convert", str(run_dir), "--T", "4", "--representation", "direct", "--calibration"]
     assert main([*argv, "light", "--calibration-points", "64"]) == 0
     capsys.readouterr()
-    ctx = run_pipeline(_config(run_dir, "--no-figures", "--backends", "torch-twin"), progress=False)
+    ctx = run_pipeline(_config(run_dir, "--no-figures", "--backend", "torch-twin"), progress=False)
     assert ctx.ran[0] == "convert"  # options differ from the config's: converted again
     assert ctx.ran == ["convert", "export", "run", "energy", "report"]
+
+
+def test_report_into_a_closed_pipe_ends_quietly(run_dir):
+    """`lava-pinn report DIR | head -1`: the first line, no BrokenPipeError, no error line."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    r = subprocess.run(
+        f"'{sys.executable}' -m hardware.app.cli report '{run_dir}' | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert r.stdout.count("\n") == 1, r.stdout
+    assert "BrokenPipe" not in r.stderr and "error" not in r.stderr, r.stderr
+    log = (run_dir / "pipeline.log").read_text()
+    assert "pandas not found" not in log  # a dependency's import notice is not the user's

@@ -129,3 +129,17 @@ def test_two_weight_groups_count_their_synapses_twice():
     assert rep.synapses == sum(int(np.count_nonzero(w)) for la in layers for w, _ in la.groups)
     assert rep.synapses > sum(int(np.count_nonzero(la.weight)) for la in layers)
     assert all(la.weight_bits == 8 for la in rep.layers)
+
+
+def test_one_summary_line_at_the_callers_line():
+    """Every finding of one check in one warning, attributed to this file, not the library's;
+    the report holds each finding."""
+    with pytest.warns(LoihiResourceWarning) as rec:
+        rep = check_network(chain(5000, 16, 8, 1), weight_bits=[16, 8, 8], neurons="if")
+    assert len(rec) == 1
+    w = rec[0]
+    assert w.filename == __file__
+    msg = str(w.message)
+    assert "\n" not in msg and "does not fit" in msg and "more finding" in msg
+    assert "layer1, layer2 need custom microcode" in msg
+    assert len(rep.violations) >= 2 and len(rep.requirements) == 2

@@ -16,6 +16,7 @@ import argparse
 import dataclasses
 import importlib
 import json
+import os
 import signal
 import sys
 import threading
@@ -24,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from lava_pinn._version import __version__
 from lava_pinn.options import add_arguments, from_args, positive_int
 from lava_pinn.registry import Registry
 
@@ -84,10 +86,49 @@ def register_command(
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that raises :class:`CLIError` instead of printing usage and exiting."""
+    """argparse that raises :class:`CLIError` instead of printing usage and exiting; a
+    misspelt subcommand, option or choice gets a "did you mean" (:mod:`difflib`)."""
 
     def error(self, message: str):  # type: ignore[override]
-        raise CLIError(message, f"see `{self.prog} --help`")
+        raise CLIError(_with_suggestion(self, message), f"see `{self.prog} --help`")
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        ns, extra = super().parse_known_args(args, namespace)
+        # argparse reports a subcommand's unknown options from the top parser, which does
+        # not know the subcommand's flags: suggest from the subparser that was chosen
+        sub = getattr(self, "_command_parsers", {}).get(getattr(ns, "command", None))
+        if sub is not None and any(a.startswith("--") for a in extra):
+            bad = [a for a in extra if a.startswith("--")]
+            raise CLIError(
+                f"unrecognized arguments: {' '.join(extra)}{_close_option(sub, bad[0])}",
+                f"see `{sub.prog} --help`",
+            )
+        return ns, extra
+
+
+def _close_option(parser: argparse.ArgumentParser, arg: str) -> str:
+    """`` (did you mean '--pieces'?)`` for a misspelt ``--option[=value]`` of ``parser``."""
+    import difflib
+
+    flags = [o for a in parser._actions for o in a.option_strings if o.startswith("--")]
+    close = difflib.get_close_matches(arg.split("=", 1)[0], flags, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _with_suggestion(parser: argparse.ArgumentParser, message: str) -> str:
+    import difflib
+    import re
+
+    m = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+    if m:
+        choices = re.findall(r"'([^']*)'", m.group(2))
+        close = difflib.get_close_matches(m.group(1), choices, n=1)
+        if close:
+            return f"{message} (did you mean {close[0]!r}?)"
+    m = re.match(r"unrecognized arguments: (--\S+)", message)
+    if m:
+        return message + _close_option(parser, m.group(1))
+    return message
 
 
 # ------------------------------------------------------------------------------------ problems
@@ -337,11 +378,13 @@ def _load_plugins() -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="PINNs -> spiking networks -> Lava / Loihi 2.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, cmd in COMMANDS.items():
         p = sub.add_parser(name, help=cmd.help, description=cmd.help)
         cmd.add_arguments(p)
         p.set_defaults(_run=cmd.run)
+    parser._command_parsers = dict(sub.choices)  # for "did you mean" on their options
     return parser
 
 
@@ -390,7 +433,14 @@ def main(argv: list[str] | None = None) -> int:
             if not getattr(args, "command", None):
                 parser.print_help()
                 return 2
-            return int(args._run(args) or 0)
+            rc = int(args._run(args) or 0)
+            sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+            return rc
+    except BrokenPipeError:
+        # `lava-pinn report DIR | head -1`: the reader left; end quietly like other Unix tools
+        if console:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except CLIError as err:
         if debug:
             raise

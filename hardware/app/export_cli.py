@@ -16,12 +16,15 @@ from pathlib import Path
 
 from hardware.app.cli import CLIError, register_command
 from hardware.app.stages import NETX_FILE, ExportOptions, export_stage
-from lava_pinn.options import add_arguments, from_args, positive_int
+from lava_pinn.options import add_arguments, deprecated_alias, from_args, positive_int
 
 
 def _export_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", type=Path, help="run directory holding snn.pt")
     add_arguments(p, ExportOptions)
+    deprecated_alias(
+        p, "--calibration-points", "--scoring-points", "calibration_points", type=positive_int
+    )
     p.add_argument("--threads", type=positive_int, default=1, help="torch threads (default 1)")
 
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import sysconfig
 import time
 import warnings
 from collections.abc import Callable
@@ -327,6 +328,8 @@ class _Quiet:
         lines = [f"== {self.stage} ==", self.out.getvalue().rstrip()]
         seen: dict[str, None] = {}
         for w in self.caught:
+            if _from_dependency(w):
+                continue  # e.g. networkx's "pandas not found": nothing a user can act on
             seen.setdefault(f"{w.category.__name__}: {w.message}")
         lines += [f"warning: {m}" for m in seen]
         self.ctx.warnings += [f"{self.stage}: {m}" for m in seen]
@@ -337,10 +340,35 @@ class _Quiet:
             log.warning("could not write %s: %s", self.ctx.path / LOG_FILE, err)
 
 
+_OWN_PACKAGES = ("lava_pinn", "exporters", "hardware")
+
+
+def _from_dependency(w: warnings.WarningMessage) -> bool:
+    """A warning of a dependency (or the standard library) about itself: an import or
+    deprecation notice, or a warning attributed to a file of a dependency. The project's
+    warning classes and warnings naming the project's or a user's line stay."""
+    from lava_pinn._warnings import is_own_file
+
+    if getattr(w.category, "__module__", "").split(".")[0] in _OWN_PACKAGES:
+        return False
+    if issubclass(w.category, _QUIET_WARNINGS):
+        return True  # import and deprecation notices of dependencies: for their developers
+    name = w.filename or ""
+    if is_own_file(name):
+        return False
+    parts = set(Path(name).parts)
+    stdlib = sysconfig.get_paths()["stdlib"]
+    return (
+        "site-packages" in parts or "dist-packages" in parts or name.startswith(("<frozen", stdlib))
+    )
+
+
 def _progress(total: int, desc: str, enabled: bool):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, leave=True, disable=not enabled, unit="step")
+    # disable=None: no bar when stderr is not a terminal (a log file, CI), so logs stay readable
+    disable = None if enabled else True
+    return tqdm(total=total, desc=desc, leave=True, disable=disable, unit="step")
 
 
 def run_pipeline(
@@ -445,7 +473,7 @@ def _check_backends(c: PipelineConfig) -> None:
         ok, reason = get_backend(b).available()
         if not ok:
             raise ValueError(
-                f"backend {b!r} is unavailable here: {reason}; choose others with --backends "
+                f"backend {b!r} is unavailable here: {reason}; choose others with --backend "
                 f"(for example torch-twin)"
             )
 

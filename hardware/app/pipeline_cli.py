@@ -22,6 +22,8 @@ from pathlib import Path
 
 from hardware.app.cli import CLIError, add_convert_arguments, positive_int, register_command
 from hardware.app.stages import LAVA_BATCH, LAVA_POINTS, ExportOptions
+from lava_pinn.options import deprecated_alias
+from lava_pinn.registry import did_you_mean
 
 DEMO_PROBLEM = "navier-stokes-tg"
 DEMO_OUT = Path("runs/demo")
@@ -56,14 +58,23 @@ def _pipeline_args(p: argparse.ArgumentParser, *, demo: bool = False) -> None:
     add_convert_arguments(g, defaults=False)
     g = p.add_argument_group("export")
     g.add_argument(
-        "--export-points",
+        "--scoring-points",
+        dest="export_points",
         type=positive_int,
         help=f"quantization scoring points ({ExportOptions.calibration_points})",
     )
+    deprecated_alias(g, "--export-points", "--scoring-points", "export_points", type=positive_int)
     g.add_argument("--netx", action="store_true", default=None, help="also write network.net")
     g = p.add_argument_group("run")
     g.add_argument(
-        "--backends", type=_csv(str), help="comma-separated backends (torch-twin,lava-cpu)"
+        "--backend",
+        dest="backends",
+        action="append",
+        metavar="B",
+        help="backend to run on (repeatable; default torch-twin and lava-cpu)",
+    )
+    deprecated_alias(
+        g, "--backends", "--backend B (repeatable)", "backends", type=_csv(str), append=True
     )
     g.add_argument(
         "--lava-points", type=positive_int, help=f"grid points run on Lava ({LAVA_POINTS})"
@@ -72,7 +83,16 @@ def _pipeline_args(p: argparse.ArgumentParser, *, demo: bool = False) -> None:
     g.add_argument("--grid-points", type=positive_int, help="torch backends: a subset (all)")
     g.add_argument("--timeout", type=float, dest="timeout_s", help="Lava watchdog, s (600)")
     g = p.add_argument_group("energy and figures")
-    g.add_argument("--profiles", type=_csv(str), help="energy profiles (loihi2,loihi,cmos-45nm)")
+    g.add_argument(
+        "--profile",
+        dest="profiles",
+        action="append",
+        metavar="P",
+        help="energy profile name or TOML file (repeatable; default loihi2, loihi, cmos-45nm)",
+    )
+    deprecated_alias(
+        g, "--profiles", "--profile P (repeatable)", "profiles", type=_csv(str), append=True
+    )
     g.add_argument("--field-times", type=_csv(float), help="times of the field slices (0,0.5,1)")
     g.add_argument("--field-grid", type=positive_int, help="slice points per axis (21)")
     g.add_argument("--sweep-T", type=_csv(int), dest="sweep_T", help="T values (8,16,32,64,128)")
@@ -126,7 +146,8 @@ def read_config(path: Path) -> dict:
     unknown = sorted(set(data) - known)
     if unknown:
         raise CLIError(
-            f"config file {path}: unknown option(s) {', '.join(unknown)}",
+            f"config file {path}: unknown option(s) {', '.join(unknown)}"
+            f"{did_you_mean(unknown, known)}",
             f"known: {', '.join(sorted(known))}",
         )
     for table, cls in (("convert", "ConvertOptions"), ("export", "ExportOptions")):
@@ -136,7 +157,8 @@ def read_config(path: Path) -> dict:
         bad = sorted(set(data.get(table, {})) - fields)
         if bad:
             raise CLIError(
-                f"config file {path}: unknown [{table}] option(s) {', '.join(bad)}",
+                f"config file {path}: unknown [{table}] option(s) {', '.join(bad)}"
+                f"{did_you_mean(bad, fields)}",
                 f"known: {', '.join(sorted(fields))}",
             )
     return data

@@ -174,7 +174,12 @@ class ExportOptions:
     twice the synapses; custom IF neurons only, not netx).
     """
 
-    calibration_points: int = option(256, "points scoring the scale search", type=positive_int)
+    calibration_points: int = option(
+        256,
+        "points scoring the scale search",
+        flag="--scoring-points",  # --calibration-points: convert's conversion points
+        type=positive_int,
+    )
     seed: int = option(1, "seed of those points", type=int)
     search: bool = option(True, "keep the first scale candidate", flag="--no-search")
     netx: bool = option(False, "also write DIR/network.net (lava-dl)")
@@ -427,6 +432,10 @@ def run_stage(
             "rel_l2_vs_ann": errs_ann,
             "spikes_per_sample": float(res.layer_spikes.sum()) / res.n_points,
         }
+        if res.resources is not None:  # the findings the one-line warning summarised
+            info[b]["resources"] = {
+                k: res.resources.to_dict()[k] for k in ("fits", "violations", "requirements")
+            }
         fmt = ", ".join(f"{k} {100 * v:.3g}%" for k, v in errs.items())
         say(
             f"{b:15s} {res.n_points:6d} points  {res.wall_s:8.2f} s  "

@@ -48,6 +48,7 @@ class Summary:
     artifacts: tuple[tuple[str, Path], ...]
     figures: tuple[Path, ...]
     notes: tuple[str, ...] = ()
+    resources: dict[str, dict] = field(default_factory=dict)  # backend -> Loihi 2 findings
 
 
 def _errors(pred: np.ndarray, ref: np.ndarray, outputs, gauge) -> tuple[int, dict[str, float]]:
@@ -135,6 +136,7 @@ def summarize(rd) -> Summary:
         artifacts=tuple(arts),
         figures=figs,
         notes=tuple(notes),
+        resources={b: run_info[b]["resources"] for b in backends if run_info[b].get("resources")},
     )
 
 
@@ -280,6 +282,11 @@ def to_markdown(s: Summary) -> str:
             "Constants, sources and assumptions: [energy.md](energy.md) "
             "(LaTeX: [energy.tex](energy.tex)).",
         ]
+    found = next(iter(s.resources.values()), None)  # the same integer network on each backend
+    if found and (found.get("violations") or found.get("requirements")):
+        lines += ["", "## Loihi 2 resources", ""]
+        lines += [f"- does not fit: {v}" for v in found.get("violations", [])]
+        lines += [f"- needs: {r}" for r in found.get("requirements", [])]
     if s.figures:
         lines += ["", "## Figures", ""]
         for f in s.figures:
