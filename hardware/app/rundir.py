@@ -12,7 +12,15 @@ artifact intact and never a half-written one.
     {"format": "lava-pinn-run", "format_version": 1, "problem": "navier-stokes-tg",
      "lava_pinn_version": "0.1.0",
      "stages": {"convert": {"options": {...}, "finished": "2026-11-26T16:00:00+00:00",
-                            "info": {...}}}}
+                            "info": {...}}},
+     "problem_info": {"outputs": ["u", "v", "p"], "gauge_fields": ["p"], "inputs": [...],
+                      "domain": {"low": [...], "high": [...]}, "description": "...", ...},
+     "problem_modules": [{"path": "/abs/my_problems.py", "sha256": "..."}]}
+
+``problem_info`` is what ``report`` and ``energy`` need of the problem (recorded by the stage
+that first knows the problem), so they work without its code; ``problem_modules`` lists the
+user files given with ``--problem-module`` (:mod:`hardware.app.usermodules`), imported again
+whenever the run directory is opened.
 """
 
 from __future__ import annotations
