@@ -9,6 +9,7 @@ the closest name.
 from __future__ import annotations
 
 import difflib
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
 
@@ -49,12 +50,22 @@ def unknown_name(
     )
 
 
+_ALL: weakref.WeakSet[Registry] = weakref.WeakSet()
+
+
 class Registry(Generic[T]):
     """A named collection of objects of one kind (``kind`` appears in error messages)."""
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._items: dict[str, T] = {}
+        _ALL.add(self)
+
+    @staticmethod
+    def instances() -> list[Registry]:
+        """Every registry alive (user files loaded by the CLI are checked against them: a file
+        that adds to none registered nothing)."""
+        return list(_ALL)
 
     def _key(self, name: str) -> str:
         if not isinstance(name, str) or not name.strip():

@@ -379,6 +379,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="PINNs -> spiking networks -> Lava / Loihi 2.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument(  # taken out of argv by main before parsing, anywhere on the line
+        "--problem-module",
+        action="append",
+        metavar="FILE",
+        help="a Python file registering problems (activations, neuron models) for any command; "
+        "anywhere on the line, repeatable; also $LAVA_PINN_PROBLEM_MODULES (path list)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, cmd in COMMANDS.items():
         p = sub.add_parser(name, help=cmd.help, description=cmd.help)
@@ -428,6 +435,9 @@ def main(argv: list[str] | None = None) -> int:
             if console and not debug:  # a caller's own warning capture stays in charge
                 warnings.showwarning = _show_warning
             _load_plugins()
+            from hardware.app.usermodules import load_from_argv
+
+            argv = load_from_argv(argv)  # --problem-module FILE, $LAVA_PINN_PROBLEM_MODULES
             parser = build_parser()
             args = parser.parse_args(argv)
             if not getattr(args, "command", None):
@@ -456,6 +466,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
     finally:
+        from hardware.app.usermodules import forget_given
+
+        forget_given()  # the files stay imported; later run directories no longer record them
         if threads is not None:
             torch.set_num_threads(threads)
         if previous is not None:

@@ -12,7 +12,15 @@ artifact intact and never a half-written one.
     {"format": "lava-pinn-run", "format_version": 1, "problem": "navier-stokes-tg",
      "lava_pinn_version": "0.1.0",
      "stages": {"convert": {"options": {...}, "finished": "2026-11-26T16:00:00+00:00",
-                            "info": {...}}}}
+                            "info": {...}}},
+     "problem_info": {"outputs": ["u", "v", "p"], "gauge_fields": ["p"], "inputs": [...],
+                      "domain": {"low": [...], "high": [...]}, "description": "...", ...},
+     "problem_modules": [{"path": "/abs/my_problems.py", "sha256": "..."}]}
+
+``problem_info`` is what ``report`` and ``energy`` need of the problem (recorded by the stage
+that first knows the problem), so they work without its code; ``problem_modules`` lists the
+user files given with ``--problem-module`` (:mod:`hardware.app.usermodules`); opening the run
+directory checks them (changed, vanished) but never imports them.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from hardware.app import usermodules
 from lava_pinn._version import __version__
 from lava_pinn.checkpoint import atomic_write_bytes
 from lava_pinn.registry import Registry
@@ -92,6 +101,35 @@ for _spec in (
     ARTIFACTS.register(_spec.key, _spec)
 
 
+def describe_problem(name: str, params: dict | None = None) -> dict | None:
+    """What the file-reading commands need of problem ``name`` (outputs, gauge fields, inputs,
+    domain, description, parameters), or ``None`` if it is not registered or does not build
+    with ``params``."""
+    from lava_pinn.problems import PROBLEMS, get_problem
+
+    try:
+        PROBLEMS.canonical(name)
+    except (KeyError, TypeError):
+        return None
+    try:
+        prob = get_problem(name, **(params or {}))
+        domain = prob.domain
+        return _jsonable(
+            {
+                "name": prob.name,
+                "description": prob.description,
+                "inputs": list(prob.inputs),
+                "outputs": list(prob.outputs),
+                "gauge_fields": list(prob.gauge_fields),
+                "domain": {"low": list(domain.low), "high": list(domain.high)},
+                "params": dict(prob.param_values),
+                "exact": bool(prob.has_exact),
+            }
+        )
+    except Exception:  # a user problem that fails to build: the commands that need it say why
+        return None
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -127,6 +165,7 @@ class RunDir:
                 )
             self.path.mkdir(parents=True)
         self._manifest = self._read_manifest()
+        usermodules.check_recorded(self._manifest, str(self.path))
 
     # ------------------------------------------------------------------ manifest
     @property
@@ -170,6 +209,7 @@ class RunDir:
 
     def _write_manifest(self) -> None:
         self._manifest["lava_pinn_version"] = __version__
+        usermodules.update_record(self._manifest, str(self.path))
         text = json.dumps(self._manifest, indent=2, sort_keys=True) + "\n"
         atomic_write_bytes(self.manifest_path, text.encode())
 
@@ -182,15 +222,40 @@ class RunDir:
     def problem(self) -> str | None:
         return self._manifest.get("problem")
 
-    def set_problem(self, name: str) -> None:
-        """Record the problem; a run directory holds one problem only."""
+    def set_problem(self, name: str, params: dict | None = None) -> None:
+        """Record the problem; a run directory holds one problem only. What ``report`` and
+        ``energy`` need of it (:func:`describe_problem`) is recorded beside the name while the
+        problem is registered, so they work later without its code."""
         old = self._manifest.get("problem")
         if old is not None and old != name:
             raise RunDirError(
                 f"{self.path} holds a run of {old!r}, not {name!r}; use another --out folder"
             )
         self._manifest["problem"] = name
+        info = describe_problem(name, params)
+        if info is not None:
+            self._manifest["problem_info"] = info
         self._write_manifest()
+
+    def problem_info(self) -> dict | None:
+        """The run's problem as :func:`describe_problem` gives it: from the registry while the
+        problem is registered (with the recorded parameters), else what ``run.json`` recorded;
+        ``None`` for a run without a problem. :class:`RunDirError` when the problem is neither
+        registered nor described in ``run.json``."""
+        name = self._manifest.get("problem")
+        if not name:
+            return None
+        recorded = self._manifest.get("problem_info")
+        params = recorded.get("params") if isinstance(recorded, dict) else None
+        info = describe_problem(name, params)
+        if info is not None:
+            return info
+        if isinstance(recorded, dict) and recorded.get("outputs"):
+            return json.loads(json.dumps(recorded))
+        raise RunDirError(
+            f"{self.path}: problem {name!r} is not registered here and run.json does not "
+            f"describe it{usermodules.missing_note(self._manifest)}"
+        )
 
     # ------------------------------------------------------------------ stages
     def stage(self, name: str) -> dict | None:

@@ -23,10 +23,12 @@ from typing import Any
 
 import numpy as np
 
+from hardware.app import usermodules
 from hardware.app.rundir import RunDir, RunDirError
 from lava_pinn.conversion.options import ConvertOptions
 from lava_pinn.metrics import field_errors
 from lava_pinn.options import option, positive_float, positive_int
+from lava_pinn.registry import UnknownNameError
 from lava_pinn.validation import check_count, check_real
 
 log = logging.getLogger(__name__)
@@ -127,9 +129,9 @@ def convert_stage(rd: RunDir, options: ConvertOptions):
 
     ck_path = rd.require("checkpoint")
     ck = load_checkpoint(ck_path)
-    if rd.problem is None:
-        rd.set_problem(ck.problem)
-    elif rd.problem != ck.problem:
+    if rd.problem in (None, ck.problem):
+        rd.set_problem(ck.problem, ck.problem_params)  # also records what report needs of it
+    else:
         raise RunDirError(
             f"{ck_path} is a {ck.problem!r} checkpoint but {rd.path} holds a run of "
             f"{rd.problem!r}; use another run directory"
@@ -351,7 +353,10 @@ def _problem_of(rd: RunDir, net) -> Any:
             f"{rd.path}: no problem recorded in run.json or in the network's metadata; create "
             f"the run with `lava-pinn train PROBLEM --out {rd.path}`"
         )
-    return get_problem(name, **(net.metadata.get("problem_params") or {}))
+    try:
+        return get_problem(name, **(net.metadata.get("problem_params") or {}))
+    except UnknownNameError as err:
+        raise RunDirError(f"{rd.path}: {err}{usermodules.missing_note(rd.manifest)}") from None
 
 
 def _ann_outputs(rd: RunDir, problem, x: np.ndarray) -> np.ndarray | None:
@@ -517,13 +522,11 @@ def prediction_errors(rd: RunDir, backend: str) -> dict[str, float]:
     ref_key = "exact" if "exact" in pred else "reference"
     if key not in pred or ref_key not in pred:
         return {}
-    from lava_pinn.problems import get_problem
-
     outputs = [f"y{i}" for i in range(pred[key].shape[1])]
     gauge: tuple[str, ...] = ()
-    if rd.problem:
-        problem = get_problem(rd.problem)
-        outputs, gauge = list(problem.outputs), problem.gauge_fields
+    info = rd.problem_info()  # the registered problem or run.json's record of it
+    if info is not None:
+        outputs, gauge = list(info["outputs"]), tuple(info.get("gauge_fields") or ())
     return field_errors(pred[key], pred[ref_key], outputs, gauge)
 
 

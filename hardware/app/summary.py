@@ -59,10 +59,8 @@ def _errors(pred: np.ndarray, ref: np.ndarray, outputs, gauge) -> tuple[int, dic
 def summarize(rd) -> Summary:
     """The :class:`Summary` of run directory ``rd`` (a :class:`~hardware.app.rundir.RunDir`);
     needs ``predictions.npz`` (``RunDirError`` naming ``lava-pinn run`` otherwise)."""
-    from lava_pinn.problems import get_problem
-
     pred = rd.load_predictions()
-    problem = get_problem(rd.problem) if rd.problem else None
+    problem = rd.problem_info()  # the registered problem or run.json's record of it
     ref_key = "exact" if "exact" in pred else "reference"
     if ref_key not in pred:
         from hardware.app.rundir import RunDirError
@@ -73,8 +71,8 @@ def summarize(rd) -> Summary:
         )
     ref = pred[ref_key]
     k = ref.shape[1]
-    outputs = tuple(problem.outputs) if problem else tuple(f"y{i}" for i in range(k))
-    gauge = tuple(problem.gauge_fields) if problem else ()
+    outputs = tuple(problem["outputs"]) if problem else tuple(f"y{i}" for i in range(k))
+    gauge = tuple(problem.get("gauge_fields") or ()) if problem else ()
     run_info = (rd.stage("run") or {}).get("info", {})
     conv = (rd.stage("convert") or {}).get("info", {})
     neurons = conv.get("neurons")
