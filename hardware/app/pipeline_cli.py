@@ -45,6 +45,17 @@ def _csv(kind: type):
     return parse
 
 
+def _default(name: str) -> str:
+    """A :class:`~hardware.app.pipeline.PipelineConfig` field's default as help text shows it."""
+    from hardware.app.pipeline import PipelineConfig
+
+    f = PipelineConfig.__dataclass_fields__[name]
+    value = f.default
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return "all" if value is None else str(value)
+
+
 def _pipeline_args(p: argparse.ArgumentParser, *, demo: bool = False) -> None:
     if demo:
         p.add_argument("problem", nargs="?", default=DEMO_PROBLEM, help=f"({DEMO_PROBLEM})")
@@ -71,7 +82,7 @@ def _pipeline_args(p: argparse.ArgumentParser, *, demo: bool = False) -> None:
         dest="backends",
         action="append",
         metavar="B",
-        help="backend to run on (repeatable; default torch-twin and lava-cpu)",
+        help=f"backend to run on (repeatable; default {_default('backends')})",
     )
     deprecated_alias(
         g, "--backends", "--backend B (repeatable)", "backends", type=_csv(str), append=True
@@ -80,23 +91,44 @@ def _pipeline_args(p: argparse.ArgumentParser, *, demo: bool = False) -> None:
         "--lava-points", type=positive_int, help=f"grid points run on Lava ({LAVA_POINTS})"
     )
     g.add_argument("--lava-batch", type=positive_int, help=f"Lava points per graph ({LAVA_BATCH})")
-    g.add_argument("--grid-points", type=positive_int, help="torch backends: a subset (all)")
-    g.add_argument("--timeout", type=float, dest="timeout_s", help="Lava watchdog, s (600)")
+    g.add_argument(
+        "--grid-points",
+        type=positive_int,
+        help=f"torch backends: a subset ({_default('grid_points')})",
+    )
+    g.add_argument(
+        "--timeout",
+        type=float,
+        dest="timeout_s",
+        help=f"Lava watchdog, s ({_default('timeout_s')})",
+    )
     g = p.add_argument_group("energy and figures")
     g.add_argument(
         "--profile",
         dest="profiles",
         action="append",
         metavar="P",
-        help="energy profile name or TOML file (repeatable; default loihi2, loihi, cmos-45nm)",
+        help=f"energy profile name or TOML file (repeatable; default {_default('profiles')})",
     )
     deprecated_alias(
         g, "--profiles", "--profile P (repeatable)", "profiles", type=_csv(str), append=True
     )
-    g.add_argument("--field-times", type=_csv(float), help="times of the field slices (0,0.5,1)")
-    g.add_argument("--field-grid", type=positive_int, help="slice points per axis (21)")
-    g.add_argument("--sweep-T", type=_csv(int), dest="sweep_T", help="T values (8,16,32,64,128)")
-    g.add_argument("--sweep-points", type=positive_int, help="grid points of the T sweep (512)")
+    g.add_argument(
+        "--field-times",
+        type=_csv(float),
+        help=f"times of the field slices ({_default('field_times')})",
+    )
+    g.add_argument(
+        "--field-grid", type=positive_int, help=f"slice points per axis ({_default('field_grid')})"
+    )
+    g.add_argument(
+        "--sweep-T", type=_csv(int), dest="sweep_T", help=f"T values ({_default('sweep_T')})"
+    )
+    g.add_argument(
+        "--sweep-points",
+        type=positive_int,
+        help=f"grid points of the T sweep ({_default('sweep_points')})",
+    )
     g.add_argument("--no-figures", action="store_true", help="skip the figures stage")
     g = p.add_argument_group("general")
     g.add_argument("--seed", type=int, help="seed of point subsets and calibration points (0)")
