@@ -459,6 +459,7 @@ def _notice(q: _Quiet, stream) -> None:
         if issubclass(w.category, _QUIET_WARNINGS):
             continue
         text = re.sub(r"\b(layer|hidden)\s*\[?\d+\]?", r"\1 k", str(w.message))
+        text = re.sub(r"\b(layer|hidden) k(?:, \1 k)+", r"\1s k", text)  # a list of layers
         kinds.setdefault(f"{w.category.__name__}: {text}")
     for text in list(kinds)[:3]:
         print(f"    warning: {text[:200]}", file=stream)
