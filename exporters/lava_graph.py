@@ -180,7 +180,7 @@ def build_int_graph(
 ) -> LavaGraph:
     """The ``fixed_pt`` Lava graph of an :class:`IntegerNetwork` for ``batch`` points per run.
 
-    ``graph.run(x)`` returns a :class:`~exporters.runtime.GraphResult` equal, bit for bit, to
+    ``graph.run(x)`` returns a :class:`~lava_pinn.runs.SpikeRun` equal, bit for bit, to
     :func:`exporters.twin.run_twin`. Remember ``graph.close()`` (or use ``with``).
     """
     batch = _check_batch(batch, connection)

@@ -452,7 +452,7 @@ def import_netx():
 def build_netx_graph(path: str | os.PathLike, *, timeout_s: float = 120.0) -> NetxGraph:
     """Load ``path`` with ``lava.lib.dl.netx.hdf5.Network`` and wrap it for exact runs.
 
-    ``graph.run(x)`` returns a :class:`~exporters.runtime.GraphResult` equal (``==``) to
+    ``graph.run(x)`` returns a :class:`~lava_pinn.runs.SpikeRun` equal (``==``) to
     :func:`exporters.twin.run_twin` of :func:`read_netx` ``(path)``. Imports lava-dl (which
     prints a CUDA notice); remember ``graph.close()`` (or use ``with``).
     """

@@ -169,9 +169,6 @@ class NeuronSlot:
     graded: bool = False  # signed or multi-level spikes: messages differ from counts
 
 
-GraphResult = SpikeRun  # the one result type of a run (the twin returns it too)
-
-
 @dataclass
 class LavaGraph:
     """A compiled Lava graph for ``batch`` points side by side; run batches, then :meth:`close`.
@@ -314,7 +311,7 @@ class LavaGraph:
         """Run every point of ``x`` (``(n_points, n_in)``) for ``T`` steps; ``batch`` at a time.
 
         ``trace=True`` runs one step at a time and reads every layer's spike counter after each
-        step, so ``GraphResult.spikes[l][p, k-1, j]`` is neuron ``j`` of layer ``l`` at its local
+        step, so ``SpikeRun.spikes[l][p, k-1, j]`` is neuron ``j`` of layer ``l`` at its local
         step ``k`` (global step ``k + l``), as :func:`exporters.twin.run_twin` ``(trace=True)``
         records it. Slow (one runtime round trip per step and layer): for a few points.
         """

@@ -22,9 +22,6 @@ from lava_pinn.runs import SpikeRun
 from lava_pinn.simulation import LayerRun, run_chain
 from lava_pinn.validation import check_count
 
-TwinResult = SpikeRun  # the one result type of a run (same as the Lava graphs')
-
-
 F32_EXACT = 2**24  # float32 holds every integer of magnitude <= 2**24
 CHUNK_ELEMENTS = 2**19  # values per layer tensor in one pass (fastest measured on 2 cores)
 
@@ -131,7 +128,7 @@ def run_twin(
     chunk: int | None = None,
     trace: bool = False,
     force_int64: bool = False,
-) -> TwinResult:
+) -> SpikeRun:
     """Simulate ``net`` on points ``x`` (``(n_points, n_in)``) with integer arithmetic.
 
     ``trace=True`` also records every spike: ``spikes[l][p, k-1, j]`` is neuron ``j`` of hidden

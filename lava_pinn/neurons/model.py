@@ -147,11 +147,6 @@ class NeuronModel:
         graded message, and the number of messages differs from the spike count."""
         return self.signed or self.levels > 1
 
-    @property
-    def spike_bits(self) -> int:
-        """Bits of the spike port: 2 for binary and signed spikes, 8 for graded payloads."""
-        return 8 if self.levels > 1 else 2
-
     def count_range(self, T: int) -> tuple[int, int]:
         """Range of a neuron's net spike count over ``T`` steps: ``(-T or 0, levels * T)``."""
         return (-T if self.signed else 0, self.levels * T)
