@@ -167,6 +167,8 @@ def all_methods() -> list[Method]:
     out = []
     for rep in REPRESENTATIONS.available():
         for neuron in NEURONS.available():
+            if NEURONS.get(neuron).coding != "rate":
+                continue  # sigma-delta networks: benchmarks/pareto.py
             for cal in CALIBRATIONS.available():
                 m = Method(rep, neuron, cal)
                 if m.valid():

@@ -27,6 +27,10 @@ class SNNFileError(ValueError):
     """A spiking-network file is missing, corrupt or from a newer format."""
 
 
+def _rate_neurons() -> list[str]:
+    return [n for n in NEURONS.available() if NEURONS.get(n).coding == "rate"]
+
+
 def _as_tensor(value: object, name: str, ndim: int) -> torch.Tensor:
     if not isinstance(value, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
@@ -70,6 +74,12 @@ class SpikingLayer:
         if self.neuron not in NEURONS:
             raise unknown_name(
                 NEURONS.kind, self.neuron, NEURONS.available(), " (SpikingLayer.neuron)"
+            )
+        if NEURONS.get(self.neuron).coding != "rate":
+            raise ValueError(
+                f"SpikingLayer.neuron {self.neuron!r} is a sigma-delta neuron, not rate-coded: "
+                "build it with lava_pinn.sigma_delta.convert_sigma_delta (or convert(..., "
+                f"neuron={self.neuron!r})); rate-coded models: {', '.join(_rate_neurons())}"
             )
 
     @property

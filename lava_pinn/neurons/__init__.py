@@ -1,6 +1,7 @@
 """Spiking neuron models: one module per model, one registry.
 
-Each model (``if_soft``, ``signed_if``, ``graded_if``, ``lif_hard``) is a
+Each model (``if_soft``, ``signed_if``, ``graded_if``, ``lif_hard``, and the sigma-delta
+models of ``sigma_delta``) is a
 :class:`~lava_pinn.neurons.model.NeuronModel` holding its float step, integer step, rate model,
 fixed-point fields and Lava mapping; :data:`NEURONS` maps names to them. A new model is one
 module (or one script) that builds a ``NeuronModel`` and calls :func:`register_neuron`: the
@@ -9,7 +10,7 @@ converter, calibration, quantizer, integer twin and Lava process models pick it 
 
 from __future__ import annotations
 
-from lava_pinn.neurons import graded_if, if_soft, lif_hard, signed_if
+from lava_pinn.neurons import graded_if, if_soft, lif_hard, sigma_delta, signed_if
 from lava_pinn.neurons.model import NeuronModel, count_rate, hold
 from lava_pinn.registry import Registry
 
@@ -24,9 +25,10 @@ def register_neuron(model: NeuronModel, *, replace: bool = False) -> NeuronModel
     return NEURONS.register(model.name, model, replace=replace)
 
 
-for _builtin in (if_soft, signed_if, graded_if, lif_hard):
+for _builtin in (if_soft, signed_if, graded_if, lif_hard, sigma_delta):
     register_neuron(_builtin.MODEL)
 del _builtin
+register_neuron(sigma_delta.RELU_MODEL)
 
 # the built-in steps and constants under their long-standing names
 if_soft_step = if_soft.step
@@ -42,9 +44,11 @@ def get_neuron(name: str) -> NeuronModel:
     return NEURONS.get(name)
 
 
-def available() -> list[str]:
-    """Names of the registered neuron models."""
-    return NEURONS.available()
+def available(coding: str | None = None) -> list[str]:
+    """Names of the registered neuron models (only those with ``coding``, when given)."""
+    if coding is None:
+        return NEURONS.available()
+    return [n for n in NEURONS.available() if NEURONS.get(n).coding == coding]
 
 
 __all__ = [

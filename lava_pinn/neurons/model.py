@@ -34,6 +34,7 @@ V_LIMIT = 2 ** (UV_BITS - 1) - 1  # |v| <= 2**23 - 1: the 24-bit potential of Lo
 V24 = (-V_LIMIT, V_LIMIT)
 
 LAVA_MAPPINGS = ("custom", "lif")
+CODINGS = ("rate", "delta")
 RESETS = ("soft", "hard")
 
 
@@ -115,6 +116,10 @@ class NeuronModel:
     loihi_native: bool = False  # runs on Loihi 2 without custom microcode
     lava: str = "custom"
     lif_decay: tuple[int, int] | None = None  # (du, dv) for lava="lif"
+    # "rate": the spike count over T steps carries the value (everything above);
+    # "delta": a sigma-delta neuron (lava_pinn.neurons.sigma_delta): step(state, a, params) and
+    # int_step(state, a, params) with a DeltaParams, run by lava_pinn.sigma_delta
+    coding: str = "rate"
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -129,11 +134,15 @@ class NeuronModel:
             raise ValueError(f"NeuronModel.reset must be one of {RESETS}, got {self.reset!r}")
         if self.lava not in LAVA_MAPPINGS:
             raise ValueError(f"NeuronModel.lava must be one of {LAVA_MAPPINGS}, got {self.lava!r}")
+        if self.coding not in CODINGS:
+            raise ValueError(f"NeuronModel.coding must be one of {CODINGS}, got {self.coding!r}")
         if self.lava == "lif" and self.lif_decay is None:
             raise ValueError("NeuronModel.lif_decay (du, dv) is required with lava='lif'")
-        if not (isinstance(self.state_vars, tuple) and "v" in self.state_vars):
+        if not isinstance(self.state_vars, tuple) or (
+            self.coding == "rate" and "v" not in self.state_vars
+        ):
             raise ValueError(
-                f"NeuronModel.state_vars must be a tuple of names including 'v', got "
+                f"NeuronModel.state_vars must be a tuple of names including 'v' (rate coding), got "
                 f"{self.state_vars!r}"
             )
         check_count(self.act_shift, "NeuronModel.act_shift", 0)

@@ -1,0 +1,374 @@
+"""The deployed sigma-delta network in integers, and :func:`quantize_delta` that builds it.
+
+Units (``F_l``: fractional bits of layer ``l``'s payload; the input encoder is layer 0):
+
+* payloads of layer ``l`` (and its ``act``, ``residue``, ``vth``, table): ``2**-F_l`` of the
+  ANN activation unit; the input payload is ``x / in_scale`` in units of ``2**-F_0``;
+* ``sigma`` of neuron ``r`` in layer ``l`` (and its ``bias``, ``lo``): ``2**-(E_r + F_{l-1})``
+  of the pre-activation unit, where ``2**-E_r`` is the scale of row ``r``'s 8-bit weights.
+
+Synapses are Lava ``Dense`` layers with graded messages: group ``g`` computes
+``(W_g @ s) << e_g`` (``>> -e_g``: a floor); one group holds the weights' 8-bit mantissas
+(``W ~ 2**-E_r W_1``, even integers in ``[-256, 254]``: what Lava keeps of a mixed-sign
+matrix), a second one, when asked for, the next 8 bits (``e_2 = -8``). A layer's activation is
+its table (:func:`lava_pinn.neurons.sigma_delta.table_act`), sized so that linear interpolation
+stays within half a payload unit of ``f`` over the calibration range.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from lava_pinn.neurons.model import V_LIMIT
+from lava_pinn.neurons.sigma_delta import DeltaParams, table_act
+from lava_pinn.sigma_delta.network import DeltaNetwork
+
+WEIGHT_MAX = 254  # even mantissas in [-256, 254]
+GROUP_SHIFT = 8
+SIGMA_HEADROOM = 2.0  # sigma keeps 2x the calibration range of |z| inside 24 bits
+SIGMA_BITS = 23  # |sigma| < 2**23: the 24-bit state of Loihi 2 neurons
+MAX_SEGMENTS = 4096
+PAYLOAD_BITS = (8, 16, 24)
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a = np.array(a, dtype=np.int64)
+    a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True)
+class Synapses:
+    """``a = sum_g shift(W_g @ s, e_g)``: ``groups`` of ``(W_g (n_out, n_in) int, e_g)``."""
+
+    groups: tuple[tuple[np.ndarray, int], ...]
+
+    def __post_init__(self) -> None:
+        if not self.groups:
+            raise ValueError("Synapses.groups must hold at least one (weights, exponent) pair")
+        g = tuple((_frozen(w), int(e)) for w, e in self.groups)
+        shape = g[0][0].shape
+        for k, (w, _e) in enumerate(g):
+            if w.ndim != 2 or w.shape != shape:
+                raise ValueError(f"Synapses.groups[{k}] weights must be {shape}, got {w.shape}")
+            if w.size and (w.min() < -256 or w.max() > WEIGHT_MAX or (w % 2).any()):
+                raise ValueError(
+                    f"Synapses.groups[{k}] weights must be even integers in [-256, {WEIGHT_MAX}] "
+                    "(Lava's 8-bit mixed-sign Dense)"
+                )
+        object.__setattr__(self, "groups", g)
+
+    @property
+    def n_out(self) -> int:
+        return int(self.groups[0][0].shape[0])
+
+    @property
+    def n_in(self) -> int:
+        return int(self.groups[0][0].shape[1])
+
+    def fan_out(self) -> np.ndarray:
+        """Synaptic ops one message of each input causes: nonzero weights in its column,
+        summed over groups ``(n_in,)``."""
+        return sum((w != 0).sum(0) for w, _ in self.groups)
+
+    @property
+    def synapses(self) -> int:
+        return int(sum(int((w != 0).sum()) for w, _ in self.groups))
+
+    def apply(self, s: torch.Tensor) -> torch.Tensor:
+        """``sum_g shift(s @ W_g^T, e_g)`` for int64 ``s`` ``(n, n_in)``; the products are formed
+        in float64, exact while ``|sum| < 2**53``."""
+        out = None
+        sf = s.to(torch.float64)
+        for w, e in self.groups:
+            a = (sf @ torch.tensor(w, dtype=torch.float64).T).to(torch.int64)
+            a = a << e if e >= 0 else a >> -e
+            out = a if out is None else out + a
+        return out
+
+
+@dataclass(frozen=True)
+class IntDeltaLayer:
+    """One deployed sigma-delta layer (see the module docstring for units)."""
+
+    synapses: Synapses
+    bias: np.ndarray
+    vth: np.ndarray
+    lo: np.ndarray
+    shift: np.ndarray
+    table: np.ndarray
+    payload_bits: int
+    act_bits: int  # F_l
+    sigma_exp: np.ndarray  # E_r + F_{l-1}: sigma of row r is 2**-sigma_exp[r] pre-activation units
+    neuron: str = "sigma-delta"
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        n = self.synapses.n_out
+        for f in ("bias", "vth", "lo", "shift", "sigma_exp"):
+            a = _frozen(getattr(self, f))
+            if a.shape != (n,):
+                raise ValueError(f"IntDeltaLayer.{f} must have shape ({n},), got {a.shape}")
+            object.__setattr__(self, f, a)
+        t = _frozen(self.table)
+        if t.ndim != 1 or t.shape[0] < 2:
+            raise ValueError(f"IntDeltaLayer.table must be 1-D with >= 2 entries, got {t.shape}")
+        object.__setattr__(self, "table", t)
+        if self.payload_bits not in PAYLOAD_BITS:
+            raise ValueError(
+                f"IntDeltaLayer.payload_bits must be one of {PAYLOAD_BITS} (Lava Dense message "
+                f"widths), got {self.payload_bits!r}"
+            )
+        if (self.vth < 1).any():
+            raise ValueError(f"IntDeltaLayer.vth must be >= 1 payload unit, got {self.vth.min()}")
+        pmax = (1 << (self.payload_bits - 1)) - 1
+        if (self.vth > pmax).any():
+            raise ValueError(
+                f"layer {self.name or '?'}: threshold {int(self.vth.max())} does not fit a "
+                f"{self.payload_bits}-bit payload (max {pmax})"
+            )
+        if (self.shift < 0).any():
+            raise ValueError("IntDeltaLayer.shift must be >= 0")
+        if abs(self.bias).max(initial=0) > V_LIMIT:
+            raise ValueError(f"layer {self.name or '?'}: a bias does not fit 24 bits")
+
+    @property
+    def n_out(self) -> int:
+        return self.synapses.n_out
+
+    def params(self, like: torch.Tensor | None = None) -> DeltaParams:
+        t = torch.from_numpy
+        return DeltaParams(
+            bias=t(np.array(self.bias)),
+            vth=t(np.array(self.vth)),
+            lo=t(np.array(self.lo)),
+            shift=t(np.array(self.shift)),
+            table=t(np.array(self.table)),
+        )
+
+
+@dataclass(frozen=True)
+class IntDeltaNetwork:
+    """Input encoder, deployed layers, integrating readout.
+
+    Input: ``x_q = round(x / in_scale * 2**in_bits)``; the encoder sends ``x_q`` minus what it
+    sent before. Readout ``k``: ``y = (y_rest + sum_t out(s_L)) * 2**-out_exp + out_bias``.
+    ``rest``: every layer's ``(sigma, act)`` for input 0 (residues 0)."""
+
+    layers: tuple[IntDeltaLayer, ...]
+    output: Synapses
+    out_exp: np.ndarray
+    out_bias: np.ndarray
+    in_scale: np.ndarray
+    in_bits: int
+    rest: tuple[tuple[np.ndarray, np.ndarray], ...] = ()
+    out_rest: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    metadata: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "layers", tuple(self.layers))
+        for i in range(1, len(self.layers)):
+            if self.layers[i].synapses.n_in != self.layers[i - 1].n_out:
+                raise ValueError(
+                    f"IntDeltaNetwork.layers[{i}] does not take layer {i - 1}'s output"
+                )
+        if self.output.n_in != self.layers[-1].n_out:
+            raise ValueError("IntDeltaNetwork.output does not take the last layer's output")
+        object.__setattr__(self, "out_exp", _frozen(self.out_exp))
+        ob = np.array(self.out_bias, dtype=np.float64)
+        ob.setflags(write=False)
+        object.__setattr__(self, "out_bias", ob)
+        sc = np.array(self.in_scale, dtype=np.float64)
+        sc.setflags(write=False)
+        object.__setattr__(self, "in_scale", sc)
+        if not self.rest:
+            rest, y0 = compute_rest(self.layers, self.output)
+            object.__setattr__(self, "rest", rest)
+            object.__setattr__(self, "out_rest", y0)
+        object.__setattr__(self, "metadata", dict(self.metadata))
+
+    @property
+    def in_features(self) -> int:
+        return self.layers[0].synapses.n_in
+
+    @property
+    def out_features(self) -> int:
+        return self.output.n_out
+
+    @property
+    def neurons(self) -> int:
+        return sum(la.n_out for la in self.layers)
+
+    @property
+    def synapses(self) -> int:
+        return sum(la.synapses.synapses for la in self.layers) + self.output.synapses
+
+    @property
+    def weight_groups(self) -> int:
+        return len(self.layers[0].synapses.groups)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Points ``(..., n_in)`` -> the encoder's integer values (int64)."""
+        s = torch.from_numpy(np.array(self.in_scale))
+        return torch.round(x.to(torch.float64) / s * 2.0**self.in_bits).to(torch.int64)
+
+    def decode(self, y: torch.Tensor) -> torch.Tensor:
+        e = torch.from_numpy(np.array(self.out_exp)).to(torch.float64)
+        return y.to(torch.float64) * 2.0**-e + torch.from_numpy(np.array(self.out_bias))
+
+
+def compute_rest(layers, output) -> tuple[tuple, np.ndarray]:
+    """The settled integer state for input 0: ``sigma_1 = 0``, ``act_l = f(sigma_l + b_l)``,
+    ``sigma_{l+1} = synapses(act_l)`` (residues 0), and the readout's ``y_rest``."""
+    rest = []
+    prev = None
+    for la in layers:
+        if prev is None:
+            sigma = torch.zeros(la.n_out, dtype=torch.int64)
+        else:
+            sigma = la.synapses.apply(prev[None])[0]
+        p = la.params()
+        act = table_act(sigma + p.bias, p.lo, p.shift, p.table)
+        rest.append((sigma.numpy().copy(), act.numpy().copy()))
+        prev = act
+    y0 = output.apply(prev[None])[0].numpy().copy()
+    return tuple((_frozen(s), _frozen(a)) for s, a in rest), _frozen(y0)
+
+
+# ---------------------------------------------------------------------------- quantization
+def _even(x: np.ndarray) -> np.ndarray:
+    return (2 * np.round(x / 2)).clip(-256, WEIGHT_MAX).astype(np.int64)
+
+
+def weight_rows(w: np.ndarray) -> np.ndarray:
+    """Per-row exponent ``E_r``: the largest with ``max |w_r| 2**E_r <= 254``."""
+    m = np.abs(w).max(1)
+    m = np.where(m > 0, m, 1.0)
+    return np.floor(np.log2(WEIGHT_MAX / m)).astype(np.int64)
+
+
+def quantize_weights(w: np.ndarray, e: np.ndarray, groups: int) -> Synapses:
+    """``w ~ 2**-E_r (W_1 + 2**-8 W_2)``: ``groups`` (1 or 2) Dense groups of even mantissas."""
+    if groups not in (1, 2):
+        raise ValueError(f"weight_groups must be 1 or 2, got {groups!r}")
+    scaled = w * 2.0 ** e[:, None]
+    w1 = _even(scaled)
+    out = [(w1, 0)]
+    if groups == 2:
+        out.append((_even((scaled - w1) * 2.0**GROUP_SHIFT), -GROUP_SHIFT))
+    return Synapses(tuple(out))
+
+
+def _table(f, lo: float, hi: float, act_bits: int, s_min: int, name: str):
+    """``(k, lo_real, table)``: segment width ``2**-k``, the smallest number of segments (a
+    power-of-two width) whose interpolation error stays within half a payload unit."""
+    unit = 2.0**-act_bits
+    lo_real = math.floor(lo * 2.0**s_min) / 2.0**s_min
+    for k in range(-2, s_min + 1):
+        h = 2.0**-k
+        n = max(2, math.ceil((hi - lo_real) / h))
+        if n > MAX_SEGMENTS:
+            break
+        g = lo_real + h * np.arange(n + 1)
+        with torch.no_grad():
+            tab = np.round(f(torch.from_numpy(g)).numpy() / unit)
+            t = lo_real + h * (np.arange(n * 8) + 0.5) / 8
+            exact = f(torch.from_numpy(t)).numpy() / unit
+        i = np.clip(((t - lo_real) / h).astype(np.int64), 0, n - 1)
+        r = (t - lo_real) / h - i
+        err = np.abs(tab[i] + (tab[i + 1] - tab[i]) * r - exact).max()
+        if err <= 0.5 + 0.5:  # interpolation + the table's own rounding (half a unit)
+            return k, lo_real, tab.astype(np.int64)
+    warnings.warn(
+        f"layer {name}: the activation table stops at {MAX_SEGMENTS} segments before its "
+        "interpolation error reaches half a payload unit",
+        stacklevel=3,
+    )
+    return k - 1, lo_real, tab.astype(np.int64)
+
+
+OUT_ACT_BITS = 16
+
+
+def _balanced_bits(nxt, groups: int, sigma_bits: int) -> int:
+    """Payload fraction bits ``F`` of the layer before ``nxt``: ``nxt``'s sigma holds
+    ``E_r + F`` fraction bits within 24 bits, split between the activation (resolution
+    ``2**-F``) and the weights (``2**-(E_r + 8 (groups - 1))``): ``F = E + 8 (groups - 1)``
+    balances the two, unless the weights' own mantissa leaves more room for ``F``."""
+    zn = max(abs(nxt.z_range[0]), abs(nxt.z_range[1]), 1e-6) * SIGMA_HEADROOM
+    cap = sigma_bits - math.ceil(math.log2(zn))
+    wr = int(np.median(weight_rows(nxt.weight.double().numpy())))
+    return max((cap + GROUP_SHIFT * (groups - 1)) // 2, cap - wr)
+
+
+def quantize_delta(
+    net: DeltaNetwork,
+    *,
+    payload_bits: int = 16,
+    weight_groups: int = 2,
+    vth: list[int] | None = None,
+) -> IntDeltaNetwork:
+    """Quantize ``net`` (see the module docstring). ``vth``: per-layer thresholds in payload
+    units (default: the network's float thresholds, at least 1)."""
+    if payload_bits not in PAYLOAD_BITS:
+        raise ValueError(f"payload_bits must be one of {PAYLOAD_BITS}, got {payload_bits!r}")
+    if vth is not None and len(vth) != len(net.layers):
+        raise ValueError(f"vth needs one threshold per layer ({len(net.layers)}), got {len(vth)}")
+    pmax = (1 << (payload_bits - 1)) - 1
+    sigma_bits = SIGMA_BITS
+    # a jump of the encoded input from -1 to 1 fits the payload
+    in_bits = min(payload_bits - 3, _balanced_bits(net.layers[0], weight_groups, sigma_bits))
+    prev_bits = in_bits
+    layers = []
+    for i, la in enumerate(net.layers):
+        w = la.weight.double().numpy()
+        zlo, zhi = la.z_range
+        zmax = max(abs(zlo), abs(zhi), 1e-6) * SIGMA_HEADROOM
+        s_cap = sigma_bits - math.ceil(math.log2(zmax))
+        e = np.minimum(weight_rows(w), s_cap - prev_bits)
+        syn = quantize_weights(w, e, weight_groups)
+        s_exp = e + prev_bits
+        with torch.no_grad():
+            g = torch.linspace(zlo, zhi, 4097, dtype=torch.float64)
+            amax = max(float(la.activation(g).abs().max()), 1e-9)
+        act_bits = int(math.floor(math.log2(pmax / (2 * amax + 1))))
+        if i + 1 < len(net.layers):
+            nxt = net.layers[i + 1]
+            act_bits = min(act_bits, _balanced_bits(nxt, weight_groups, sigma_bits))
+        else:
+            act_bits = min(act_bits, OUT_ACT_BITS)
+        k, lo_real, tab = _table(la.activation, zlo, zhi, act_bits, int(s_exp.min()), la.name)
+        t = int(vth[i]) if vth is not None else max(1, round(la.vth * 2.0**act_bits))
+        layers.append(
+            IntDeltaLayer(
+                synapses=syn,
+                bias=np.round(la.bias.double().numpy() * 2.0**s_exp).astype(np.int64),
+                vth=np.full(la.n_out, t, np.int64),
+                lo=np.round(lo_real * 2.0**s_exp).astype(np.int64),
+                shift=(s_exp - k).astype(np.int64),
+                table=tab,
+                payload_bits=payload_bits,
+                act_bits=act_bits,
+                sigma_exp=s_exp,
+                neuron=la.neuron,
+                name=la.name or f"layer{i + 1}",
+            )
+        )
+        prev_bits = act_bits
+    wo = net.out_weight.double().numpy()
+    e = np.minimum(weight_rows(wo), 30 - prev_bits)
+    out = quantize_weights(wo, e, weight_groups)
+    return IntDeltaNetwork(
+        layers=tuple(layers),
+        output=out,
+        out_exp=e + prev_bits,
+        out_bias=net.out_bias.double().numpy(),
+        in_scale=net.in_scale.double().numpy(),
+        in_bits=in_bits,
+        metadata={**net.metadata, "payload_bits": payload_bits, "weight_groups": weight_groups},
+    )

@@ -1,0 +1,161 @@
+"""The integer twin of a deployed sigma-delta network: what Lava's ``fixed_pt`` graph computes,
+value for value, in vectorised torch (int64; Dense products in float64, exact).
+
+No synaptic delay is simulated: a Lava graph delays each Dense by one step, which shifts every
+layer's sequence of messages in time without changing it, so after the last frame has
+propagated (``depth + 1`` more steps) the Lava graph holds the same sums, counts and outputs.
+
+:func:`run_static`: every point from the rest state, held until settled (one step here,
+``depth + 1`` on the pipelined chip). :func:`run_stream`: a sequence of frames over lanes
+without reset; a frame that changes no input message is skipped, exactly (with no incoming
+message a neuron's ``delta`` is its residue, already below threshold).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from exporters.sigma_delta.intnet import IntDeltaNetwork
+from lava_pinn.neurons import get_neuron
+
+
+@dataclass(frozen=True)
+class DeltaRun:
+    """Outputs and activity of a twin run.
+
+    ``y``: decoded outputs ``(n, n_out)`` (static) or ``(K_rec, n, n_out)`` at the recorded
+    frames; ``messages[l]``: messages per lane sent by the input encoder (``l = 0``) and each
+    layer, ``(n, n_l)``; ``payload_abs[l]``: summed ``|payload|``; ``synops[l]``: synaptic ops
+    the messages of ``l`` caused in the next synapses (over all groups) per lane;
+    ``steps``: the steps simulated (skipped frames excluded) and ``frames`` the frames run.
+    """
+
+    y: torch.Tensor
+    acc: torch.Tensor
+    messages: list[torch.Tensor]
+    payload_abs: list[torch.Tensor]
+    synops: list[torch.Tensor]
+    frames: int
+    steps: int
+
+    @property
+    def lanes(self) -> int:
+        return int(self.messages[0].shape[0])
+
+    def messages_per_point(self) -> float:
+        return float(sum(m.sum() for m in self.messages)) / self.lanes
+
+    def synops_per_point(self) -> float:
+        return float(sum(s.sum() for s in self.synops)) / self.lanes
+
+
+def _syn_list(net: IntDeltaNetwork):
+    return [la.synapses for la in net.layers] + [net.output]
+
+
+def _run(net: IntDeltaNetwork, codes: torch.Tensor, record: list[int] | None, prev=None):
+    """``codes`` ``(K, n, n_in)`` int64 encoder values; returns a :class:`DeltaRun`."""
+    K, n, _ = codes.shape
+    steps = [get_neuron(la.neuron).int_step for la in net.layers]
+    params = [la.params() for la in net.layers]
+    state = [
+        (
+            torch.from_numpy(np.array(s)).expand(n, -1).clone(),
+            torch.from_numpy(np.array(a)).expand(n, -1).clone(),
+            torch.zeros(n, la.n_out, dtype=torch.int64),
+        )
+        for (s, a), la in zip(net.rest, net.layers, strict=True)
+    ]
+    acc = torch.from_numpy(np.array(net.out_rest)).expand(n, -1).clone()
+    sizes = [net.in_features] + [la.n_out for la in net.layers]
+    msgs = [torch.zeros(n, m, dtype=torch.int64) for m in sizes]
+    pay = [torch.zeros(n, m, dtype=torch.int64) for m in sizes]
+    fan = [torch.from_numpy(np.array(s.fan_out())) for s in _syn_list(net)]
+    prev = torch.zeros(n, net.in_features, dtype=torch.int64) if prev is None else prev
+    rec = set(range(K)) if record is None else set(record)
+    outs = []
+    done = 0
+    for k in range(K):
+        e = codes[k] - prev
+        prev = codes[k]
+        if bool(e.any()):
+            done += 1
+            s = e
+            msgs[0] += s != 0
+            pay[0] += s.abs()
+            for i, la in enumerate(net.layers):
+                s, state[i] = steps[i](state[i], la.synapses.apply(s), params[i])
+                msgs[i + 1] += s != 0
+                pay[i + 1] += s.abs()
+            acc = acc + net.output.apply(s)
+        if k in rec:
+            outs.append(net.decode(acc))
+    syn = [(m * f).sum(1) for m, f in zip(msgs, fan, strict=True)]
+    y = torch.stack(outs) if outs else torch.zeros(0, n, net.out_features, dtype=torch.float64)
+    return DeltaRun(y, acc, msgs, pay, syn, K, done)
+
+
+def run_static(net: IntDeltaNetwork, x: torch.Tensor, *, chunk: int = 8192) -> DeltaRun:
+    """Every point of ``x`` ``(n, n_in)`` from the rest state until settled."""
+    x = _points(net, x)
+    parts = [
+        _run(net, net.encode(x[lo : lo + chunk])[None], None) for lo in range(0, x.shape[0], chunk)
+    ]
+    return DeltaRun(
+        torch.cat([p.y[0] for p in parts]),
+        torch.cat([p.acc for p in parts]),
+        [torch.cat([p.messages[i] for p in parts]) for i in range(len(parts[0].messages))],
+        [torch.cat([p.payload_abs[i] for p in parts]) for i in range(len(parts[0].messages))],
+        [torch.cat([p.synops[i] for p in parts]) for i in range(len(parts[0].messages))],
+        1,
+        max(p.steps for p in parts),
+    )
+
+
+STREAMING_NEURONS_HINT = "sigma-delta, sigma-delta-relu"
+
+
+def run_stream(
+    net: IntDeltaNetwork, frames: torch.Tensor, *, record: list[int] | None = None
+) -> DeltaRun:
+    """``frames`` ``(K, lanes, n_in)`` run in order without reset (only changes travel);
+    outputs kept at the frames in ``record`` (default: every frame, when that fits 2**26
+    values)."""
+    if not isinstance(frames, torch.Tensor) or frames.ndim != 3:
+        raise ValueError(
+            f"frames must be a (frames, lanes, {net.in_features}) tensor, got "
+            f"{getattr(frames, 'shape', type(frames).__name__)}"
+        )
+    if frames.shape[2] != net.in_features:
+        raise ValueError(
+            f"frames must have {net.in_features} input components in their last axis, got "
+            f"shape {tuple(frames.shape)}"
+        )
+    if frames.shape[0] == 0 or frames.shape[1] == 0:
+        raise ValueError(f"frames are empty (shape {tuple(frames.shape)})")
+    bad = ~torch.isfinite(frames)
+    if bool(bad.any()):
+        k = int(bad.any(2).any(1).nonzero()[0])
+        raise ValueError(f"frame {k} holds NaN or inf values; pass finite frames")
+    K, n, m = frames.shape
+    if record is None:
+        if K * n * net.out_features > 2**26:
+            raise ValueError(
+                f"{K} frames x {n} lanes of outputs is too much to keep; pass record=[frame "
+                "indices] to keep outputs at some frames"
+            )
+        record = list(range(K))
+    bad_rec = [r for r in record if not 0 <= int(r) < K]
+    if bad_rec:
+        raise ValueError(f"record holds frame indices outside [0, {K - 1}]: {bad_rec[:5]}")
+    return _run(net, net.encode(frames), [int(r) for r in record])
+
+
+def _points(net: IntDeltaNetwork, x: object) -> torch.Tensor:
+    from lava_pinn.conversion.network import check_points
+
+    x, _ = check_points(x, net.in_features, torch.float64)
+    return x
