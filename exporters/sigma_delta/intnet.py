@@ -30,7 +30,7 @@ from lava_pinn.sigma_delta.network import DeltaNetwork
 
 WEIGHT_MAX = 254  # even mantissas in [-256, 254]
 GROUP_SHIFT = 8
-SIGMA_HEADROOM = 2.0  # sigma keeps 2x the calibration range of |z| inside 24 bits
+SIGMA_HEADROOM = 1.25  # sigma holds 1.25x the (padded) calibration range of |z| in 24 bits
 SIGMA_BITS = 23  # |sigma| < 2**23: the 24-bit state of Loihi 2 neurons
 MAX_SEGMENTS = 4096
 PAYLOAD_BITS = (8, 16, 24)

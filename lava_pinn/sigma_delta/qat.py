@@ -1,0 +1,126 @@
+"""Quantization-aware fine-tuning of a :class:`DeltaNetwork`: its weights trained *through*
+the chip's weight format so that one 8-bit weight group suffices.
+
+The format (what :func:`exporters.sigma_delta.quantize_delta` deploys): row ``r`` of a weight
+matrix is ``2**-E_r m_r`` with even mantissas ``m_r`` in ``[-256, 254]`` and
+``E_r = floor(log2(254 / max|w_r|))``; a second group, when deployed, adds the next 8 bits.
+Fine-tuning minimises, over points ``x`` from the domain,
+
+    L = mean |N_q(x) - N_ann(x)|^2 / mean |N_ann(x)|^2
+
+where ``N_q`` runs the network with every weight replaced by :func:`fake_quant_rows` (forward:
+the deployed value; backward: straight through) and every activation rounded to the deployed
+payload unit ``2**-F_l`` (straight through), and ``N_ann`` is the network before fine-tuning.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+
+import torch
+
+from lava_pinn.sigma_delta.network import DeltaNetwork
+from lava_pinn.validation import check_count, check_real
+
+log = logging.getLogger(__name__)
+
+WEIGHT_MAX = 254
+GROUP_SHIFT = 8
+
+
+def _ste(x: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    return x + (q - x).detach()
+
+
+def row_exponents(w: torch.Tensor) -> torch.Tensor:
+    """``E_r = floor(log2(254 / max_j |w_rj|))`` (rows of zeros: 0), as in the exporter."""
+    m = w.detach().abs().amax(1)
+    m = torch.where(m > 0, m, torch.ones_like(m))
+    return torch.floor(torch.log2(WEIGHT_MAX / m))
+
+
+def _even(x: torch.Tensor) -> torch.Tensor:
+    return (2 * torch.round(x / 2)).clamp(-256, WEIGHT_MAX)
+
+
+def fake_quant_rows(w: torch.Tensor, groups: int = 1, e: torch.Tensor | None = None) -> torch.Tensor:
+    """``w`` on the deployed grid (see the module docstring), straight-through in backward."""
+    e = row_exponents(w) if e is None else e
+    s = 2.0 ** e[:, None]
+    scaled = w * s
+    q = _even(scaled)
+    if groups == 2:
+        q = q + _even((scaled - q) * 2.0**GROUP_SHIFT) / 2.0**GROUP_SHIFT
+    return _ste(w, q / s)
+
+
+def finetune_quantized(
+    net: DeltaNetwork,
+    x: torch.Tensor,
+    *,
+    weight_groups: int = 1,
+    act_bits: list[int] | None = None,
+    steps: int = 1500,
+    lr: float = 3e-4,
+    batch: int = 1024,
+    seconds: float | None = None,
+    seed: int = 0,
+) -> DeltaNetwork:
+    """Fine-tune ``net``'s weights and biases through the deployed formats (see the module
+    docstring) on points ``x`` ``(n, n_in)``; returns a new network (``net`` is unchanged).
+
+    ``act_bits``: the deployed payload fraction bits per layer (``IntDeltaLayer.act_bits`` of
+    a first :func:`~exporters.sigma_delta.quantize_delta`); ``None`` leaves activations in
+    float. ``steps`` Adam steps from ``lr`` down to 0 (cosine) on batches of ``batch`` points (seeded), stopping
+    early after ``seconds`` when given."""
+    check_count(steps, "steps", 1)
+    check_count(batch, "batch", 1)
+    lr = check_real(lr, "lr", low=0.0, low_open=True)
+    if weight_groups not in (1, 2):
+        raise ValueError(f"weight_groups must be 1 or 2, got {weight_groups!r}")
+    if act_bits is not None and len(act_bits) != len(net.layers):
+        raise ValueError(f"act_bits needs one entry per layer ({len(net.layers)}), got {act_bits}")
+    dt = net.out_weight.dtype
+    x = x.detach().to(dt)
+    with torch.no_grad():
+        target = net.ann(x)
+    scale = target.pow(2).mean()
+    ws = [la.weight.clone().requires_grad_(True) for la in net.layers]
+    bs = [la.bias.clone().requires_grad_(True) for la in net.layers]
+    wo = net.out_weight.clone().requires_grad_(True)
+    bo = net.out_bias.clone().requires_grad_(True)
+    opt = torch.optim.Adam([*ws, *bs, wo, bo], lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    gen = torch.Generator().manual_seed(seed)
+    h0 = x / net.in_scale
+    t0 = time.monotonic()
+    loss = torch.tensor(float("nan"))
+    for it in range(steps):
+        idx = torch.randint(0, x.shape[0], (min(batch, x.shape[0]),), generator=gen)
+        h = h0[idx]
+        for i, la in enumerate(net.layers):
+            h = la.activation(h @ fake_quant_rows(ws[i], weight_groups).T + bs[i])
+            if act_bits is not None:
+                u = 2.0 ** act_bits[i]
+                h = _ste(h, torch.round(h * u) / u)
+        y = h @ fake_quant_rows(wo, weight_groups).T + bo
+        loss = (y - target[idx]).pow(2).mean() / scale
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        if seconds is not None and time.monotonic() - t0 > seconds:
+            log.info("quantization-aware fine-tuning stopped at step %d (time limit)", it + 1)
+            break
+    log.info("quantization-aware fine-tuning: final relative loss %.3g", float(loss))
+    layers = tuple(
+        replace(la, weight=w.detach().clone(), bias=b.detach().clone())
+        for la, w, b in zip(net.layers, ws, bs, strict=True)
+    )
+    meta = {**net.metadata, "qat": {"steps": steps, "lr": lr, "weight_groups": weight_groups}}
+    return replace(
+        net, layers=layers, out_weight=wo.detach().clone(), out_bias=bo.detach().clone(),
+        metadata=meta,
+    )
