@@ -1,9 +1,13 @@
 """Energy reports for machines (JSON, CSV), READMEs (Markdown) and papers (LaTeX booktabs).
 
 Every table puts the SNN beside its ANN baseline, says which profile priced each number and how
-far to trust it (``kind``: measured / estimated / pre-silicon / assumed), and shows errors next
+far to trust it (``kind``: measured / estimated / pre-silicon / derived / assumed), and shows
+errors next
 to energies when the report carries them. Energies: pJ in JSON and CSV, nJ in Markdown and LaTeX
 (per inference, i.e. per sample).
+
+Graded-spike (sigma-delta) estimates, one per profile, are tabulated by
+:func:`delta_energy_table`.
 
 Two granularities: one run (:func:`layer_rows`, :func:`totals_rows`; rendered by
 :func:`to_markdown`, :func:`to_latex`, :func:`to_csv`, :func:`to_json`) and a sweep of runs over
@@ -21,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hardware.energy.estimate import EnergyReport
+from hardware.energy.estimate import EnergyEstimate, EnergyReport, _fmt_times
 
 Row = dict[str, Any]
 _LATEX_SPECIAL = {
@@ -327,21 +331,25 @@ def to_csv(report: EnergyReport, path: str | Path | None = None, kind: str = "la
     return _write(rows_to_csv(rows), path)
 
 
-def _provenance_lines(report: EnergyReport) -> list[str]:
+def _source_lines(estimates: Sequence[EnergyEstimate]) -> list[str]:
+    """``- `name` (kind): source`` once per profile that priced the SNN or an ANN baseline."""
     lines = []
     seen = set()
-    for e in report.estimates:
+    for e in estimates:
         for name, kind, source in (
             (e.profile, e.kind, e.source),
             (e.ann_profile, e.ann_kind, e.ann_source),
             (e.ann_int8_profile, e.ann_int8_kind, e.ann_int8_source),
         ):
-            if name is None:
-                continue
-            if name in seen:
+            if name is None or name in seen:
                 continue
             seen.add(name)
             lines.append(f"- `{name}` ({kind}): {source}")
+    return lines
+
+
+def _provenance_lines(report: EnergyReport) -> list[str]:
+    lines = _source_lines(report.estimates)
     for e in report.estimates:
         consts = ", ".join(f"{k}={v:g}" for k, v in e.constants)
         lines.append(f"- constants of `{e.profile}` (pJ; W for chip.*): {consts}")
@@ -428,6 +436,93 @@ def to_latex(
         f"{label}-layers" if label else None,
     )
     return _write(t1 + "\n" + t2, path)
+
+
+# ----------------------------------------------------------------------------- graded spikes
+
+
+def _against(r: float | None, what: str) -> str | None:
+    """``loses to the INT8 ANN 3.2x`` / ``beats the FP32 ANN 5.1x`` / ``ties with ...``."""
+    if r is None:
+        return None
+    if r != r:
+        return f"no comparison with the {what} ANN (both cost nothing)"
+    if r == float("inf"):
+        return f"loses to the {what} ANN (which costs nothing)"
+    if r == 0:
+        return f"beats the {what} ANN (the SNN costs nothing)"
+    if r > 1:
+        return f"loses to the {what} ANN {_fmt_times(r)}x"
+    if r < 1:
+        return f"beats the {what} ANN {_fmt_times(1 / r)}x"
+    return f"ties with the {what} ANN"
+
+
+def plain_verdict(e: EnergyEstimate) -> str:
+    """Where the SNN loses or wins, in words: ``beats the FP32 ANN 2.1x; loses to the INT8 ANN
+    3.2x`` (the ratios are ``snn_over_ann`` and ``snn_over_ann_int8``)."""
+    parts = [_against(e.snn_over_ann, "FP32"), _against(e.snn_over_ann_int8, "INT8")]
+    return "; ".join(p for p in parts if p is not None)
+
+
+def _ratio_cell(r: float | None) -> str:
+    if r is None:
+        return "--"
+    return "inf" if r == float("inf") else _fmt_times(r)
+
+
+def delta_energy_table(estimates: Sequence[EnergyEstimate], *, label: str) -> str:
+    """Markdown: one row per profile for a graded-spike (sigma-delta) network, then the
+    constants and sources used.
+
+    Columns: profile, kind, SNN nJ per point, FP32 ANN nJ, INT8 ANN nJ, SNN/FP32, SNN/INT8
+    (``> 1``: the SNN costs more) and a verdict in words (:func:`plain_verdict`). Energies are
+    per inference (one evaluation point), in nJ; the constants below the table are in pJ
+    (``graded_op[w8xp16,acc24]``: one graded synaptic op with 8-bit weights, 16-bit payloads
+    and a 24-bit accumulator). Typically fed from
+    :func:`~hardware.energy.estimate.estimate_delta` under
+    :data:`~hardware.energy.estimate.DELTA_PROFILES`.
+    """
+    if not isinstance(label, str):
+        raise TypeError(f"label must be a string, got {type(label).__name__}")
+    ests = list(estimates)
+    if not ests:
+        raise ValueError("estimates must hold at least one EnergyEstimate (one per profile)")
+    for k, e in enumerate(ests):
+        if not isinstance(e, EnergyEstimate):
+            raise TypeError(f"estimates[{k}] must be an EnergyEstimate, got {type(e).__name__}")
+    heads = [
+        "profile",
+        "kind",
+        "SNN (nJ/point)",
+        "FP32 ANN (nJ)",
+        "INT8 ANN (nJ)",
+        "SNN/FP32",
+        "SNN/INT8",
+        "verdict",
+    ]
+    out = [f"**{label}**: energy per inference (one point)", ""] if label else []
+    out.append("| " + " | ".join(heads) + " |")
+    out.append("|---|---|--:|--:|--:|--:|--:|---|")
+    for e in ests:
+        cells = [
+            f"`{e.profile}`",
+            e.kind,
+            _nj(e.snn_total_pj),
+            _nj(e.ann_total_pj),
+            _nj(e.ann_int8_total_pj),
+            _ratio_cell(e.snn_over_ann),
+            _ratio_cell(e.snn_over_ann_int8),
+            plain_verdict(e),
+        ]
+        out.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+    out += ["", "Constants used (pJ):", ""]
+    for e in ests:
+        consts = ", ".join(f"{k}={v:g}" for k, v in e.constants)
+        out.append(f"- `{e.profile}` ({e.kind}): {consts}")
+    out += ["", "Sources:", ""]
+    out += _source_lines(ests)
+    return "\n".join(out) + "\n"
 
 
 # ----------------------------------------------------------------------------- sweeps

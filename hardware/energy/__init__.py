@@ -6,14 +6,23 @@ Submodules: :mod:`~hardware.energy.profiles` (profile files and registry),
 power profiler, where available).
 """
 
-from hardware.energy.counts import LayerOps, OperationCounts, count_operations
+from hardware.energy.counts import (
+    DeltaLayerOps,
+    DeltaOps,
+    LayerOps,
+    OperationCounts,
+    count_operations,
+)
 from hardware.energy.estimate import (
     DEFAULT_PROFILES,
+    DELTA_PROFILES,
     EnergyEstimate,
     EnergyReport,
     LayerEnergy,
     ann_layer_energy,
+    delta_layer_energy,
     estimate,
+    estimate_delta,
     estimate_energy,
     report_from_dict,
     snn_layer_energy,
@@ -28,6 +37,7 @@ from hardware.energy.profiles import (
     EnergyProfile,
     available_profiles,
     get_profile,
+    graded_op_pj,
     load_profile,
     profile_from_dict,
     profiles,
@@ -36,6 +46,9 @@ from hardware.energy.profiles import (
 
 __all__ = [
     "DEFAULT_PROFILES",
+    "DELTA_PROFILES",
+    "DeltaLayerOps",
+    "DeltaOps",
     "EnergyEstimate",
     "EnergyProfile",
     "EnergyReport",
@@ -47,9 +60,12 @@ __all__ = [
     "ann_layer_energy",
     "available_profiles",
     "count_operations",
+    "delta_layer_energy",
     "estimate",
+    "estimate_delta",
     "estimate_energy",
     "get_profile",
+    "graded_op_pj",
     "load_profile",
     "loihi2_profiler_status",
     "measure_loihi2",

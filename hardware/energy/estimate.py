@@ -15,6 +15,9 @@ same way from an ``[ann_int8]`` table (the profile's own, else ``ann_profile``'s
 0.23 pJ per MAC) and reported beside it, so every SNN energy stands next to both. An optional
 static share is ``static_power_w * seconds_per_inference`` (J).
 Joules per inference are ``pJ * 1e-12``.
+
+Graded-spike (sigma-delta) networks, counted in :class:`~hardware.energy.counts.DeltaOps`, are
+priced by :func:`estimate_delta` with the same ANN baselines (see :func:`delta_layer_energy`).
 """
 
 from __future__ import annotations
@@ -23,11 +26,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from hardware.activity import OUTPUT, ANNSpec, SNNActivity
-from hardware.energy.counts import LayerOps, OperationCounts, count_operations
+from hardware.energy.counts import (
+    DeltaLayerOps,
+    DeltaOps,
+    LayerOps,
+    OperationCounts,
+    count_operations,
+)
 from hardware.energy.measured import MeasuredEnergy
-from hardware.energy.profiles import EnergyProfile, get_profile
+from hardware.energy.profiles import EnergyProfile, get_profile, graded_op_pj
 
-DEFAULT_PROFILES = ("loihi2", "loihi", "cmos-45nm")
+DEFAULT_PROFILES = ("loihi2", "loihi", "cmos-45nm")  # committed results were priced with these
+# graded-spike (sigma-delta) reports: the 45 nm model, the two Loihi 2 bounds, Loihi (2018)
+DELTA_PROFILES = ("cmos-45nm", "loihi2-lower", "loihi2-upper", "loihi")
+DELTA_SNN_FIELDS = ("synaptic_op", "neuron_update", "spike", "tile_hop")
 PJ = 1e-12  # J per pJ
 
 
@@ -259,22 +271,7 @@ def estimate(
         )
         for la in ops.layers
     )
-    fallback = get_profile(ann_profile)
-    aprof = prof if prof.defines_ann else fallback
-    names = [f"layer{k + 1}" for k in range(len(ann.macs_per_layer))]
-    if len(names) == len(ops.layers):
-        names = [la.name for la in ops.layers]
-    ann_layers = tuple(
-        ann_layer_energy(m, a, aprof, nm)
-        for m, a, nm in zip(ann.macs_per_layer, ann.activations_per_layer, names, strict=True)
-    )
-    a8 = prof if prof.defines_ann_int8 else fallback if fallback.defines_ann_int8 else None
-    ann8_layers = None
-    if a8 is not None:
-        ann8_layers = tuple(
-            LayerEnergy(nm, float(m * a8.ann_int8_mac), float(a * a8.ann_int8_activation), 0.0)
-            for m, a, nm in zip(ann.macs_per_layer, ann.activations_per_layer, names, strict=True)
-        )
+    base, _, _ = _ann_baselines(ann, prof, ann_profile, [la.name for la in ops.layers])
     static = None
     if seconds_per_inference is not None:
         if seconds_per_inference < 0:
@@ -287,16 +284,120 @@ def estimate(
         source=prof.source,
         constants=tuple(prof.constants().items()),
         snn_layers=snn,
-        ann_layers=ann_layers,
-        ann_profile=aprof.name,
-        ann_kind=aprof.kind,
-        ann_source=aprof.source,
         hops_per_spike=float(hops_per_spike),
         static_pj=static,
-        ann_int8_layers=ann8_layers,
-        ann_int8_profile=None if a8 is None else a8.name,
-        ann_int8_kind=None if a8 is None else a8.kind,
-        ann_int8_source=None if a8 is None else a8.source,
+        **base,
+    )
+
+
+def _ann_baselines(
+    ann: ANNSpec, prof: EnergyProfile, ann_profile: str | EnergyProfile, snn_names: Sequence[str]
+) -> tuple[dict, EnergyProfile, EnergyProfile | None]:
+    """The FP32 and INT8 ANN baselines of one estimate: :class:`EnergyEstimate` fields, and the
+    profiles that priced them (FP32, INT8 or ``None``).
+
+    FP32 from ``prof``'s ``[ann]`` table, else ``ann_profile``'s; INT8 likewise from
+    ``[ann_int8]`` (``None`` where neither has one). ANN layers take the SNN's layer names
+    where the two have as many layers, else ``layer1, layer2, ...``.
+    """
+    fallback = get_profile(ann_profile)
+    aprof = prof if prof.defines_ann else fallback
+    names = [f"layer{k + 1}" for k in range(len(ann.macs_per_layer))]
+    if len(names) == len(snn_names):
+        names = list(snn_names)
+    per_layer = list(zip(ann.macs_per_layer, ann.activations_per_layer, names, strict=True))
+    ann_layers = tuple(ann_layer_energy(m, a, aprof, nm) for m, a, nm in per_layer)
+    a8 = prof if prof.defines_ann_int8 else fallback if fallback.defines_ann_int8 else None
+    ann8_layers = None
+    if a8 is not None:
+        ann8_layers = tuple(
+            LayerEnergy(nm, float(m * a8.ann_int8_mac), float(a * a8.ann_int8_activation), 0.0)
+            for m, a, nm in per_layer
+        )
+    fields = {
+        "ann_layers": ann_layers,
+        "ann_profile": aprof.name,
+        "ann_kind": aprof.kind,
+        "ann_source": aprof.source,
+        "ann_int8_layers": ann8_layers,
+        "ann_int8_profile": None if a8 is None else a8.name,
+        "ann_int8_kind": None if a8 is None else a8.kind,
+        "ann_int8_source": None if a8 is None else a8.source,
+    }
+    return fields, aprof, a8
+
+
+def graded_op_key(weight_bits: int, payload_bits: int, acc_bits: int) -> str:
+    """The name under which an estimate lists one graded op's pJ: ``graded_op[w8xp16,acc24]``."""
+    return f"graded_op[w{weight_bits}xp{payload_bits},acc{acc_bits}]"
+
+
+def delta_layer_energy(la: DeltaLayerOps, profile: EnergyProfile) -> LayerEnergy:
+    """Energy of one graded-spike layer per inference, in pJ (pure)::
+
+        E_syn    = synops * e_graded(weight_bits, payload_bits, acc_bits)
+                   + binary_synops * e_synaptic_op
+        E_neuron = neuron_updates * e_neuron_update
+        E_msg    = messages * (e_spike + e_tile_hop)       (one router hop per message)
+
+    ``e_graded`` is :func:`~hardware.energy.profiles.graded_op_pj`. Every neuron-step is priced
+    at ``neuron_update`` (no active/inactive split: on ``loihi`` that is the lower, 52 pJ,
+    figure). The messages are those sent into this layer, so their cost is booked here.
+    """
+    e_g = graded_op_pj(profile, la.weight_bits, la.payload_bits, la.acc_bits)
+    syn = la.synops * e_g + la.binary_synops * profile.synaptic_op
+    neu = la.neuron_updates * profile.neuron_update
+    msg = la.messages * (profile.spike + profile.tile_hop)
+    return LayerEnergy(la.name, float(syn), float(neu), float(msg))
+
+
+def estimate_delta(
+    ops: DeltaOps,
+    ann: ANNSpec,
+    profile: str | EnergyProfile,
+    *,
+    ann_profile: str | EnergyProfile = "cmos-45nm",
+) -> EnergyEstimate:
+    """Price a graded-spike (sigma-delta) network's ``ops`` and its ``ann`` under one profile.
+
+    Per layer, in pJ per inference (see :func:`delta_layer_energy`)::
+
+        E = synops * e_graded(wb, pb, acc) + binary_synops * e_synaptic_op
+            + neuron_updates * e_neuron_update + messages * (e_spike + e_tile_hop)
+
+    The FP32 and INT8 ANN baselines are priced as in :func:`estimate`, so ``verdict``,
+    ``snn_over_ann`` and ``snn_over_ann_int8`` read the same. ``constants`` lists what was used:
+    ``snn.synaptic_op``, ``snn.neuron_update``, ``snn.spike``, ``snn.tile_hop``, the profile's
+    ``graded.*`` (if it has a ``[graded]`` table), one ``graded_op[w..xp..,acc..]`` per width
+    combination priced, and the ANN constants as ``ann.mac[<profile>]`` etc. (all pJ).
+    """
+    if not isinstance(ops, DeltaOps):
+        raise TypeError(f"ops must be a DeltaOps, got {type(ops).__name__}")
+    if not isinstance(ann, ANNSpec):
+        raise TypeError(f"ann must be an ANNSpec, got {type(ann).__name__}")
+    prof = get_profile(profile)
+    snn = tuple(delta_layer_energy(la, prof) for la in ops.layers)
+    base, aprof, a8 = _ann_baselines(ann, prof, ann_profile, [la.name for la in ops.layers])
+    consts = {f"snn.{f}": getattr(prof, f) for f in DELTA_SNN_FIELDS}
+    if prof.defines_graded:
+        consts["graded.mult_32"] = prof.graded_mult_32
+        consts["graded.add_32"] = prof.graded_add_32
+    for la in ops.layers:
+        key = graded_op_key(la.weight_bits, la.payload_bits, la.acc_bits)
+        consts[key] = graded_op_pj(prof, la.weight_bits, la.payload_bits, la.acc_bits)
+    consts[f"ann.mac[{aprof.name}]"] = aprof.ann_mac
+    consts[f"ann.activation[{aprof.name}]"] = aprof.ann_activation
+    if a8 is not None:
+        consts[f"ann_int8.mac[{a8.name}]"] = a8.ann_int8_mac
+        consts[f"ann_int8.activation[{a8.name}]"] = a8.ann_int8_activation
+    return EnergyEstimate(
+        profile=prof.name,
+        kind=prof.kind,
+        source=prof.source,
+        constants=tuple(consts.items()),
+        snn_layers=snn,
+        hops_per_spike=1.0,
+        **base,
     )
 
 

@@ -3,7 +3,7 @@
 A profile file (``hardware/profiles/<name>.toml``) looks like::
 
     name = "loihi"
-    kind = "pre-silicon"        # measured | estimated | pre-silicon | assumed
+    kind = "pre-silicon"        # measured | estimated | pre-silicon | derived | assumed
     source = "M. Davies et al., IEEE Micro 38(1), 2018, Table 2"
     notes = "..."
 
@@ -23,6 +23,10 @@ A profile file (``hardware/profiles/<name>.toml``) looks like::
     mac = 0.23
     activation = 0.0
 
+    [graded]                    # optional: one graded synaptic op (integer weight x payload,
+    mult_32 = 3.1               # then accumulate), priced from 32-bit integer figures in pJ;
+    add_32 = 0.1                # see graded_op_pj. Without it a graded op costs synaptic_op.
+
     [chip]                      # optional
     static_power_w = 0.23       # W per chip (for a static share when a run time is given)
 
@@ -40,13 +44,14 @@ from pathlib import Path
 from typing import Any
 
 from lava_pinn.registry import Registry
+from lava_pinn.validation import check_count
 
 if sys.version_info >= (3, 11):  # pragma: no cover
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-KINDS = ("measured", "estimated", "pre-silicon", "assumed")
+KINDS = ("measured", "estimated", "pre-silicon", "derived", "assumed")
 SNN_FIELDS = (
     "synaptic_op",
     "analog_mac",
@@ -57,6 +62,7 @@ SNN_FIELDS = (
 )
 ANN_FIELDS = ("mac", "activation")
 ANN_INT8_FIELDS = ANN_FIELDS
+GRADED_FIELDS = ("mult_32", "add_32")
 CHIP_FIELDS = ("static_power_w",)
 PROFILE_DIR = Path(__file__).resolve().parent.parent / "profiles"
 
@@ -75,8 +81,12 @@ class EnergyProfile:
     """Per-operation energies in pJ (SNN, optional ANN) with their provenance.
 
     ``kind`` says how far to trust the numbers: ``measured`` (on silicon), ``estimated`` (a
-    model such as Horowitz's 45 nm table), ``pre-silicon`` (a design-time estimate), ``assumed``
-    (a stand-in where no number is published).
+    model such as Horowitz's 45 nm table), ``pre-silicon`` (a design-time estimate), ``derived``
+    (bounds worked out from published system figures, not per-operation measurements),
+    ``assumed`` (a stand-in where no number is published).
+
+    ``graded_mult_32`` / ``graded_add_32`` (pJ, both or neither: the ``[graded]`` table) price a
+    graded synaptic op by operand width, see :func:`graded_op_pj`.
     """
 
     name: str
@@ -95,6 +105,8 @@ class EnergyProfile:
     ann_int8_activation: float | None = None
     static_power_w: float | None = None
     path: str | None = None
+    graded_mult_32: float | None = None
+    graded_add_32: float | None = None
 
     def __post_init__(self) -> None:
         where = f"energy profile {self.name!r}" + (f" ({self.path})" if self.path else "")
@@ -114,6 +126,8 @@ class EnergyProfile:
             ("ann_activation", "ann.activation"),
             ("ann_int8_mac", "ann_int8.mac"),
             ("ann_int8_activation", "ann_int8.activation"),
+            ("graded_mult_32", "graded.mult_32"),
+            ("graded_add_32", "graded.add_32"),
         ):
             if getattr(self, f) is not None:
                 object.__setattr__(self, f, _const(getattr(self, f), f"{where}: {sect}"))
@@ -121,6 +135,8 @@ class EnergyProfile:
             raise ValueError(f"{where}: [ann] needs both 'mac' and 'activation' (pJ)")
         if (self.ann_int8_mac is None) != (self.ann_int8_activation is None):
             raise ValueError(f"{where}: [ann_int8] needs both 'mac' and 'activation' (pJ)")
+        if (self.graded_mult_32 is None) != (self.graded_add_32 is None):
+            raise ValueError(f"{where}: [graded] needs both 'mult_32' and 'add_32' (pJ)")
         if self.static_power_w is not None:
             object.__setattr__(
                 self,
@@ -138,8 +154,14 @@ class EnergyProfile:
         """Whether the profile prices the ANN quantized to INT8 (an ``[ann_int8]`` table)."""
         return self.ann_int8_mac is not None
 
+    @property
+    def defines_graded(self) -> bool:
+        """Whether the profile prices a graded op by operand width (a ``[graded]`` table)."""
+        return self.graded_mult_32 is not None
+
     def constants(self) -> dict[str, float]:
-        """The constants used, flat: ``snn.*`` and ``ann.*`` in pJ, ``chip.*`` in W."""
+        """The constants :func:`~hardware.energy.estimate.estimate` uses, flat: ``snn.*`` and
+        ``ann.*`` in pJ, ``chip.*`` in W (``graded.*`` is listed by ``estimate_delta``)."""
         out = {f"snn.{f}": getattr(self, f) for f in SNN_FIELDS}
         if self.defines_ann:
             out["ann.mac"] = self.ann_mac
@@ -163,7 +185,7 @@ def _section(data: dict, key: str, fields: tuple[str, ...], where: str, required
     unknown = sorted(set(sect) - set(fields))
     if unknown:
         raise ValueError(f"{where}: unknown field(s) {key}.{', '.join(unknown)}; known: {fields}")
-    if required or key in ("ann", "ann_int8"):
+    if required or key in ("ann", "ann_int8", "graded"):
         missing = [f for f in fields if f not in sect]
         if missing:
             raise ValueError(f"{where}: missing field {key}.{missing[0]} (constant in pJ)")
@@ -174,7 +196,7 @@ def profile_from_dict(data: dict[str, Any], where: str = "<dict>") -> EnergyProf
     """Validate a parsed profile (the TOML layout of this module's docstring)."""
     if not isinstance(data, dict):
         raise ValueError(f"{where}: a profile must be a table, got {type(data).__name__}")
-    top = ("name", "kind", "source", "notes", "snn", "ann", "ann_int8", "chip")
+    top = ("name", "kind", "source", "notes", "snn", "ann", "ann_int8", "graded", "chip")
     unknown = sorted(set(data) - set(top))
     if unknown:
         raise ValueError(f"{where}: unknown field(s) {', '.join(unknown)}; known: {top}")
@@ -188,6 +210,7 @@ def profile_from_dict(data: dict[str, Any], where: str = "<dict>") -> EnergyProf
     snn = _section(data, "snn", SNN_FIELDS, where, required=True)
     ann = _section(data, "ann", ANN_FIELDS, where, required=False)
     ann8 = _section(data, "ann_int8", ANN_INT8_FIELDS, where, required=False)
+    graded = _section(data, "graded", GRADED_FIELDS, where, required=False)
     chip = _section(data, "chip", CHIP_FIELDS, where, required=False)
     return EnergyProfile(
         name=data["name"].strip().lower(),
@@ -201,6 +224,8 @@ def profile_from_dict(data: dict[str, Any], where: str = "<dict>") -> EnergyProf
         ann_int8_activation=ann8.get("activation"),
         static_power_w=chip.get("static_power_w"),
         path=None if where == "<dict>" else where,
+        graded_mult_32=graded.get("mult_32"),
+        graded_add_32=graded.get("add_32"),
     )
 
 
@@ -251,3 +276,29 @@ def get_profile(name: str | EnergyProfile) -> EnergyProfile:
 
 def available_profiles() -> list[str]:
     return profiles().available()
+
+
+def graded_op_pj(
+    profile: str | EnergyProfile, weight_bits: int, payload_bits: int, acc_bits: int = 24
+) -> float:
+    """Energy of one graded synaptic op (weight x payload, then accumulate), in pJ.
+
+    With a ``[graded]`` table (32-bit integer multiply ``mult_32`` and add ``add_32``, pJ)::
+
+        e_graded = mult_32 * (weight_bits * payload_bits) / (32 * 32) + add_32 * acc_bits / 32
+
+    i.e. the multiply scales with the product of the operand widths (array multiplier) and the
+    add with the accumulator width. On ``cmos-45nm`` (Horowitz, ISSCC 2014): 8 x 8 bits, 24-bit
+    accumulator -> 0.19 + 0.075 pJ; 8 x 16, 24 -> 0.3875 + 0.075 = 0.4625 pJ.
+
+    A profile without ``[graded]`` prices a graded op as one ``synaptic_op``, whatever the
+    widths (the Loihi 2 bounds: Intel's rate counts 8-bit synaptic ops; a wider payload may cost
+    more than this). Widths are integers >= 1 (``ValueError`` naming the argument otherwise).
+    """
+    prof = get_profile(profile)
+    wb = check_count(weight_bits, "weight_bits")
+    pb = check_count(payload_bits, "payload_bits")
+    acc = check_count(acc_bits, "acc_bits")
+    if not prof.defines_graded:
+        return float(prof.synaptic_op)
+    return float(prof.graded_mult_32 * (wb * pb) / (32 * 32) + prof.graded_add_32 * acc / 32)
