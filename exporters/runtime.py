@@ -170,44 +170,22 @@ class NeuronSlot:
 
 
 @dataclass
-class LavaGraph:
-    """A compiled Lava graph for ``batch`` points side by side; run batches, then :meth:`close`.
+class LavaSession:
+    """One compiled Lava runtime, started once and always stopped: the lifecycle every graph of
+    this package shares (:class:`LavaGraph`, :class:`exporters.sigma_delta.lava_graph.DeltaGraph`).
 
-    Build it with :func:`exporters.lava_graph.build_int_graph` or ``build_float_graph``.
-    Use as a context manager (``with build_int_graph(...) as g: g.run(x)``).
+    A subclass (a dataclass) gives ``readout`` (a process of the graph, through which the
+    runtime is compiled, run and stopped), ``tag`` (the ProcessModel tag, ``"fixed_pt"`` or
+    ``"floating_pt"``) and ``timeout_s`` (the watchdog limit of every runtime call, seconds),
+    and may override :meth:`_after_compile`. Use as a context manager, or call :meth:`close`.
     """
 
-    slots: list[NeuronSlot]
-    conns: list[Any]
-    readout: Any
-    T: int
-    batch: int
-    tag: str
-    encode: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray | None]]
-    decode: Callable[[np.ndarray], np.ndarray]
-    n_out: int
-    timeout_s: float = 120.0
-    host_io: bool = False  # bias and counts through host pipes (no Var.set/get per batch)
     _started: bool = field(default=False, init=False)
     _closed: bool = field(default=False, init=False)
     _children: set[int] = field(default_factory=set, init=False)
     _before: set[int] | None = field(default=None, init=False)
 
     # ------------------------------------------------------------------ lifecycle
-    @property
-    def depth(self) -> int:
-        return len(self.slots)
-
-    @property
-    def warmup_steps(self) -> int:
-        """Steps taken when the graph opens (the Var path needs one before any ``Var.set``)."""
-        return 0 if self.host_io else 1
-
-    @property
-    def steps_per_batch(self) -> int:
-        """``T + L``: the window of ``T`` steps plus one step of Dense latency per layer."""
-        return self.T + self.depth
-
     def _call(self, fn: Callable[[], Any], what: str) -> Any:
         try:
             return call_with_watchdog(fn, self.timeout_s, what)
@@ -224,10 +202,13 @@ class LavaGraph:
             self._abort()
             raise
 
-    def open(self) -> LavaGraph:
+    def _after_compile(self) -> None:
+        """Called once the runtime is compiled and started (subclass hook)."""
+
+    def open(self) -> LavaSession:
         """Compile and start the runtime (idempotent)."""
         if self._closed:
-            raise LavaRunError("this LavaGraph was closed; build a new one")
+            raise LavaRunError(f"this {type(self).__name__} was closed; build a new one")
         if self._started:
             return self
         cfg = require_lava("lava.magma.core.run_configs")
@@ -236,23 +217,11 @@ class LavaGraph:
         try:
             self._call(lambda: self.readout.create_runtime(run_cfg=run_cfg), "compile")
             self._children |= child_pids() - before  # Lava forks its workers when compiling
-            if not self.host_io:
-                # Lava lets Vars be set only once the runtime has run: take one step, then put
-                # every step counter back to 0 (the next step starts a batch) and clear the
-                # buffers.
-                self._steps(1)
-                for j, p in enumerate(self._windowed()):
-                    self._set(p.t, np.zeros(1), f"t[{j}]")
-                for j, c in enumerate(self.conns):
-                    self._set(c.a_buff, np.zeros(c.a_buff.shape), f"a_buff[{j}]")
+            self._after_compile()
         finally:
             self._children |= child_pids() - before
         self._started = True
         return self
-
-    def _windowed(self) -> list[Any]:
-        procs = [s.proc if s.kind == "custom" else s.counter for s in self.slots]
-        return [*procs, self.readout]
 
     def close(self) -> None:
         """Stop the runtime and make sure no worker process is left (idempotent)."""
@@ -293,7 +262,7 @@ class LavaGraph:
                 continue
         return pids
 
-    def __enter__(self) -> LavaGraph:
+    def __enter__(self) -> LavaSession:
         return self.open()
 
     def __exit__(self, *exc: object) -> None:
@@ -305,6 +274,86 @@ class LavaGraph:
                 self.close()
         except Exception:
             pass
+
+    # ------------------------------------------------------------------ runtime calls
+    def _set(self, var: Any, value: np.ndarray, what: str) -> None:
+        self._call(lambda: var.set(np.asarray(value)), f"set {what}")
+
+    def _get(self, var: Any, what: str) -> np.ndarray:
+        return np.asarray(self._call(var.get, f"get {what}"))
+
+    def _steps(self, n: int) -> None:
+        rc = require_lava("lava.magma.core.run_conditions")
+        self._call(lambda: self.readout.run(condition=rc.RunSteps(num_steps=n)), f"run {n}")
+
+    def _send(self, port: Any, value: np.ndarray, what: str) -> None:
+        """``value`` (flat) into ``port``'s host pipe (int64 in ``fixed_pt``, else float)."""
+        dtype = np.int64 if self.tag == "fixed_pt" else np.float64
+        data = np.ascontiguousarray(value, dtype=dtype).reshape(-1)
+        self._call(lambda: port.external_pipe_csp_send_port.send(data), f"send {what}")
+
+    def _receive_array(self, proc: Any, what: str) -> np.ndarray:
+        """The array ``proc`` sends through its ``report`` host pipe (int64 in ``fixed_pt``)."""
+        data = self._call(lambda: proc.report.external_pipe_csp_recv_port.recv(), f"receive {what}")
+        data = np.asarray(data)
+        return np.rint(data).astype(np.int64) if self.tag == "fixed_pt" else data
+
+    def _receive(self, proc: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
+        """The ``[first, second]`` array a process reports at the end of its window."""
+        data = self._receive_array(proc, what)
+        half = data.shape[0] // 2
+        return data[:half], data[half:]
+
+
+@dataclass
+class LavaGraph(LavaSession):
+    """A compiled Lava graph for ``batch`` points side by side; run batches, then :meth:`close`.
+
+    Build it with :func:`exporters.lava_graph.build_int_graph` or ``build_float_graph``.
+    Use as a context manager (``with build_int_graph(...) as g: g.run(x)``).
+    """
+
+    slots: list[NeuronSlot]
+    conns: list[Any]
+    readout: Any
+    T: int
+    batch: int
+    tag: str
+    encode: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray | None]]
+    decode: Callable[[np.ndarray], np.ndarray]
+    n_out: int
+    timeout_s: float = 120.0
+    host_io: bool = False  # bias and counts through host pipes (no Var.set/get per batch)
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def depth(self) -> int:
+        return len(self.slots)
+
+    @property
+    def warmup_steps(self) -> int:
+        """Steps taken when the graph opens (the Var path needs one before any ``Var.set``)."""
+        return 0 if self.host_io else 1
+
+    @property
+    def steps_per_batch(self) -> int:
+        """``T + L``: the window of ``T`` steps plus one step of Dense latency per layer."""
+        return self.T + self.depth
+
+    def _after_compile(self) -> None:
+        if not self.host_io:
+            # Lava lets Vars be set only once the runtime has run: take one step, then put
+            # every step counter back to 0 (the next step starts a batch) and clear the
+            # buffers.
+            self._steps(1)
+            for j, p in enumerate(self._windowed()):
+                self._set(p.t, np.zeros(1), f"t[{j}]")
+            for j, c in enumerate(self.conns):
+                self._set(c.a_buff, np.zeros(c.a_buff.shape), f"a_buff[{j}]")
+
+    def _windowed(self) -> list[Any]:
+        procs = [s.proc if s.kind == "custom" else s.counter for s in self.slots]
+        return [*procs, self.readout]
 
     # ------------------------------------------------------------------ running
     def run(self, x: np.ndarray, *, trace: bool = False) -> SpikeRun:
@@ -354,36 +403,12 @@ class LavaGraph:
             spikes=[np.concatenate(s) for s in spikes] if trace else None,
         )
 
-    def _set(self, var: Any, value: np.ndarray, what: str) -> None:
-        self._call(lambda: var.set(np.asarray(value)), f"set {what}")
-
-    def _get(self, var: Any, what: str) -> np.ndarray:
-        return np.asarray(self._call(var.get, f"get {what}"))
-
-    def _steps(self, n: int) -> None:
-        rc = require_lava("lava.magma.core.run_conditions")
-        self._call(lambda: self.readout.run(condition=rc.RunSteps(num_steps=n)), f"run {n}")
-
     def _counter_vars(self) -> list[tuple[Any, str]]:
         """Per layer, the Var holding its net spike count inside its window."""
         return [
             (s.counter.acc, f"count[{i}]") if s.kind == "lif" else (s.proc.count, f"count[{i}]")
             for i, s in enumerate(self.slots)
         ]
-
-    def _send(self, port: Any, value: np.ndarray, what: str) -> None:
-        dtype = np.int64 if self.tag == "fixed_pt" else np.float64
-        data = np.ascontiguousarray(value, dtype=dtype).reshape(-1)
-        self._call(lambda: port.external_pipe_csp_send_port.send(data), f"send {what}")
-
-    def _receive(self, proc: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
-        """The ``[first, second]`` array a process reports at the end of its window."""
-        data = self._call(lambda: proc.report.external_pipe_csp_recv_port.recv(), f"receive {what}")
-        data = np.asarray(data)
-        if self.tag == "fixed_pt":
-            data = np.rint(data).astype(np.int64)
-        half = data.shape[0] // 2
-        return data[:half], data[half:]
 
     def _run_batch(self, mant: np.ndarray, exp: np.ndarray | None, trace: bool = False):
         first = self.slots[0]

@@ -16,8 +16,16 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from exporters import fixed_point as fp
-from exporters.lava_procs.process import Accumulator, BatchDense, Neuron
+from exporters.lava_procs.process import (
+    Accumulator,
+    BatchDense,
+    DeltaNeuron,
+    DeltaReadout,
+    DeltaSource,
+    Neuron,
+)
 from lava_pinn.neurons import NEURONS
+from lava_pinn.neurons.sigma_delta import DeltaParams, int_step
 
 SPIKE_BITS = 24  # graded payloads travel in 24 bits on Loihi 2
 
@@ -31,10 +39,13 @@ def _report(model: PyLoihiProcessModel, first: np.ndarray, second: np.ndarray) -
 _WINDOW = ("t", "t_start", "t_end", "period")
 
 
-def _typed(in_ports=(), out_ports=(), arrays=(), *, fixed: bool, spike_bits: int = 32):
+def _typed(
+    in_ports=(), out_ports=(), arrays=(), *, fixed: bool, spike_bits: int = 32, window=_WINDOW
+):
     """Class decorator declaring the LavaPyTypes of a model's ports and Vars: float in
     ``floating_pt``; in ``fixed_pt`` int64 Vars and 32-bit input ports. Step counters and
-    windows (:data:`_WINDOW`) are always int64; the host report pipe is always float."""
+    windows (``window``, default :data:`_WINDOW`) are always int64; the host report pipe is
+    always float."""
     num = np.int64 if fixed else float
 
     def decorate(cls):
@@ -49,7 +60,7 @@ def _typed(in_ports=(), out_ports=(), arrays=(), *, fixed: bool, spike_bits: int
         cls.report = LavaPyType(PyOutPort.VEC_DENSE, float)
         for name in arrays:
             setattr(cls, name, LavaPyType(np.ndarray, num))
-        for name in _WINDOW:
+        for name in window:
             setattr(cls, name, LavaPyType(np.ndarray, np.int64))
         return cls
 
@@ -206,3 +217,108 @@ class PyBatchDenseModelFixed(_BatchDenseModel):
             s = s != 0  # binary spikes, as Lava's Dense reads them
         acc = self._matmul(s).astype(np.int64)
         self.a_buff = fp.dense_output(acc, int(self.proc_params["weight_exp"])).reshape(-1)
+
+
+# ---------------------------------------------------------------------------- sigma-delta
+_BATCH = ("t", "period")  # a step counter that wraps at the batch length: no window
+
+
+def _tick(model: PyLoihiProcessModel) -> int:
+    """Advance the batch step counter ``t`` (1..period) and return it."""
+    t = model.t[0] = model.t[0] % model.period[0] + 1
+    return int(t)
+
+
+def _send_report(model: PyLoihiProcessModel, *rows: np.ndarray) -> None:
+    model.report.csp_ports[-1].send(np.concatenate([r.reshape(-1) for r in rows]).astype(float))
+
+
+@implements(proc=DeltaSource, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt", "bit_accurate_loihi")
+@_typed(
+    ("codes_in",),
+    ("s_out",),
+    ("messages", "payload_abs"),
+    fixed=True,
+    spike_bits=SPIKE_BITS,
+    window=_BATCH,
+)
+class PyDeltaSourceModelFixed(PyLoihiProcessModel):
+    """The encoder: frame ``k``'s change of code at step ``k`` of the batch, then zeros."""
+
+    def run_spk(self) -> None:
+        t = _tick(self)
+        n = self.messages.shape[0]
+        if t == 1:
+            self._codes = self.codes_in.recv().reshape(-1, n)
+            self._prev = np.zeros(n, dtype=np.int64)
+            self.messages[:] = 0
+            self.payload_abs[:] = 0
+        s = np.zeros(n, dtype=np.int64)
+        if t <= self._codes.shape[0]:
+            s = self._codes[t - 1] - self._prev
+            self._prev = self._codes[t - 1]
+            self.messages[:] += s != 0
+            self.payload_abs[:] += abs(s)
+        if t == self.period[0]:
+            _send_report(self, self.messages, self.payload_abs)
+        self.s_out.send(s)
+
+
+_DELTA_VARS = ("sigma0", "act0", "sigma", "act", "residue", "bias", "vth", "lo", "shift")
+
+
+@implements(proc=DeltaNeuron, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt", "bit_accurate_loihi")
+@_typed(
+    ("a_in",),
+    ("s_out",),
+    (*_DELTA_VARS, "table", "messages", "payload_abs"),
+    fixed=True,
+    spike_bits=SPIKE_BITS,
+    window=_BATCH,
+)
+class PyDeltaNeuronModelFixed(PyLoihiProcessModel):
+    """``sigma-delta`` neurons: :func:`lava_pinn.neurons.sigma_delta.int_step`, the function
+    the integer twin calls, on the int64 Vars."""
+
+    def run_spk(self) -> None:
+        a = self.a_in.recv()
+        if _tick(self) == 1:  # a new batch: back to the rest state
+            self.sigma[:] = self.sigma0
+            self.act[:] = self.act0
+            self.residue[:] = 0
+            self.messages[:] = 0
+            self.payload_abs[:] = 0
+        p = DeltaParams(
+            bias=self.bias, vth=self.vth, lo=self.lo, shift=self.shift, table=self.table
+        )
+        s, (sigma, act, residue) = int_step((self.sigma, self.act, self.residue), a, p)
+        self.sigma[:] = sigma
+        self.act[:] = act
+        self.residue[:] = residue
+        self.messages[:] += s != 0
+        self.payload_abs[:] += abs(s)
+        if self.t[0] == self.period[0]:
+            _send_report(self, self.messages, self.payload_abs)
+        self.s_out.send(s)
+
+
+@implements(proc=DeltaReadout, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt", "bit_accurate_loihi")
+@_typed(("a_in",), (), ("acc0", "acc", "record_at", "trace"), fixed=True, window=_BATCH)
+class PyDeltaReadoutModelFixed(PyLoihiProcessModel):
+    """The Sigma readout: ``acc += a_in`` from ``acc0``; kept at the steps ``record_at``."""
+
+    def run_spk(self) -> None:
+        a = self.a_in.recv()
+        t = _tick(self)
+        if t == 1:
+            self.acc[:] = self.acc0
+        self.acc[:] += a
+        self.trace[self.record_at == t] = self.acc
+        if t == self.period[0]:
+            _send_report(self, self.trace, self.acc)

@@ -9,7 +9,7 @@ from lava.magma.core.process.variable import Var
 
 from lava_pinn.neurons import NEURONS
 
-__all__ = ["Neuron", "Accumulator", "BatchDense"]
+__all__ = ["Neuron", "Accumulator", "BatchDense", "DeltaSource", "DeltaNeuron", "DeltaReadout"]
 
 
 def _flat_shape(shape: tuple[int, ...] | int) -> tuple[int, ...]:
@@ -19,12 +19,14 @@ def _flat_shape(shape: tuple[int, ...] | int) -> tuple[int, ...]:
 PIPE_BUFFER = 2  # host pipes carry one array per batch
 
 
-def _report_port(proc: AbstractProcess, shape: tuple[int, ...], report: bool) -> None:
+def _report_port(
+    proc: AbstractProcess, shape: tuple[int, ...], report: bool, rows: int = 2
+) -> None:
     """``report``: an OutPort that, flagged as a host pipe (Lava's external-pipe ports, as in
-    ``lava.proc.io.extractor``), sends ``[count, events]`` (or ``[acc, abs_acc]``) to the host at
-    the last step of the window. Whole arrays travel at once; ``Var.get``/``set`` move one
-    element per message (slow for big batches)."""
-    proc.report = OutPort(shape=(2 * int(np.prod(shape)),))
+    ``lava.proc.io.extractor``), sends ``rows`` arrays of ``shape`` at once (``[count, events]``,
+    ``[acc, abs_acc]``, ...) to the host at the last step of the window. Whole arrays travel at
+    once; ``Var.get``/``set`` move one element per message (slow for big batches)."""
+    proc.report = OutPort(shape=(rows * int(np.prod(shape)),))
     if report:
         proc.report.flag_external_pipe(buffer_size=PIPE_BUFFER)
 
@@ -152,3 +154,89 @@ class BatchDense(AbstractProcess):
         self.weights = Var(shape=weights.shape, init=weights)
         self.a_buff = Var(shape=(batch * n_out,), init=0)
         self.num_message_bits = Var(shape=(1,), init=num_message_bits)
+
+
+# ---------------------------------------------------------------------------- sigma-delta
+class DeltaSource(AbstractProcess):
+    """The input encoder of a sigma-delta network, over lanes: per lane, the change of its integer
+    code, one frame per step, then zeros.
+
+    Per ``period``-step batch: at step 1 the host's ``codes`` ``(frames, size)`` (flat,
+    frame-major; ``size = lanes * n_in``, lane-major) arrive through the ``codes_in`` pipe; at
+    step ``k = 1..frames`` the source sends ``codes[k-1] - codes[k-2]`` (``codes[-1] = 0``: the
+    encoder starts from input 0), at later steps 0. ``messages`` (nonzero messages) and
+    ``payload_abs`` (summed ``|payload|``) count per lane and component over the batch and
+    go to the host as ``[messages, payload_abs]`` at the batch's last step (``report`` pipe).
+    """
+
+    def __init__(self, *, shape, frames: int, period: int, name=None):
+        shape = _flat_shape(shape)
+        super().__init__(shape=shape, frames=int(frames), name=name)
+        self.codes_in = InPort(shape=(int(frames) * int(np.prod(shape)),))
+        self.codes_in.flag_external_pipe(buffer_size=PIPE_BUFFER)
+        self.s_out = OutPort(shape=shape)
+        _report_port(self, shape, True)
+        self.messages = Var(shape=shape, init=0)
+        self.payload_abs = Var(shape=shape, init=0)
+        self.t = Var(shape=(1,), init=0)
+        self.period = Var(shape=(1,), init=period)
+
+
+class DeltaNeuron(AbstractProcess):
+    """A population of ``sigma-delta`` neurons (:mod:`lava_pinn.neurons.sigma_delta`) over lanes:
+    ``size = lanes * n`` flat, lane-major, one copy of a layer's ``n`` neurons per lane.
+
+    Per step: ``(s, (sigma, act, residue)) = int_step((sigma, act, residue), a_in, params)``
+    with ``params = (bias, vth, lo, shift, table)`` (integers in the units of
+    :mod:`exporters.sigma_delta.intnet`); ``s`` (the graded payload) goes out on ``s_out``;
+    ``messages += [s != 0]``, ``payload_abs += |s|``. At step 1 of each ``period``-step batch
+    the state returns to the rest state (``sigma = sigma0``, ``act = act0``, ``residue = 0``)
+    and the counters to 0; at the batch's last step ``[messages, payload_abs]`` go to the host
+    (``report`` pipe). ``table``: the layer's activation table ``(N + 1,)``, shared by all.
+    """
+
+    def __init__(self, *, shape, sigma, act, bias, vth, lo, shift, table, period: int, name=None):
+        shape = _flat_shape(shape)
+        super().__init__(shape=shape, name=name)
+        self.a_in = InPort(shape=shape)
+        self.s_out = OutPort(shape=shape)
+        _report_port(self, shape, True)
+        table = np.asarray(table)
+        self.sigma0 = Var(shape=shape, init=sigma)
+        self.act0 = Var(shape=shape, init=act)
+        self.sigma = Var(shape=shape, init=sigma)
+        self.act = Var(shape=shape, init=act)
+        self.residue = Var(shape=shape, init=0)
+        self.bias = Var(shape=shape, init=bias)
+        self.vth = Var(shape=shape, init=vth)
+        self.lo = Var(shape=shape, init=lo)
+        self.shift = Var(shape=shape, init=shift)
+        self.table = Var(shape=table.shape, init=table)
+        self.messages = Var(shape=shape, init=0)
+        self.payload_abs = Var(shape=shape, init=0)
+        self.t = Var(shape=(1,), init=0)
+        self.period = Var(shape=(1,), init=period)
+
+
+class DeltaReadout(AbstractProcess):
+    """The integrating readout of a sigma-delta network (a Sigma unit), over lanes.
+
+    Per step ``acc += a_in``, from ``acc = acc0`` (the readout's rest value) at step 1 of each
+    ``period``-step batch. At every step ``t`` (1-based within the batch) listed in
+    ``record_at`` ``(R,)`` the accumulator is kept (row ``j`` for ``record_at[j] == t``); at
+    the batch's last step ``[trace rows..., acc]`` (``R + 1`` arrays of ``size``) go to the host
+    (``report`` pipe).
+    """
+
+    def __init__(self, *, shape, acc0, record_at, period: int, name=None):
+        shape = _flat_shape(shape)
+        record_at = np.asarray(record_at, dtype=np.int64).reshape(-1)
+        super().__init__(shape=shape, name=name)
+        self.a_in = InPort(shape=shape)
+        _report_port(self, shape, True, rows=record_at.shape[0] + 1)
+        self.acc0 = Var(shape=shape, init=acc0)
+        self.acc = Var(shape=shape, init=acc0)
+        self.record_at = Var(shape=record_at.shape, init=record_at)
+        self.trace = Var(shape=(record_at.shape[0], int(np.prod(shape))), init=0)
+        self.t = Var(shape=(1,), init=0)
+        self.period = Var(shape=(1,), init=period)
