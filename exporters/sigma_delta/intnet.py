@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -209,8 +210,9 @@ class IntDeltaNetwork:
         return sum(la.synapses.synapses for la in self.layers) + self.output.synapses
 
     @property
-    def weight_groups(self) -> int:
-        return len(self.layers[0].synapses.groups)
+    def weight_groups(self) -> tuple[int, ...]:
+        """Dense groups per layer, the readout last."""
+        return tuple(len(la.synapses.groups) for la in self.layers) + (len(self.output.groups),)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Points ``(..., n_in)`` -> the encoder's integer values (int64)."""
@@ -306,11 +308,29 @@ def _balanced_bits(nxt, groups: int, sigma_bits: int) -> int:
     return max((cap + GROUP_SHIFT * (groups - 1)) // 2, cap - wr)
 
 
+def layer_groups(weight_groups: int | Sequence[int], n_layers: int) -> tuple[int, ...]:
+    """``weight_groups`` (one count for all, or one per layer and the readout) as a tuple of
+    ``n_layers + 1`` counts, each 1 or 2."""
+    if isinstance(weight_groups, int) and not isinstance(weight_groups, bool):
+        g = (weight_groups,) * (n_layers + 1)
+    else:
+        g = tuple(weight_groups)
+        if len(g) != n_layers + 1:
+            raise ValueError(
+                f"weight_groups needs one count per layer and the readout ({n_layers + 1}), got "
+                f"{len(g)}"
+            )
+    bad = [v for v in g if v not in (1, 2) or isinstance(v, bool)]
+    if bad:
+        raise ValueError(f"weight_groups must be 1 or 2 (per layer), got {weight_groups!r}")
+    return g
+
+
 def quantize_delta(
     net: DeltaNetwork,
     *,
     payload_bits: int = 16,
-    weight_groups: int = 2,
+    weight_groups: int | Sequence[int] = 2,
     vth: list[int] | None = None,
 ) -> IntDeltaNetwork:
     """Quantize ``net`` (see the module docstring). ``vth``: per-layer thresholds in payload
@@ -319,10 +339,11 @@ def quantize_delta(
         raise ValueError(f"payload_bits must be one of {PAYLOAD_BITS}, got {payload_bits!r}")
     if vth is not None and len(vth) != len(net.layers):
         raise ValueError(f"vth needs one threshold per layer ({len(net.layers)}), got {len(vth)}")
+    groups = layer_groups(weight_groups, len(net.layers))
     pmax = (1 << (payload_bits - 1)) - 1
     sigma_bits = SIGMA_BITS
     # a jump of the encoded input from -1 to 1 fits the payload
-    in_bits = min(payload_bits - 3, _balanced_bits(net.layers[0], weight_groups, sigma_bits))
+    in_bits = min(payload_bits - 3, _balanced_bits(net.layers[0], groups[0], sigma_bits))
     prev_bits = in_bits
     layers = []
     for i, la in enumerate(net.layers):
@@ -331,7 +352,7 @@ def quantize_delta(
         zmax = max(abs(zlo), abs(zhi), 1e-6) * SIGMA_HEADROOM
         s_cap = sigma_bits - math.ceil(math.log2(zmax))
         e = np.minimum(weight_rows(w), s_cap - prev_bits)
-        syn = quantize_weights(w, e, weight_groups)
+        syn = quantize_weights(w, e, groups[i])
         s_exp = e + prev_bits
         with torch.no_grad():
             g = torch.linspace(zlo, zhi, 4097, dtype=torch.float64)
@@ -339,7 +360,7 @@ def quantize_delta(
         act_bits = int(math.floor(math.log2(pmax / (2 * amax + 1))))
         if i + 1 < len(net.layers):
             nxt = net.layers[i + 1]
-            act_bits = min(act_bits, _balanced_bits(nxt, weight_groups, sigma_bits))
+            act_bits = min(act_bits, _balanced_bits(nxt, groups[i + 1], sigma_bits))
         else:
             act_bits = min(act_bits, OUT_ACT_BITS)
         k, lo_real, tab = _table(la.activation, zlo, zhi, act_bits, int(s_exp.min()), la.name)
@@ -362,7 +383,7 @@ def quantize_delta(
         prev_bits = act_bits
     wo = net.out_weight.double().numpy()
     e = np.minimum(weight_rows(wo), 30 - prev_bits)
-    out = quantize_weights(wo, e, weight_groups)
+    out = quantize_weights(wo, e, groups[-1])
     return IntDeltaNetwork(
         layers=tuple(layers),
         output=out,
@@ -370,5 +391,5 @@ def quantize_delta(
         out_bias=net.out_bias.double().numpy(),
         in_scale=net.in_scale.double().numpy(),
         in_bits=in_bits,
-        metadata={**net.metadata, "payload_bits": payload_bits, "weight_groups": weight_groups},
+        metadata={**net.metadata, "payload_bits": payload_bits, "weight_groups": list(groups)},
     )

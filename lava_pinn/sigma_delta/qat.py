@@ -6,7 +6,7 @@ matrix is ``2**-E_r m_r`` with even mantissas ``m_r`` in ``[-256, 254]`` and
 ``E_r = floor(log2(254 / max|w_r|))``; a second group, when deployed, adds the next 8 bits.
 Fine-tuning minimises, over points ``x`` from the domain,
 
-    L = mean |N_q(x) - N_ann(x)|^2 / mean |N_ann(x)|^2
+    L = sum_k mean |N_q(x)_k - N_ann(x)_k|^2 / mean |N_ann(x)_k|^2      (k: outputs)
 
 where ``N_q`` runs the network with every weight replaced by :func:`fake_quant_rows` (forward:
 the deployed value; backward: straight through) and every activation rounded to the deployed
@@ -56,11 +56,26 @@ def fake_quant_rows(w: torch.Tensor, groups: int = 1, e: torch.Tensor | None = N
     return _ste(w, q / s)
 
 
+def _groups(weight_groups: int | list[int], n: int) -> tuple[int, ...]:
+    g = (weight_groups,) * (n + 1) if isinstance(weight_groups, int) else tuple(weight_groups)
+    if len(g) != n + 1 or any(v not in (1, 2) or isinstance(v, bool) for v in g):
+        raise ValueError(
+            f"weight_groups must be 1 or 2, or a list of {n + 1} such counts (one per layer and "
+            f"the readout), got {weight_groups!r}"
+        )
+    return g
+
+
+def _snap(w: torch.Tensor, groups: int) -> torch.Tensor:
+    with torch.no_grad():
+        return fake_quant_rows(w, groups).detach().clone()
+
+
 def finetune_quantized(
     net: DeltaNetwork,
     x: torch.Tensor,
     *,
-    weight_groups: int = 1,
+    weight_groups: int | list[int] = 1,
     act_bits: list[int] | None = None,
     steps: int = 1500,
     lr: float = 3e-4,
@@ -78,15 +93,14 @@ def finetune_quantized(
     check_count(steps, "steps", 1)
     check_count(batch, "batch", 1)
     lr = check_real(lr, "lr", low=0.0, low_open=True)
-    if weight_groups not in (1, 2):
-        raise ValueError(f"weight_groups must be 1 or 2, got {weight_groups!r}")
+    groups = _groups(weight_groups, len(net.layers))
     if act_bits is not None and len(act_bits) != len(net.layers):
         raise ValueError(f"act_bits needs one entry per layer ({len(net.layers)}), got {act_bits}")
     dt = net.out_weight.dtype
     x = x.detach().to(dt)
     with torch.no_grad():
         target = net.ann(x)
-    scale = target.pow(2).mean()
+    scale = target.pow(2).mean(0).clamp(min=1e-12)
     ws = [la.weight.clone().requires_grad_(True) for la in net.layers]
     bs = [la.bias.clone().requires_grad_(True) for la in net.layers]
     wo = net.out_weight.clone().requires_grad_(True)
@@ -101,12 +115,12 @@ def finetune_quantized(
         idx = torch.randint(0, x.shape[0], (min(batch, x.shape[0]),), generator=gen)
         h = h0[idx]
         for i, la in enumerate(net.layers):
-            h = la.activation(h @ fake_quant_rows(ws[i], weight_groups).T + bs[i])
+            h = la.activation(h @ fake_quant_rows(ws[i], groups[i]).T + bs[i])
             if act_bits is not None:
                 u = 2.0 ** act_bits[i]
                 h = _ste(h, torch.round(h * u) / u)
-        y = h @ fake_quant_rows(wo, weight_groups).T + bo
-        loss = (y - target[idx]).pow(2).mean() / scale
+        y = h @ fake_quant_rows(wo, groups[-1]).T + bo
+        loss = ((y - target[idx]).pow(2).mean(0) / scale).sum()
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -115,12 +129,13 @@ def finetune_quantized(
             log.info("quantization-aware fine-tuning stopped at step %d (time limit)", it + 1)
             break
     log.info("quantization-aware fine-tuning: final relative loss %.3g", float(loss))
+    # the weights are kept on the grid they were trained on, so export reproduces them
     layers = tuple(
-        replace(la, weight=w.detach().clone(), bias=b.detach().clone())
-        for la, w, b in zip(net.layers, ws, bs, strict=True)
+        replace(la, weight=_snap(w, g), bias=b.detach().clone())
+        for la, w, b, g in zip(net.layers, ws, bs, groups, strict=False)
     )
-    meta = {**net.metadata, "qat": {"steps": steps, "lr": lr, "weight_groups": weight_groups}}
+    meta = {**net.metadata, "qat": {"steps": steps, "lr": lr, "weight_groups": list(groups)}}
     return replace(
-        net, layers=layers, out_weight=wo.detach().clone(), out_bias=bo.detach().clone(),
+        net, layers=layers, out_weight=_snap(wo, groups[-1]), out_bias=bo.detach().clone(),
         metadata=meta,
     )
