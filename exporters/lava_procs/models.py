@@ -25,7 +25,7 @@ from exporters.lava_procs.process import (
     Neuron,
 )
 from lava_pinn.neurons import NEURONS
-from lava_pinn.neurons.sigma_delta import DeltaParams, int_step
+from lava_pinn.neurons.sigma_delta import FINE_SHIFT, DeltaParams, int_step
 
 SPIKE_BITS = 24  # graded payloads travel in 24 bits on Loihi 2
 
@@ -266,14 +266,26 @@ class PyDeltaSourceModelFixed(PyLoihiProcessModel):
         self.s_out.send(s)
 
 
-_DELTA_VARS = ("sigma0", "act0", "sigma", "act", "residue", "bias", "vth", "lo", "shift")
+_DELTA_VARS = (
+    "sigma0",
+    "act0",
+    "rem0",
+    "sigma",
+    "act",
+    "residue",
+    "rem",
+    "bias",
+    "vth",
+    "lo",
+    "shift",
+)
 
 
 @implements(proc=DeltaNeuron, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt", "bit_accurate_loihi")
 @_typed(
-    ("a_in",),
+    ("a_in", "a_fine"),
     ("s_out",),
     (*_DELTA_VARS, "table", "messages", "payload_abs"),
     fixed=True,
@@ -286,16 +298,20 @@ class PyDeltaNeuronModelFixed(PyLoihiProcessModel):
 
     def run_spk(self) -> None:
         a = self.a_in.recv()
+        a_fine = self.a_fine.recv()
         if _tick(self) == 1:  # a new batch: back to the rest state
             self.sigma[:] = self.sigma0
             self.act[:] = self.act0
+            self.rem[:] = self.rem0
             self.residue[:] = 0
             self.messages[:] = 0
             self.payload_abs[:] = 0
         p = DeltaParams(
             bias=self.bias, vth=self.vth, lo=self.lo, shift=self.shift, table=self.table
         )
-        s, (sigma, act, residue) = int_step((self.sigma, self.act, self.residue), a, p)
+        state = (self.sigma, self.act, self.residue, self.rem)
+        s, (sigma, act, residue, rem) = int_step(state, (a, a_fine), p)
+        self.rem[:] = rem
         self.sigma[:] = sigma
         self.act[:] = act
         self.residue[:] = residue
@@ -309,12 +325,13 @@ class PyDeltaNeuronModelFixed(PyLoihiProcessModel):
 @implements(proc=DeltaReadout, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt", "bit_accurate_loihi")
-@_typed(("a_in",), (), ("acc0", "acc", "record_at", "trace"), fixed=True, window=_BATCH)
+@_typed(("a_in", "a_fine"), (), ("acc0", "acc", "record_at", "trace"), fixed=True, window=_BATCH)
 class PyDeltaReadoutModelFixed(PyLoihiProcessModel):
-    """The Sigma readout: ``acc += a_in`` from ``acc0``; kept at the steps ``record_at``."""
+    """The Sigma readout: ``acc += (a_in << 8) + a_fine`` from ``acc0``; kept at the steps
+    ``record_at``."""
 
     def run_spk(self) -> None:
-        a = self.a_in.recv()
+        a = (self.a_in.recv() << FINE_SHIFT) + self.a_fine.recv()
         t = _tick(self)
         if t == 1:
             self.acc[:] = self.acc0

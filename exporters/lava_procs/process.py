@@ -186,7 +186,8 @@ class DeltaNeuron(AbstractProcess):
     """A population of ``sigma-delta`` neurons (:mod:`lava_pinn.neurons.sigma_delta`) over lanes:
     ``size = lanes * n`` flat, lane-major, one copy of a layer's ``n`` neurons per lane.
 
-    Per step: ``(s, (sigma, act, residue)) = int_step((sigma, act, residue), a_in, params)``
+    Per step: ``(s, state) = int_step((sigma, act, residue, rem), (a_in, a_fine), params)``
+    (``a_fine``: the raw sums of a fine weight group, added exactly)
     with ``params = (bias, vth, lo, shift, table)`` (integers in the units of
     :mod:`exporters.sigma_delta.intnet`); ``s`` (the graded payload) goes out on ``s_out``;
     ``messages += [s != 0]``, ``payload_abs += |s|``. At step 1 of each ``period``-step batch
@@ -195,10 +196,13 @@ class DeltaNeuron(AbstractProcess):
     (``report`` pipe). ``table``: the layer's activation table ``(N + 1,)``, shared by all.
     """
 
-    def __init__(self, *, shape, sigma, act, bias, vth, lo, shift, table, period: int, name=None):
+    def __init__(
+        self, *, shape, sigma, act, rem, bias, vth, lo, shift, table, period: int, name=None
+    ):
         shape = _flat_shape(shape)
         super().__init__(shape=shape, name=name)
         self.a_in = InPort(shape=shape)
+        self.a_fine = InPort(shape=shape)
         self.s_out = OutPort(shape=shape)
         _report_port(self, shape, True)
         table = np.asarray(table)
@@ -206,6 +210,8 @@ class DeltaNeuron(AbstractProcess):
         self.act0 = Var(shape=shape, init=act)
         self.sigma = Var(shape=shape, init=sigma)
         self.act = Var(shape=shape, init=act)
+        self.rem0 = Var(shape=shape, init=rem)
+        self.rem = Var(shape=shape, init=rem)
         self.residue = Var(shape=shape, init=0)
         self.bias = Var(shape=shape, init=bias)
         self.vth = Var(shape=shape, init=vth)
@@ -221,9 +227,9 @@ class DeltaNeuron(AbstractProcess):
 class DeltaReadout(AbstractProcess):
     """The integrating readout of a sigma-delta network (a Sigma unit), over lanes.
 
-    Per step ``acc += a_in``, from ``acc = acc0`` (the readout's rest value) at step 1 of each
-    ``period``-step batch. At every step ``t`` (1-based within the batch) listed in
-    ``record_at`` ``(R,)`` the accumulator is kept (row ``j`` for ``record_at[j] == t``); at
+    Per step ``acc += (a_in << 8) + a_fine``, from ``acc = acc0`` (the readout's rest value)
+    at step 1 of each ``period``-step batch. At every step ``t`` (1-based within the batch)
+    listed in ``record_at`` ``(R,)`` the accumulator is kept (row ``j`` for ``record_at[j] == t``); at
     the batch's last step ``[trace rows..., acc]`` (``R + 1`` arrays of ``size``) go to the host
     (``report`` pipe).
     """
@@ -233,6 +239,7 @@ class DeltaReadout(AbstractProcess):
         record_at = np.asarray(record_at, dtype=np.int64).reshape(-1)
         super().__init__(shape=shape, name=name)
         self.a_in = InPort(shape=shape)
+        self.a_fine = InPort(shape=shape)
         _report_port(self, shape, True, rows=record_at.shape[0] + 1)
         self.acc0 = Var(shape=shape, init=acc0)
         self.acc = Var(shape=shape, init=acc0)

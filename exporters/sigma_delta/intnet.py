@@ -53,6 +53,11 @@ class Synapses:
         if not self.groups:
             raise ValueError("Synapses.groups must hold at least one (weights, exponent) pair")
         g = tuple((_frozen(w), int(e)) for w, e in self.groups)
+        if any(e < 0 and e != -GROUP_SHIFT for _, e in g) or sum(e < 0 for _, e in g) > 1:
+            raise ValueError(
+                f"Synapses.groups: at most one fine group, with exponent -{GROUP_SHIFT}; got "
+                f"exponents {[e for _, e in g]}"
+            )
         shape = g[0][0].shape
         for k, (w, _e) in enumerate(g):
             if w.ndim != 2 or w.shape != shape:
@@ -81,16 +86,21 @@ class Synapses:
     def synapses(self) -> int:
         return int(sum(int((w != 0).sum()) for w, _ in self.groups))
 
-    def apply(self, s: torch.Tensor) -> torch.Tensor:
-        """``sum_g shift(s @ W_g^T, e_g)`` for int64 ``s`` ``(n, n_in)``; the products are formed
-        in float64, exact while ``|sum| < 2**53``."""
-        out = None
+    def apply(self, s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(a, a_fine)`` for int64 ``s`` ``(n, n_in)``: ``a = sum shift(s @ W_g^T, e_g)`` over
+        the groups with ``e_g >= 0``, ``a_fine`` the raw ``s @ W_g^T`` of the fine group
+        (``e_g = -8``: the neuron adds it exactly, :func:`lava_pinn.neurons.sigma_delta.
+        int_step`). Products formed in float64, exact while ``|sum| < 2**53``."""
+        a = torch.zeros(s.shape[0], self.n_out, dtype=torch.int64)
+        fine = torch.zeros_like(a)
         sf = s.to(torch.float64)
         for w, e in self.groups:
-            a = (sf @ torch.tensor(w, dtype=torch.float64).T).to(torch.int64)
-            a = a << e if e >= 0 else a >> -e
-            out = a if out is None else out + a
-        return out
+            v = (sf @ torch.tensor(w, dtype=torch.float64).T).to(torch.int64)
+            if e < 0:
+                fine = fine + v
+            else:
+                a = a + (v << e)
+        return a, fine
 
 
 @dataclass(frozen=True)
@@ -158,8 +168,9 @@ class IntDeltaNetwork:
     """Input encoder, deployed layers, integrating readout.
 
     Input: ``x_q = round(x / in_scale * 2**in_bits)``; the encoder sends ``x_q`` minus what it
-    sent before. Readout ``k``: ``y = (y_rest + sum_t out(s_L)) * 2**-out_exp + out_bias``.
-    ``rest``: every layer's ``(sigma, act)`` for input 0 (residues 0)."""
+    sent before. Readout: ``acc = y_rest + sum_t (a_t << 8) + a_fine_t`` (fine units) and
+    ``y = acc * 2**-(out_exp + 8) + out_bias``. ``rest``: every layer's ``(sigma, act, rem)``
+    for input 0 (residues 0)."""
 
     layers: tuple[IntDeltaLayer, ...]
     output: Synapses
@@ -167,7 +178,7 @@ class IntDeltaNetwork:
     out_bias: np.ndarray
     in_scale: np.ndarray
     in_bits: int
-    rest: tuple[tuple[np.ndarray, np.ndarray], ...] = ()
+    rest: tuple[tuple[np.ndarray, ...], ...] = ()
     out_rest: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     metadata: dict = field(default_factory=dict)
 
@@ -221,25 +232,31 @@ class IntDeltaNetwork:
 
     def decode(self, y: torch.Tensor) -> torch.Tensor:
         e = torch.from_numpy(np.array(self.out_exp)).to(torch.float64)
-        return y.to(torch.float64) * 2.0**-e + torch.from_numpy(np.array(self.out_bias))
+        return y.to(torch.float64) * 2.0 ** -(e + GROUP_SHIFT) + torch.from_numpy(
+            np.array(self.out_bias)
+        )
 
 
 def compute_rest(layers, output) -> tuple[tuple, np.ndarray]:
     """The settled integer state for input 0: ``sigma_1 = 0``, ``act_l = f(sigma_l + b_l)``,
-    ``sigma_{l+1} = synapses(act_l)`` (residues 0), and the readout's ``y_rest``."""
+    ``sigma_{l+1}, rem_{l+1}`` from ``synapses(act_l)`` (residues 0), and the readout's
+    ``y_rest`` (in fine units, ``2**8`` per unit of ``out_exp``)."""
     rest = []
     prev = None
     for la in layers:
-        if prev is None:
-            sigma = torch.zeros(la.n_out, dtype=torch.int64)
-        else:
-            sigma = la.synapses.apply(prev[None])[0]
+        sigma = torch.zeros(la.n_out, dtype=torch.int64)
+        rem = torch.zeros_like(sigma)
+        if prev is not None:
+            a, fine = la.synapses.apply(prev[None])
+            sigma = a[0] + (fine[0] >> GROUP_SHIFT)
+            rem = fine[0] - ((fine[0] >> GROUP_SHIFT) << GROUP_SHIFT)
         p = la.params()
         act = table_act(sigma + p.bias, p.lo, p.shift, p.table)
-        rest.append((sigma.numpy().copy(), act.numpy().copy()))
+        rest.append((sigma.numpy().copy(), act.numpy().copy(), rem.numpy().copy()))
         prev = act
-    y0 = output.apply(prev[None])[0].numpy().copy()
-    return tuple((_frozen(s), _frozen(a)) for s, a in rest), _frozen(y0)
+    a, fine = output.apply(prev[None])
+    y0 = ((a[0] << GROUP_SHIFT) + fine[0]).numpy().copy()
+    return tuple(tuple(_frozen(v) for v in r) for r in rest), _frozen(y0)
 
 
 # ---------------------------------------------------------------------------- quantization

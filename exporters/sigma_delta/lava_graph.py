@@ -131,20 +131,22 @@ def build_delta_graph(
 
     def connect(src, dst, synapses, payload_bits: int) -> None:
         for w, e in synapses.groups:
+            fine = e < 0  # the fine group's raw sums go to a_fine, added exactly there
             conn = procs.BatchDense(
-                batch=lanes, weights=w, weight_exp=e, num_message_bits=payload_bits
+                batch=lanes, weights=w, weight_exp=0 if fine else e, num_message_bits=payload_bits
             )
             src.s_out.connect(conn.s_in)
-            conn.a_out.connect(dst.a_in)
+            conn.a_out.connect(dst.a_fine if fine else dst.a_in)
             conns.append(conn)
 
     neurons = []
     prev, prev_bits = source, net.layers[0].payload_bits
-    for i, (la, (sigma, act)) in enumerate(zip(net.layers, net.rest, strict=True)):
+    for i, (la, (sigma, act, rem)) in enumerate(zip(net.layers, net.rest, strict=True)):
         proc = procs.DeltaNeuron(
             shape=(lanes * la.n_out,),
             sigma=_tile(sigma, lanes),
             act=_tile(act, lanes),
+            rem=_tile(rem, lanes),
             bias=_tile(la.bias, lanes),
             vth=_tile(la.vth, lanes),
             lo=_tile(la.lo, lanes),

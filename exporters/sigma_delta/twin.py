@@ -8,7 +8,8 @@ propagated (``depth + 1`` more steps) the Lava graph holds the same sums, counts
 :func:`run_static`: every point from the rest state, held until settled (one step here,
 ``depth + 1`` on the pipelined chip). :func:`run_stream`: a sequence of frames over lanes
 without reset; a frame that changes no input message is skipped, exactly (with no incoming
-message a neuron's ``delta`` is its residue, already below threshold).
+message a neuron's ``delta`` is its residue, already below threshold), and so is the rest of
+a step after a layer that sends nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from exporters.sigma_delta.intnet import IntDeltaNetwork
+from exporters.sigma_delta.intnet import GROUP_SHIFT, IntDeltaNetwork
 from lava_pinn.neurons import get_neuron
 
 
@@ -56,19 +57,20 @@ def _syn_list(net: IntDeltaNetwork):
     return [la.synapses for la in net.layers] + [net.output]
 
 
+def _state0(rest: tuple, layer, n: int) -> tuple:
+    """``(sigma, act, residue = 0[, rem])`` of ``n`` lanes at rest, as the model's state."""
+    sigma, act, rem = (torch.from_numpy(np.array(v)).expand(n, -1).clone() for v in rest)
+    zero = torch.zeros(n, layer.n_out, dtype=torch.int64)
+    full = (sigma, act, zero, rem)
+    return full[: len(get_neuron(layer.neuron).state_vars)]
+
+
 def _run(net: IntDeltaNetwork, codes: torch.Tensor, record: list[int] | None, prev=None):
     """``codes`` ``(K, n, n_in)`` int64 encoder values; returns a :class:`DeltaRun`."""
     K, n, _ = codes.shape
     steps = [get_neuron(la.neuron).int_step for la in net.layers]
     params = [la.params() for la in net.layers]
-    state = [
-        (
-            torch.from_numpy(np.array(s)).expand(n, -1).clone(),
-            torch.from_numpy(np.array(a)).expand(n, -1).clone(),
-            torch.zeros(n, la.n_out, dtype=torch.int64),
-        )
-        for (s, a), la in zip(net.rest, net.layers, strict=True)
-    ]
+    state = [_state0(r, la, n) for r, la in zip(net.rest, net.layers, strict=True)]
     acc = torch.from_numpy(np.array(net.out_rest)).expand(n, -1).clone()
     sizes = [net.in_features] + [la.n_out for la in net.layers]
     msgs = [torch.zeros(n, m, dtype=torch.int64) for m in sizes]
@@ -87,10 +89,14 @@ def _run(net: IntDeltaNetwork, codes: torch.Tensor, record: list[int] | None, pr
             msgs[0] += s != 0
             pay[0] += s.abs()
             for i, la in enumerate(net.layers):
+                if not bool(s.any()):
+                    break  # no message into layer i: it and every later layer stay quiet
                 s, state[i] = steps[i](state[i], la.synapses.apply(s), params[i])
                 msgs[i + 1] += s != 0
                 pay[i + 1] += s.abs()
-            acc = acc + net.output.apply(s)
+            else:
+                a, fine = net.output.apply(s)
+                acc = acc + (a << GROUP_SHIFT) + fine
         if k in rec:
             outs.append(net.decode(acc))
     syn = [(m * f).sum(1) for m, f in zip(msgs, fan, strict=True)]

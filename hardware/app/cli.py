@@ -67,6 +67,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "hardware.app.run_cli",
     "hardware.app.ladder_cli",
     "hardware.app.pipeline_cli",
+    "hardware.app.sigma_delta",
 )
 ENTRY_POINT_GROUP = "lava_pinn.commands"
 

@@ -227,7 +227,8 @@ class DeltaLayerOps:
 class DeltaOps:
     """Per-layer graded-spike counts of one network, per inference (see :class:`DeltaLayerOps`).
 
-    ``layers`` must chain (``n_in`` of a layer = ``n_out`` of the one before) and have distinct
+    ``layers`` must chain (``n_in`` of a layer = ``n_out`` of the one before, or the same
+    shape as the one before: a second weight group of that layer) and have distinct
     names; a list is accepted and stored as a tuple.
     """
 
@@ -247,7 +248,9 @@ class DeltaOps:
                 raise TypeError(
                     f"DeltaOps.layers[{k}] must be a DeltaLayerOps, got {type(la).__name__}"
                 )
-            if k and la.n_in != layers[k - 1].n_out:
+            prev = layers[k - 1] if k else None
+            parallel = prev is not None and (la.n_in, la.n_out) == (prev.n_in, prev.n_out)
+            if k and la.n_in != prev.n_out and not parallel:  # parallel: a second weight group
                 raise ValueError(
                     f"DeltaOps.layers[{k}] ({la.name}).n_in={la.n_in} must equal "
                     f"layers[{k - 1}] ({layers[k - 1].name}).n_out={layers[k - 1].n_out}"

@@ -19,9 +19,12 @@ changes travel.
 Float (``step``): ``f`` is the ANN's activation itself, all quantities in the ANN unit.
 
 Integer, ``sigma-delta`` (:func:`int_step`): ``sigma``, ``act``, ``residue`` and the payload are
-integers; ``sigma`` is saturated to 24 bits. ``f`` is a per-layer table ``tab`` of ``N + 1``
-activation values at ``N`` equal segments, read with linear interpolation
-(:func:`table_act`): ``d = u - lo``, ``i = clip(d >> sh, 0, N - 1)``, ``r = d - (i << sh)``,
+integers; ``sigma`` is saturated to 24 bits. The input is ``a`` or a pair ``(a, a_fine)``:
+``a_fine``, the raw sum of a second, finer weight group (weights ``2**-8`` of the first's
+unit), enters exactly: ``t = rem + a_fine``, ``sigma += a + (t >> 8)``, ``rem = t mod 256``
+(an 8-bit remainder register), so no rounding error accumulates over a stream. ``f`` is a
+per-layer table ``tab`` of ``N + 1`` activation values at ``N`` equal segments, read with
+linear interpolation (:func:`table_act`): ``d = u - lo``, ``i = clip(d >> sh, 0, N - 1)``, ``r = d - (i << sh)``,
 ``f(u) = tab[i] + ((tab[i + 1] - tab[i]) r) >> sh``, per neuron ``lo`` and ``sh`` (so every
 neuron may have its own input scale, a power of two); beyond the table it extrapolates the end
 segments linearly. The payload ``s`` is the full ``delta``.
@@ -40,7 +43,8 @@ from typing import Any
 
 from lava_pinn.neurons.model import V_LIMIT, Array, NeuronModel, saturate
 
-STATE_VARS = ("sigma", "act", "residue")
+STATE_VARS = ("sigma", "act", "residue", "rem")
+FINE_SHIFT = 8  # a fine weight group's sums enter sigma >> FINE_SHIFT, the remainder kept
 
 
 @dataclass(frozen=True)
@@ -88,11 +92,20 @@ def table_act(u: Array, lo: Array, sh: Array, table: Array) -> Array:
     return t0 + (((table[i + 1] - t0) * r) >> sh)
 
 
-def int_step(state: tuple, a: Array, p: DeltaParams) -> tuple[Array, tuple]:
-    """Integer ``sigma-delta`` step: ``(s, (sigma, act, residue))``."""
-    sigma = saturate(state[0] + a)
+def int_step(state: tuple, a, p: DeltaParams) -> tuple[Array, tuple]:
+    """Integer ``sigma-delta`` step: ``(s, (sigma, act, residue, rem))``; ``a``: the incoming
+    sum, or ``(a, a_fine)`` (see the module docstring)."""
+    sigma, act, residue, rem = state
+    if isinstance(a, tuple):
+        a, a_fine = a
+        t = rem + a_fine
+        carry = t >> FINE_SHIFT
+        rem = t - (carry << FINE_SHIFT)
+        a = a + carry
+    sigma = saturate(sigma + a)
     act_new = table_act(sigma + p.bias, p.lo, p.shift, p.table)
-    return _delta((sigma, state[1], state[2]), act_new, p.vth)
+    s, (sigma, act, residue) = _delta((sigma, act, residue), act_new, p.vth)
+    return s, (sigma, act, residue, rem)
 
 
 def relu_int_step(state: tuple, a: Array, p: DeltaParams) -> tuple[Array, tuple]:
@@ -138,6 +151,8 @@ MODEL = NeuronModel(
     coding="delta",
 )
 
+RELU_STATE_VARS = ("sigma", "act", "residue")
+
 RELU_MODEL = NeuronModel(
     name="sigma-delta-relu",
     description=(
@@ -150,8 +165,8 @@ RELU_MODEL = NeuronModel(
     signed=True,
     levels=V_LIMIT,
     reset="soft",
-    state_vars=STATE_VARS,
     exact_on_floats=False,
     loihi_native=True,
     coding="delta",
+    state_vars=RELU_STATE_VARS,
 )

@@ -89,11 +89,12 @@ def convert_sigma_delta(
     """Convert ``model`` (a :class:`~lava_pinn.checkpoint.Checkpoint` or an ``nn.Sequential`` of
     ``Linear`` and elementwise activations) into a :class:`DeltaNetwork`.
 
-    ``neuron``: ``sigma-delta`` (any activation, in the neuron) or ``sigma-delta-relu``
-    (Lava's ReLU SigmaDelta; non-ReLU activations become ``pieces`` ReLU neurons per unit
-    plus a relay). ``vth``: each layer's starting threshold as a fraction of its largest
-    activation magnitude on the calibration points (``> 0``). The outputs are the raw network
-    outputs ``N(x)`` (``metadata["hard_bc"]``: apply ``problem.apply_hard_bc``)."""
+    ``neuron``: ``sigma-delta`` (any activation, in the neuron); ``sigma-delta-relu`` (Lava's
+    ReLU SigmaDelta with ReLU pieces) is refused until its representation lands. ``vth``:
+    each layer's starting threshold as a fraction of its largest activation magnitude on the
+    calibration points (``> 0``). The outputs are the raw network outputs ``N(x)``
+    (``metadata["hard_bc"]``: apply ``problem.apply_hard_bc``).
+    """
     from lava_pinn.conversion.convert import parse_mlp
 
     if neuron not in NEURONS:
@@ -114,9 +115,11 @@ def convert_sigma_delta(
     in_scale = x.abs().amax(0).clamp(min=1e-12)
     layers: list[DeltaLayer] = []
     if neuron == "sigma-delta-relu":
-        from lava_pinn.sigma_delta.relu_pieces import relu_layers
-
-        layers = relu_layers(hidden, x, in_scale, vth=vth, pieces=pieces, dtype=dtype)
+        raise ValueError(
+            "convert_sigma_delta(neuron='sigma-delta-relu') is not available yet: the ReLU-piece "
+            "representation and its netx SDNN export are unfinished; use neuron='sigma-delta' "
+            "(Lava CPU simulator; on Loihi 2 it needs custom microcode)"
+        )
     else:
         if pieces is not None:
             raise ValueError("pieces is an option of neuron='sigma-delta-relu' only")

@@ -45,7 +45,9 @@ def _even(x: torch.Tensor) -> torch.Tensor:
     return (2 * torch.round(x / 2)).clamp(-256, WEIGHT_MAX)
 
 
-def fake_quant_rows(w: torch.Tensor, groups: int = 1, e: torch.Tensor | None = None) -> torch.Tensor:
+def fake_quant_rows(
+    w: torch.Tensor, groups: int = 1, e: torch.Tensor | None = None
+) -> torch.Tensor:
     """``w`` on the deployed grid (see the module docstring), straight-through in backward."""
     e = row_exponents(w) if e is None else e
     s = 2.0 ** e[:, None]
@@ -88,8 +90,8 @@ def finetune_quantized(
 
     ``act_bits``: the deployed payload fraction bits per layer (``IntDeltaLayer.act_bits`` of
     a first :func:`~exporters.sigma_delta.quantize_delta`); ``None`` leaves activations in
-    float. ``steps`` Adam steps from ``lr`` down to 0 (cosine) on batches of ``batch`` points (seeded), stopping
-    early after ``seconds`` when given."""
+    float. ``steps`` Adam steps from ``lr`` down to 0 (cosine) on batches of ``batch`` points
+    (seeded), stopping early after ``seconds`` when given."""
     check_count(steps, "steps", 1)
     check_count(batch, "batch", 1)
     lr = check_real(lr, "lr", low=0.0, low_open=True)
@@ -136,6 +138,9 @@ def finetune_quantized(
     )
     meta = {**net.metadata, "qat": {"steps": steps, "lr": lr, "weight_groups": list(groups)}}
     return replace(
-        net, layers=layers, out_weight=_snap(wo, groups[-1]), out_bias=bo.detach().clone(),
+        net,
+        layers=layers,
+        out_weight=_snap(wo, groups[-1]),
+        out_bias=bo.detach().clone(),
         metadata=meta,
     )

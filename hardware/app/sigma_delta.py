@@ -1,0 +1,383 @@
+"""The sigma-delta deployment job (``lava-pinn sigma-delta``, ``make demo``): a pretrained PINN
+converted to one sigma-delta neuron per unit, quantized, thresholds chosen against an error
+budget, evaluated by the integer twin and by Lava's ``fixed_pt`` simulator (``==``), streamed
+over time frames, and priced beside the ANN.
+
+Writes ``OUT/sigma_delta.json`` (every figure below), ``OUT/report.md`` and, when it streams,
+``OUT/figures/streaming.png`` / ``.pdf``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeltaJob:
+    """What the job does (defaults: the demo's settings)."""
+
+    problem: str = "navier-stokes-tg"
+    weight_groups: int = 2
+    payload_bits: int = 24
+    budget: float = 1.2
+    qat_steps: int = 0
+    points: int = 20000
+    lava_points: int = 256
+    calibration_points: int = 4096
+    stream_grid: int = 21
+    stream_frames: tuple[int, ...] = (101, 1001, 10001)
+    seed: int = 7
+
+    def __post_init__(self) -> None:
+        from lava_pinn.validation import check_count
+
+        for f in ("points", "calibration_points", "stream_grid"):
+            check_count(getattr(self, f), f"DeltaJob.{f}", 2)
+        check_count(self.lava_points, "DeltaJob.lava_points", 0)
+        check_count(self.qat_steps, "DeltaJob.qat_steps", 0)
+        if self.weight_groups not in (1, 2):
+            raise ValueError(f"DeltaJob.weight_groups must be 1 or 2, got {self.weight_groups!r}")
+        if not self.budget >= 1.0:
+            raise ValueError(
+                f"DeltaJob.budget is a factor on the ANN's error (>= 1), got {self.budget!r}"
+            )
+        frames = tuple(int(k) for k in self.stream_frames)
+        if any(k < 2 for k in frames):
+            raise ValueError(f"DeltaJob.stream_frames must be >= 2 each, got {frames}")
+        object.__setattr__(self, "stream_frames", frames)
+
+
+def _errors(y: torch.Tensor, ref: torch.Tensor, names) -> dict[str, float]:
+    return {
+        n: float((y[:, k] - ref[:, k]).norm() / ref[:, k].norm().clamp(min=1e-30))
+        for k, n in enumerate(names)
+    }
+
+
+def run_job(job: DeltaJob, out: Path) -> dict:
+    """Run ``job``, write its files under ``out``; returns the JSON record."""
+    from exporters.sigma_delta import quantize_delta, run_static
+    from exporters.sigma_delta.lava_graph import run_lava_static
+    from exporters.sigma_delta.thresholds import choose_thresholds, static_evaluator
+    from hardware.delta import delta_energy, delta_ops, static_steps
+    from hardware.reports import delta_energy_table
+    from lava_pinn.checkpoint import load_pretrained
+    from lava_pinn.conversion.convert import default_calibration_points
+    from lava_pinn.problems import get_problem
+    from lava_pinn.sigma_delta import convert_sigma_delta
+
+    t_all = time.monotonic()
+    ck = load_pretrained(job.problem)
+    prob = get_problem(ck.problem, **ck.problem_params)
+    exact = prob.exact if prob.has_exact else None
+    names = list(prob.outputs)
+
+    def finish(x, y):
+        return prob.apply_hard_bc(x, y) if ck.hard_bc else y
+
+    model = ck.model.double().eval()
+    xc = default_calibration_points(ck.problem, ck.problem_params, job.calibration_points, 1, 0.1)
+    net = convert_sigma_delta(ck, xc)
+    rec: dict = {"job": asdict(job), "problem": ck.problem, "model": ck.config.describe()}
+    if job.qat_steps:
+        from exporters.sigma_delta.intnet import quantize_delta as q0
+        from lava_pinn.sigma_delta.qat import finetune_quantized
+
+        t0 = time.monotonic()
+        bits = [la.act_bits for la in q0(net, weight_groups=job.weight_groups).layers]
+        net = finetune_quantized(
+            net, xc, weight_groups=job.weight_groups, act_bits=bits, steps=job.qat_steps
+        )
+        rec["qat_seconds"] = time.monotonic() - t0
+    inet = quantize_delta(net, weight_groups=job.weight_groups, payload_bits=job.payload_bits)
+    with torch.no_grad():
+        ann_c = model(xc)
+    ref_c = exact(xc) if exact is not None else None
+
+    def run_fin(n, x):
+        r = run_static(n, x)
+        return type(r)(
+            finish(x, r.y), r.acc, r.messages, r.payload_abs, r.synops, r.frames, r.steps
+        )
+
+    t0 = time.monotonic()
+    choice = choose_thresholds(
+        inet, static_evaluator(xc, finish(xc, ann_c), ref_c, run_fin), job.budget
+    )
+    rec["thresholds"] = {**choice.to_dict(), "seconds": time.monotonic() - t0}
+    inet = choice.net
+
+    gen = torch.Generator().manual_seed(job.seed)
+    x = prob.domain.sample(job.points, gen)
+    with torch.no_grad():
+        ann = finish(x, model(x))
+    t0 = time.monotonic()
+    r = run_static(inet, x)
+    twin_s = time.monotonic() - t0
+    y = finish(x, r.y)
+    ref = exact(x) if exact is not None else ann
+    steps = static_steps(inet)
+    ops = delta_ops(inet, r, steps=steps)
+    est = delta_energy(inet, ops)
+    widths = [inet.in_features, *(la.n_out for la in inet.layers), inet.out_features]
+    macs = sum(a * b for a, b in zip(widths, widths[1:], strict=False))
+    rec["static"] = {
+        "points": job.points,
+        "reference": "exact" if exact is not None else "ANN",
+        "ann_error": _errors(ann, ref, names),
+        "snn_error": _errors(y, ref, names),
+        "snn_vs_ann": _errors(y, ann, names),
+        "messages_per_point": r.messages_per_point(),
+        "synops_per_point": r.synops_per_point(),
+        "ann_macs": macs,
+        "synops_over_macs": r.synops_per_point() / macs,
+        "neurons": inet.neurons,
+        "synapses": inet.synapses,
+        "steps_to_settle": steps,
+        "twin_seconds": twin_s,
+        "energy": [e.to_dict() for e in est],
+    }
+    if job.lava_points:
+        t0 = time.monotonic()
+        xl = x[: job.lava_points]
+        lr = run_lava_static(inet, xl)
+        rt = run_static(inet, xl)
+        same = torch.equal(lr.acc, rt.acc) and all(
+            torch.equal(a, b) for a, b in zip(lr.messages, rt.messages, strict=True)
+        )
+        rec["lava"] = {
+            "points": int(xl.shape[0]),
+            "equal_to_twin": bool(same),
+            "seconds": time.monotonic() - t0,
+            "snn_error": _errors(finish(xl, lr.y), ref[: xl.shape[0]], names),
+        }
+        if not same:
+            raise RuntimeError("Lava fixed_pt and the twin differ on the sigma-delta network")
+    if "t" in prob.inputs and job.stream_frames:
+        rec["stream"] = _stream(job, prob, model, inet, finish, names)
+    rec["seconds"] = time.monotonic() - t_all
+    out.mkdir(parents=True, exist_ok=True)
+    from lava_pinn.checkpoint import atomic_write_bytes
+
+    atomic_write_bytes(out / "sigma_delta.json", json.dumps(rec, indent=1, default=float).encode())
+    md = report_md(rec, delta_energy_table(est, label=f"{ck.problem}, sigma-delta, static"))
+    atomic_write_bytes(out / "report.md", md.encode())
+    if "stream" in rec:
+        _plot_stream(rec["stream"], out / "figures")
+    return rec
+
+
+def _stream(job: DeltaJob, prob, model, inet, finish, names) -> dict:
+    """The solution field on a grid at successive times, one lane per grid point, no reset."""
+    from exporters.sigma_delta import run_stream
+    from hardware.delta import delta_energy, delta_ops
+
+    ti = prob.inputs.index("t")
+    axes = prob.domain.linspace(tuple(job.stream_grid for _ in prob.inputs))
+    space = [a for k, a in enumerate(axes) if k != ti]
+    mesh = torch.stack(torch.meshgrid(*space, indexing="ij"), -1).reshape(-1, len(space))
+    lo, hi = prob.domain.low[ti], prob.domain.high[ti]
+    rows = []
+    for K in job.stream_frames:
+        t = torch.linspace(lo, hi, K, dtype=torch.float64)
+        every = max(1, K // 2000)
+        record = list(range(0, K, every))
+        frames = torch.empty(K, mesh.shape[0], len(prob.inputs), dtype=torch.float64)
+        frames[..., [k for k in range(len(prob.inputs)) if k != ti]] = mesh
+        frames[..., ti] = t[:, None]
+        t0 = time.monotonic()
+        r = run_stream(inet, frames, record=record)
+        secs = time.monotonic() - t0
+        worst = 0.0
+        for j, k in enumerate(record):
+            xk = frames[k]
+            with torch.no_grad():
+                ann = finish(xk, model(xk))
+            ref = prob.exact(xk) if prob.has_exact else ann
+            y = finish(xk, r.y[j])
+            for c in range(len(names)):
+                a = float((ann[:, c] - ref[:, c]).norm())
+                s = float((y[:, c] - ref[:, c]).norm())
+                if a > 0 and names[c] in ("u", "v"):
+                    worst = max(worst, s / a)
+        ops = delta_ops(inet, r, steps=1, per=r.lanes * K)
+        est = {e.profile: e for e in delta_energy(inet, ops)}
+        e45 = est["cmos-45nm"]
+        rows.append(
+            {
+                "frames": K,
+                "lanes": r.lanes,
+                "active_steps": r.steps,
+                "messages_total": float(sum(m.sum() for m in r.messages)),
+                "synops_total": float(sum(s.sum() for s in r.synops)),
+                "messages_per_point_frame": float(sum(m.sum() for m in r.messages)) / (r.lanes * K),
+                "synops_per_point_frame": float(sum(s.sum() for s in r.synops)) / (r.lanes * K),
+                "energy_nj_per_point_frame": {p: e.snn_total_pj / 1e3 for p, e in est.items()},
+                "ann_fp32_nj": e45.ann_total_pj / 1e3,
+                "ann_int8_nj": (e45.ann_int8_total_pj or math.nan) / 1e3,
+                "worst_frame_error_over_ann": worst,
+                "frames_checked": len(record),
+                "seconds": secs,
+            }
+        )
+    return {"grid": job.stream_grid, "lanes": int(mesh.shape[0]), "rows": rows}
+
+
+def _plot_stream(stream: dict, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = stream["rows"]
+    k = [r["frames"] for r in rows]
+    fig, ax = plt.subplots(1, 2, figsize=(7.0, 2.8), constrained_layout=True)
+    ax[0].loglog(k, [r["messages_per_point_frame"] for r in rows], "o-", label="messages")
+    ax[0].loglog(k, [r["synops_per_point_frame"] for r in rows], "s-", label="synaptic ops")
+    ax[0].set_xlabel("frames over the sweep")
+    ax[0].set_ylabel("per point and frame")
+    ax[0].legend(fontsize=7)
+    for p in rows[0]["energy_nj_per_point_frame"]:
+        ax[1].loglog(k, [r["energy_nj_per_point_frame"][p] for r in rows], "o-", label=p)
+    ax[1].axhline(rows[0]["ann_fp32_nj"], color="k", ls="--", lw=1, label="ANN FP32")
+    ax[1].axhline(rows[0]["ann_int8_nj"], color="k", ls=":", lw=1, label="ANN INT8")
+    ax[1].set_xlabel("frames over the sweep")
+    ax[1].set_ylabel("energy (nJ per point-frame)")
+    ax[1].legend(fontsize=6)
+    out.mkdir(parents=True, exist_ok=True)
+    for ext in ("png", "pdf"):
+        fig.savefig(out / f"streaming.{ext}", dpi=200)
+    plt.close(fig)
+
+
+def _pct(v: float) -> str:
+    return f"{100 * v:.3g}%"
+
+
+def report_md(rec: dict, energy_table: str) -> str:
+    s = rec["static"]
+    lines = [
+        f"# {rec['problem']}: sigma-delta network ({rec['model']})",
+        "",
+        f"Deployed integers, {s['points']:,} points, errors vs the {s['reference']} solution.",
+        "",
+        "| field | ANN | SNN (twin) | SNN / ANN |",
+        "|---|--:|--:|--:|",
+    ]
+    for k, a in s["ann_error"].items():
+        v = s["snn_error"][k]
+        lines.append(f"| {k} | {_pct(a)} | {_pct(v)} | {v / a:.3g} |")
+    lines += [
+        "",
+        f"Cost per point: {s['messages_per_point']:.1f} messages, {s['synops_per_point']:,.0f} "
+        f"synaptic ops ({s['synops_over_macs']:.2f}x the ANN's {s['ann_macs']:,} MACs), "
+        f"{s['neurons']} neurons, {s['synapses']:,} synapses, settles in {s['steps_to_settle']} "
+        "steps.",
+        f"Thresholds (payload units per layer) {rec['thresholds']['vth']}, budget "
+        f"{rec['thresholds']['budget']}x the ANN's error.",
+    ]
+    if "lava" in rec:
+        lv = rec["lava"]
+        lines.append(
+            f"Lava fixed_pt on {lv['points']} points: equal to the twin: {lv['equal_to_twin']}."
+        )
+    lines += ["", energy_table]
+    if "stream" in rec:
+        st = rec["stream"]
+        lines += [
+            "",
+            f"## Streaming: {st['grid']}x{st['grid']} grid ({st['lanes']} lanes), t swept once",
+            "",
+            "| frames | messages (total) | messages / point-frame | synops / point-frame | "
+            "nJ / point-frame (cmos-45nm) | ANN FP32 / INT8 nJ | worst frame error / ANN |",
+            "|--:|--:|--:|--:|--:|--:|--:|",
+        ]
+        for r in st["rows"]:
+            lines.append(
+                f"| {r['frames']:,} | {r['messages_total']:,.0f} | "
+                f"{r['messages_per_point_frame']:.3g} | {r['synops_per_point_frame']:.3g} | "
+                f"{r['energy_nj_per_point_frame']['cmos-45nm']:.3g} | "
+                f"{r['ann_fp32_nj']:.3g} / {r['ann_int8_nj']:.3g} | "
+                f"{r['worst_frame_error_over_ann']:.3g} ({r['frames_checked']} frames) |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------------ CLI
+def _args(p) -> None:
+    d = DeltaJob()
+    p.add_argument(
+        "problem", nargs="?", default=d.problem, help=f"zoo problem (default {d.problem})"
+    )
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--weight-groups", type=int, default=d.weight_groups, choices=(1, 2))
+    p.add_argument("--payload-bits", type=int, default=d.payload_bits, choices=(8, 16, 24))
+    p.add_argument("--budget", type=float, default=d.budget, help="error budget x the ANN's")
+    p.add_argument("--qat-steps", type=int, default=d.qat_steps, help="quantization-aware steps")
+    p.add_argument("--points", type=int, default=d.points, help="twin evaluation points")
+    p.add_argument("--lava-points", type=int, default=d.lava_points, help="points run on Lava")
+    p.add_argument("--stream-grid", type=int, default=d.stream_grid, help="grid per space axis")
+    p.add_argument(
+        "--stream-frames",
+        default=",".join(map(str, d.stream_frames)),
+        help="comma-separated frame counts of the time sweep ('' for none)",
+    )
+
+
+def _run(args) -> int:
+    from hardware.app.cli import CLIError
+
+    try:
+        frames = tuple(int(v) for v in args.stream_frames.split(",") if v.strip())
+        job = DeltaJob(
+            problem=args.problem,
+            weight_groups=args.weight_groups,
+            payload_bits=args.payload_bits,
+            budget=args.budget,
+            qat_steps=args.qat_steps,
+            points=args.points,
+            lava_points=args.lava_points,
+            stream_grid=args.stream_grid,
+            stream_frames=frames,
+        )
+    except ValueError as err:
+        raise CLIError(str(err), "see `lava-pinn sigma-delta --help`") from None
+    out = Path(args.out)
+    rec = run_job(job, out)
+    s = rec["static"]
+    err = ", ".join(f"{k} {_pct(v)}" for k, v in s["snn_error"].items())
+    ann = ", ".join(f"{k} {_pct(v)}" for k, v in s["ann_error"].items())
+    e45 = next(e for e in s["energy"] if e["profile"] == "cmos-45nm")
+    print(f"sigma-delta {rec['problem']}: SNN {err} (ANN {ann}) on {s['points']:,} points")
+    print(
+        f"  {s['synops_per_point']:,.0f} synaptic ops/point ({s['synops_over_macs']:.2f}x the "
+        f"ANN's MACs); cmos-45nm: {e45['verdict']}"
+    )
+    if "lava" in rec:
+        lv = rec["lava"]
+        print(f"  Lava fixed_pt == twin on {lv['points']} points: {lv['equal_to_twin']}")
+    print(f"  report: {out / 'report.md'}")
+    return 0
+
+
+def _register() -> None:
+    from hardware.app.cli import register_command
+
+    register_command(
+        "sigma-delta",
+        "convert, deploy, run (twin and Lava), stream and price a sigma-delta network",
+        _args,
+        _run,
+    )
+
+
+_register()

@@ -1,0 +1,77 @@
+"""What a sigma-delta network costs: operation counts of a twin or Lava run
+(:class:`~exporters.sigma_delta.DeltaRun`) as :class:`~hardware.energy.DeltaOps`, priced
+under energy profiles beside the ANN in FP32 and INT8.
+
+Per point (static: each point held from the rest state until settled, ``depth + 2`` steps on a
+pipelined chip; streaming: per lane and frame, one step per frame), layer ``l``'s synapses
+receive ``messages[l-1]`` graded messages (the input encoder's for the first layer) and perform
+``synops[l-1]`` multiply-adds (8-bit weight x payload); each weight group is its own row (a
+Dense of its own: ``name/group2``), so a second group's ops are priced, not hidden; its
+neurons are evaluated ``n_l x steps`` times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from exporters.sigma_delta import DeltaRun, IntDeltaNetwork
+from hardware.activity import ANNSpec
+from hardware.energy import DELTA_PROFILES, DeltaLayerOps, DeltaOps, estimate_delta
+from hardware.energy.estimate import EnergyEstimate
+
+WEIGHT_BITS = 8
+
+
+def static_steps(net: IntDeltaNetwork) -> int:
+    """Steps a pipelined chip holds a point until the readout has settled: one per Dense on
+    the way (``depth + 1``) plus the encoder's own."""
+    return len(net.layers) + 2
+
+
+def delta_ops(
+    net: IntDeltaNetwork, run: DeltaRun, *, steps: int, per: float | None = None
+) -> DeltaOps:
+    """Counts per point of ``run`` (``per``: what to divide the totals by; default the run's
+    lanes, i.e. per point; a stream passes ``lanes * frames`` for per point-frame)."""
+    per = float(run.lanes if per is None else per)
+    syn = [la.synapses for la in net.layers] + [net.output]
+    sizes = [net.in_features] + [la.n_out for la in net.layers] + [net.out_features]
+    names = [la.name for la in net.layers] + ["readout"]
+    layers = []
+    for i, s in enumerate(syn):
+        n_out = sizes[i + 1]
+        pay = net.layers[max(i - 1, 0)].payload_bits
+        sent = run.messages[i].sum(0).to(torch.float64).numpy()  # per input neuron
+        for g, (w, _e) in enumerate(s.groups):
+            fan = (w != 0).sum(0)
+            layers.append(
+                DeltaLayerOps(
+                    name=names[i] if g == 0 else f"{names[i]}/group{g + 1}",
+                    n_in=sizes[i],
+                    n_out=n_out,
+                    synapses=int((w != 0).sum()),
+                    messages=float(sent.sum()) / per,
+                    synops=float(sent @ fan) / per,
+                    neuron_updates=float(n_out * steps) if g == 0 else 0.0,
+                    payload_bits=pay,
+                    weight_bits=WEIGHT_BITS,
+                    steps=steps,
+                )
+            )
+    return DeltaOps(tuple(layers), source="twin")
+
+
+def ann_spec(net: IntDeltaNetwork, activation: str = "tanh") -> ANNSpec:
+    return ANNSpec(
+        (net.in_features, *(la.n_out for la in net.layers), net.out_features), activation
+    )
+
+
+def delta_energy(
+    net: IntDeltaNetwork, ops: DeltaOps, profiles: Sequence[str] = DELTA_PROFILES
+) -> list[EnergyEstimate]:
+    """``ops`` priced under each profile, the ANN (FP32 and INT8 at 45 nm) beside it."""
+    ann = ann_spec(net)
+    return [estimate_delta(ops, ann, p) for p in profiles]

@@ -1,0 +1,197 @@
+"""Sigma-delta neurons, conversion, quantization, twin, thresholds and QAT (closed forms and
+invariants; the Lava equality is tests/test_sigma_delta_lava.py)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from exporters.sigma_delta import quantize_delta, run_static, run_stream
+from exporters.sigma_delta.intnet import quantize_weights, weight_rows
+from exporters.sigma_delta.thresholds import BudgetError, choose_thresholds, static_evaluator
+from lava_pinn.conversion.network import SpikingLayer
+from lava_pinn.neurons import NEURONS, available
+from lava_pinn.neurons.sigma_delta import DeltaParams, int_step, relu_int_step, table_act
+from lava_pinn.sigma_delta import convert_sigma_delta, run_float
+from lava_pinn.sigma_delta.qat import fake_quant_rows, finetune_quantized
+
+
+def _mlp(act: nn.Module, seed: int = 0) -> nn.Sequential:
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(2, 16), act, nn.Linear(16, 16), act, nn.Linear(16, 2)).double()
+
+
+def _points(n: int = 512, seed: int = 1) -> torch.Tensor:
+    return (
+        torch.rand(n, 2, generator=torch.Generator().manual_seed(seed), dtype=torch.float64) * 2 - 1
+    )
+
+
+def test_delta_models_are_registered_as_delta_coded():
+    assert set(available("delta")) == {"sigma-delta", "sigma-delta-relu"}
+    assert not NEURONS.get("sigma-delta").loihi_native
+    assert NEURONS.get("sigma-delta-relu").loihi_native
+    assert "sigma-delta" not in available("rate")
+
+
+def test_rate_layer_refuses_a_delta_neuron():
+    w = torch.ones(2, 2, dtype=torch.float64)
+    with pytest.raises(ValueError, match="sigma-delta neuron, not rate-coded"):
+        SpikingLayer(w, torch.zeros(2), "sigma-delta", torch.ones(2), torch.zeros(2))
+
+
+def test_table_interpolates_exactly_between_entries():
+    table = torch.tensor([0, 100, 300, 300, 200])  # segments of width 2**4
+    lo, sh = torch.tensor(-32), torch.tensor(4)
+    u = torch.tensor([-32, -24, -16, 0, 8, 31, 32, 40, -48])
+    # -48: extrapolates the first segment (slope 100/16) below the table: 0 - 100 = -100
+    assert table_act(u, lo, sh, table).tolist() == [0, 50, 100, 300, 300, 206, 200, 150, -100]
+
+
+def test_delta_step_sends_the_change_and_keeps_the_remainder():
+    p = DeltaParams(
+        bias=torch.tensor([0]),
+        vth=torch.tensor([10]),
+        lo=torch.tensor(0),
+        shift=torch.tensor(0),
+        table=torch.arange(0, 1001),
+    )  # identity on [0, 1000]
+    state = (torch.tensor([0]), torch.tensor([0]), torch.tensor([0]), torch.tensor([0]))
+    sent = []
+    for a in (7, 2, 3, 0, 25):  # act 7, 9, 12, 12, 37
+        s, state = int_step(state, torch.tensor([a]), p)
+        sent.append(int(s))
+    assert sent == [0, 0, 12, 0, 25]
+    assert int(state[1]) - sum(sent) == int(state[2]) == 0
+
+
+def test_fine_group_sums_enter_exactly_with_a_remainder():
+    p = DeltaParams(
+        bias=torch.tensor([0]),
+        vth=torch.tensor([1]),
+        lo=torch.tensor(0),
+        shift=torch.tensor(0),
+        table=torch.arange(0, 1001),
+    )
+    state = (torch.tensor([0]), torch.tensor([0]), torch.tensor([0]), torch.tensor([0]))
+    for _ in range(10):  # 10 x 100/256: floor per step would give 0; exactly it is 3 rem 232
+        _, state = int_step(state, (torch.tensor([0]), torch.tensor([100])), p)
+    assert int(state[0]) == 3 and int(state[3]) == 1000 - 3 * 256
+
+
+def test_relu_step_drops_the_low_bits_as_lava_0_10_does():
+    p = DeltaParams(bias=torch.tensor([0]), vth=torch.tensor([64]), state_exp=6)
+    state = (torch.tensor([0]), torch.tensor([0]), torch.tensor([0]))
+    s, state = relu_int_step(state, torch.tensor([100]), p)
+    assert int(s) == 1 and int(state[2]) == 0  # 100 >> 6 = 1: 36 lost, residue 0
+
+
+def test_float_network_equals_the_ann_as_thresholds_vanish():
+    model = _mlp(nn.Tanh())
+    x = _points()
+    net = convert_sigma_delta(model, x, vth=1e-9)
+    y, msgs = run_float(net, x[None])
+    with torch.no_grad():
+        assert torch.allclose(y[0], model(x), atol=1e-7)
+    assert float(msgs[1].sum()) <= x.shape[0] * 16  # at most one message per neuron
+
+
+@pytest.mark.parametrize("act", [nn.Tanh(), nn.SiLU(), nn.Softplus(beta=2.0), nn.GELU()])
+def test_deployed_network_tracks_the_ann(act):
+    model = _mlp(act)
+    x = _points()
+    net = convert_sigma_delta(model, x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        inet = quantize_delta(net, weight_groups=2, payload_bits=24)
+    r = run_static(inet, x)
+    with torch.no_grad():
+        ya = model(x)
+    assert float((r.y - ya).norm() / ya.norm()) < 2e-3
+    assert r.steps == 1  # a feed-forward chain settles in one (unpipelined) step
+
+
+def test_stream_skips_repeated_frames_and_equals_static_at_the_end():
+    model = _mlp(nn.Tanh())
+    x = _points(64)
+    inet = quantize_delta(convert_sigma_delta(model, _points()), payload_bits=24)
+    frames = torch.stack([x * 0.5, x * 0.5, x])
+    r = run_stream(inet, frames)
+    assert r.steps == 2 and r.frames == 3
+    s = run_static(inet, x)
+    assert (r.y[-1] - s.y).abs().max() < 1e-3  # same point, reached through another path
+
+
+@pytest.mark.parametrize(
+    "frames, match",
+    [
+        (torch.zeros(3, 4, 3), "2 input components"),
+        (torch.zeros(4, 2), r"\(frames, lanes, 2\)"),
+        (torch.full((2, 3, 2), float("nan")), "frame 0 holds NaN"),
+    ],
+)
+def test_stream_bad_frames(frames, match):
+    inet = quantize_delta(convert_sigma_delta(_mlp(nn.Tanh()), _points()))
+    with pytest.raises(ValueError, match=match):
+        run_stream(inet, frames.double())
+
+
+def test_weight_groups_rebuild_the_weights():
+    w = torch.randn(8, 5, generator=torch.Generator().manual_seed(3), dtype=torch.float64).numpy()
+    e = weight_rows(w)
+    for g, tol in ((1, 2.0), (2, 2.0 / 256)):
+        syn = quantize_weights(w, e, g)
+        back = sum(m.astype(float) * 2.0**x for m, x in syn.groups) * 2.0 ** -e[:, None]
+        assert np.abs(back - w).max() <= tol * 2.0 ** -e.min()
+        # QAT trains on the same grid the exporter deploys
+        fq = fake_quant_rows(torch.from_numpy(w), g).numpy()
+        assert np.abs(fq - back).max() < 1e-12
+
+
+def test_bad_conversion_and_quantization_inputs():
+    model = _mlp(nn.Tanh())
+    with pytest.raises(ValueError, match="rate-coded"):
+        convert_sigma_delta(model, _points(), neuron="if")
+    with pytest.raises(ValueError, match="vth must be a fraction"):
+        convert_sigma_delta(model, _points(), vth=2.0)
+    net = convert_sigma_delta(model, _points())
+    with pytest.raises(ValueError, match="payload_bits must be one of"):
+        quantize_delta(net, payload_bits=12)
+    with pytest.raises(ValueError, match="weight_groups"):
+        quantize_delta(net, weight_groups=3)
+    with pytest.raises(ValueError, match="does not fit a 16-bit payload"):
+        quantize_delta(net, payload_bits=16, vth=[40000, 1])
+
+
+def test_thresholds_meet_the_budget_or_say_the_best_error():
+    model = _mlp(nn.Tanh())
+    x = _points()
+    inet = quantize_delta(convert_sigma_delta(model, x), payload_bits=24)
+    with torch.no_grad():
+        ya = model(x)
+    ev = static_evaluator(x, ya, None, run_static)
+    ch = choose_thresholds(inet, ev, 0.01)
+    assert ch.error <= 0.01 and min(ch.vth) >= 1 and max(ch.vth) > 1
+    fine = ev(inet)[1]
+    assert ch.messages <= fine
+    with pytest.raises(BudgetError, match="best|reaches") as e:
+        choose_thresholds(quantize_delta(convert_sigma_delta(model, x), weight_groups=1), ev, 1e-9)
+    assert e.value.best > 1e-9
+
+
+def test_qat_reduces_the_one_group_error():
+    model = _mlp(nn.Tanh(), seed=4)
+    x = _points(1024)
+    net = convert_sigma_delta(model, x)
+    with torch.no_grad():
+        ya = model(x)
+    before = run_static(quantize_delta(net, weight_groups=1, vth=[1, 1]), x)
+    q = finetune_quantized(net, x, weight_groups=1, steps=300, lr=1e-3, seed=0)
+    after = run_static(quantize_delta(q, weight_groups=1, vth=[1, 1]), x)
+    e0 = float((before.y - ya).norm() / ya.norm())
+    e1 = float((after.y - ya).norm() / ya.norm())
+    assert e1 < 0.7 * e0
