@@ -229,9 +229,9 @@ class DeltaReadout(AbstractProcess):
 
     Per step ``acc += (a_in << 8) + a_fine``, from ``acc = acc0`` (the readout's rest value)
     at step 1 of each ``period``-step batch. At every step ``t`` (1-based within the batch)
-    listed in ``record_at`` ``(R,)`` the accumulator is kept (row ``j`` for ``record_at[j] == t``); at
-    the batch's last step ``[trace rows..., acc]`` (``R + 1`` arrays of ``size``) go to the host
-    (``report`` pipe).
+    listed in ``record_at`` ``(R,)`` the accumulator is kept (row ``j`` for
+    ``record_at[j] == t``); at the batch's last step ``[trace rows..., acc]`` (``R + 1`` arrays
+    of ``size``) go to the host (``report`` pipe).
     """
 
     def __init__(self, *, shape, acc0, record_at, period: int, name=None):
