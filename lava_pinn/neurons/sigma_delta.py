@@ -25,9 +25,9 @@ unit), enters exactly: ``t = rem + a_fine``, ``sigma += a + (t >> 8)``, ``rem = 
 (an 8-bit remainder register), so no rounding error accumulates over a stream. ``f`` is a
 per-layer table ``tab`` of ``N + 1`` activation values at ``N`` equal segments, read with
 linear interpolation (:func:`table_act`): ``d = u - lo``, ``i = clip(d >> sh, 0, N - 1)``,
-``r = d - (i << sh)``, ``f(u) = tab[i] + ((tab[i + 1] - tab[i]) r) >> sh``, per neuron ``lo`` and ``sh`` (so every
-neuron may have its own input scale, a power of two); beyond the table it extrapolates the end
-segments linearly. The payload ``s`` is the full ``delta``.
+``r = d - (i << sh)``, ``f(u) = tab[i] + ((tab[i + 1] - tab[i]) r) >> sh``, per neuron
+``lo`` and ``sh`` (so every neuron may have its own input scale, a power of two); beyond the
+table it extrapolates the end segments linearly. The payload ``s`` is the full ``delta``.
 
 Integer, ``sigma-delta-relu`` (:func:`relu_int_step`): lava-nc 0.10.0's
 ``PySigmaDeltaModelFixed``, ``f(u) = max(u, 0)``, and the message is ``s >> state_exp``:
