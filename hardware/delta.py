@@ -12,8 +12,11 @@ neurons are evaluated ``n_l x steps`` times.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from exporters.sigma_delta import DeltaRun, IntDeltaNetwork
@@ -75,3 +78,65 @@ def delta_energy(
     """``ops`` priced under each profile, the ANN (FP32 and INT8 at 45 nm) beside it."""
     ann = ann_spec(net)
     return [estimate_delta(ops, ann, p) for p in profiles]
+
+
+DELTA_BACKENDS = ("torch-twin", "lava-cpu")
+
+
+@dataclass(frozen=True)
+class DeltaRunResult:
+    """One run of a sigma-delta network (``hardware.run`` on an
+    :class:`~exporters.sigma_delta.IntDeltaNetwork`): outputs, the twin's or Lava's
+    :class:`~exporters.sigma_delta.DeltaRun`, and its cost per point (static) or per
+    point-frame (stream)."""
+
+    backend: str
+    stream: bool
+    y: np.ndarray
+    run: DeltaRun
+    wall_s: float
+
+    @property
+    def per(self) -> float:
+        return float(self.run.lanes * (self.run.frames if self.stream else 1))
+
+    @property
+    def messages_per_point(self) -> float:
+        return float(sum(m.sum() for m in self.run.messages)) / self.per
+
+    def synops_per_point(self) -> dict[str, float]:
+        """Synaptic ops per point (per point-frame when streaming): all graded
+        (weight x payload multiply-adds), none binary."""
+        g = float(sum(s.sum() for s in self.run.synops)) / self.per
+        return {"binary": 0.0, "graded": g, "analog": 0.0}
+
+
+def run_delta(
+    net: IntDeltaNetwork,
+    inputs,
+    backend: str = "torch-twin",
+    *,
+    stream: bool = False,
+    record: list[int] | None = None,
+    **options,
+) -> DeltaRunResult:
+    """Static points ``(n, n_in)`` or, with ``stream=True``, frames ``(K, lanes, n_in)`` run
+    without reset on ``backend`` (``torch-twin`` or ``lava-cpu``)."""
+    from exporters.sigma_delta import run_static, run_stream
+
+    if backend not in DELTA_BACKENDS:
+        raise ValueError(
+            f"backend {backend!r} does not run sigma-delta networks; use one of {DELTA_BACKENDS}"
+        )
+    x = inputs if isinstance(inputs, torch.Tensor) else torch.as_tensor(np.asarray(inputs))
+    t0 = time.perf_counter()
+    if backend == "torch-twin":
+        r = run_stream(net, x, record=record) if stream else run_static(net, x, **options)
+    else:
+        from exporters.sigma_delta.lava_graph import run_lava_static, run_lava_stream
+
+        if stream:
+            r = run_lava_stream(net, x, record=record, **options)
+        else:
+            r = run_lava_static(net, x, **options)
+    return DeltaRunResult(backend, stream, r.y.numpy(), r, time.perf_counter() - t0)

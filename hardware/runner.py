@@ -38,6 +38,7 @@ from hardware.backends import DEFAULT_BACKEND, LoadedNetwork, RunOutput, get_bac
 from hardware.resources import ResourceReport, check_network
 from lava_pinn._version import __version__
 from lava_pinn.conversion.network import SpikingNetwork
+from lava_pinn.neurons import available as available_neurons
 
 log = logging.getLogger(__name__)
 
@@ -226,6 +227,29 @@ class RunResult:
         """Spike events per hidden layer, summed over points and steps: ``(L,)``."""
         return np.array([int(e.sum()) for e in self.events], dtype=np.int64)
 
+    @property
+    def messages_per_point(self) -> float:
+        """Messages (steps on which a neuron sent anything) per point, over hidden layers."""
+        return float(self.layer_spikes.sum()) / self.n_points
+
+    def synops_per_point(self) -> dict[str, float]:
+        """Synaptic ops per point, split by what drives them: ``binary`` (1-bit spikes: an add),
+        ``graded`` (payload spikes of graded or signed neurons: a multiply-add) and ``analog``
+        (the first layer's analog input, MACs)."""
+        from hardware.energy.counts import count_operations
+        from lava_pinn.neurons import NEURONS
+
+        ops = count_operations(self.activity())
+        out = {"binary": 0.0, "graded": 0.0, "analog": 0.0}
+        for k, la in enumerate(ops.layers):
+            out["analog"] += la.effective_macs
+            if k == 0:
+                continue
+            src = self.layers[k - 1].neuron
+            graded = src in NEURONS and NEURONS.get(src).graded
+            out["graded" if graded else "binary"] += la.effective_acs
+        return out
+
     def activity(self) -> SNNActivity:
         """The measured activity (NeuroBench counts come from it), ``source`` = the backend."""
         counts: list[np.ndarray | None] = [*self.neuron_counts, None]
@@ -244,6 +268,8 @@ class RunResult:
             "options": dict(self.options),
             "versions": dict(self.versions),
             "layer_spikes": self.layer_spikes.tolist(),
+            "messages_per_point": self.messages_per_point,
+            "synops_per_point": self.synops_per_point(),
             "resources_fit": None if self.resources is None else self.resources.fits,
         }
 
@@ -274,11 +300,28 @@ def run(
 ) -> RunResult:
     """Run a network on ``inputs`` ``(n_points, n_in)`` on ``backend``; see the module docstring.
 
+    A sigma-delta network (:class:`~exporters.sigma_delta.IntDeltaNetwork`) runs on
+    ``torch-twin`` or ``lava-cpu`` through :func:`hardware.delta.run_delta`; ``stream=True``
+    takes ``inputs`` as frames ``(K, lanes, n_in)`` run without reset (only changes travel).
     ``options`` go to the backend (``lava-cpu``: ``batch=16``, ``connection="batched"``,
     ``timeout_s=600``; ``torch-twin``: ``chunk``). Unknown backend: ``KeyError`` listing them;
     a backend that cannot run here: :class:`~hardware.backends.BackendUnavailable` with the
     reason and what to use instead.
     """
+    from exporters.sigma_delta import IntDeltaNetwork
+
+    if isinstance(network_or_path, IntDeltaNetwork):
+        from hardware.delta import run_delta
+
+        return run_delta(network_or_path, inputs, backend, **options)
+    if options.get("stream"):
+        raise ValueError(
+            "stream=True needs a sigma-delta network (exporters.sigma_delta.IntDeltaNetwork): "
+            "rate-coded neurons (if, graded-if, lif-hard, ...) integrate over a window and "
+            "cannot stream; the neuron models that stream are "
+            f"{', '.join(available_neurons('delta'))}"
+        )
+    options.pop("stream", None)
     b = get_backend(backend)
     net = load_network(network_or_path, b.name)
     x = _points(inputs, net.in_features)

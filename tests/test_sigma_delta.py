@@ -195,3 +195,17 @@ def test_qat_reduces_the_one_group_error():
     e0 = float((before.y - ya).norm() / ya.norm())
     e1 = float((after.y - ya).norm() / ya.norm())
     assert e1 < 0.7 * e0
+
+
+def test_hardware_run_streams_a_delta_network_and_refuses_rate_networks():
+    import hardware
+
+    inet = quantize_delta(convert_sigma_delta(_mlp(nn.Tanh()), _points()), payload_bits=24)
+    frames = torch.stack([_points(8) * s for s in (0.2, 0.4, 0.4, 0.6)])
+    res = hardware.run(inet, frames, "torch-twin", stream=True)
+    assert res.y.shape == (4, 8, 2) and res.stream
+    assert res.synops_per_point()["binary"] == 0 and res.messages_per_point > 0
+    stat = hardware.run(inet, _points(8), "torch-twin")
+    assert stat.y.shape == (8, 2)
+    with pytest.raises(ValueError, match="cannot stream; the neuron models that stream are"):
+        hardware.run("no-such-network.h5", frames, "torch-twin", stream=True)
