@@ -225,6 +225,20 @@ class IntDeltaNetwork:
         """Dense groups per layer, the readout last."""
         return tuple(len(la.synapses.groups) for la in self.layers) + (len(self.output.groups),)
 
+    def with_vth(self, vth: int | Sequence[int]) -> IntDeltaNetwork:
+        """This network with thresholds ``vth`` (payload units; one for all layers or one per
+        layer); the rest state is unchanged."""
+        from dataclasses import replace
+
+        v = [vth] * len(self.layers) if isinstance(vth, int) else list(vth)
+        if len(v) != len(self.layers):
+            raise ValueError(f"vth needs one threshold per layer ({len(self.layers)}), got {v}")
+        layers = tuple(
+            replace(la, vth=np.full(la.n_out, int(t), np.int64))
+            for la, t in zip(self.layers, v, strict=True)
+        )
+        return replace(self, layers=layers)
+
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Points ``(..., n_in)`` -> the encoder's integer values (int64)."""
         s = torch.from_numpy(np.array(self.in_scale))

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 from exporters.sigma_delta.intnet import IntDeltaNetwork
@@ -57,14 +56,8 @@ class ThresholdChoice:
 
 
 def with_thresholds(net: IntDeltaNetwork, vth: list[int] | tuple[int, ...]) -> IntDeltaNetwork:
-    """``net`` with per-layer thresholds ``vth`` (payload units; the rest state is unchanged)."""
-    if len(vth) != len(net.layers):
-        raise ValueError(f"vth needs one threshold per layer ({len(net.layers)}), got {len(vth)}")
-    layers = tuple(
-        replace(la, vth=np.full(la.n_out, int(v), np.int64))
-        for la, v in zip(net.layers, vth, strict=True)
-    )
-    return replace(net, layers=layers)
+    """``net`` with per-layer thresholds ``vth`` (:meth:`IntDeltaNetwork.with_vth`)."""
+    return net.with_vth(list(vth))
 
 
 def choose_thresholds(

@@ -1,0 +1,93 @@
+"""Streaming benchmark: the Navier-Stokes sigma-delta network over a time sweep.
+
+The solution field on a G x G grid (one lane per grid point) at K successive times
+t in [0, 1], run without reset (only changes travel), for K = 101 ... 100,001 frames: total
+messages and synaptic ops of the sweep, per point-frame, energy per point-frame under the
+delta profiles beside the ANN's per frame, and the worst ratio of the SNN's u, v error to the
+ANN's at a frame. Writes docs/results/streaming.md, .json and figures/streaming.png/.pdf.
+
+    .venv/bin/python benchmarks/streaming.py [--frames 101,1001,10001,100001] [--no-write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def main(argv: list[str] | None = None) -> int:
+    from exporters.sigma_delta import quantize_delta
+    from hardware.app.sigma_delta import DeltaJob, _plot_stream, stream_sweep
+    from lava_pinn.checkpoint import load_pretrained
+    from lava_pinn.conversion.convert import default_calibration_points
+    from lava_pinn.problems import get_problem
+    from lava_pinn.sigma_delta import convert_sigma_delta
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", default="101,1001,10001,100001")
+    ap.add_argument("--grid", type=int, default=21)
+    ap.add_argument("--vth", type=int, default=1, help="threshold, payload units, every layer")
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args(argv)
+    frames = tuple(int(v) for v in args.frames.split(","))
+    torch.manual_seed(0)
+    t0 = time.monotonic()
+    ck = load_pretrained("navier-stokes-tg")
+    prob = get_problem(ck.problem, **ck.problem_params)
+    xc = default_calibration_points(ck.problem, ck.problem_params, 4096, 1, 0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        inet = quantize_delta(convert_sigma_delta(ck, xc), weight_groups=2, payload_bits=24)
+    inet = inet.with_vth(args.vth)
+    job = DeltaJob(stream_grid=args.grid, stream_frames=frames, stream_vth=args.vth)
+    st = stream_sweep(job, prob, ck.model.double().eval(), inet, lambda x, y: y, list(prob.outputs))
+    st["vth"] = args.vth
+    st["command"] = "python benchmarks/streaming.py " + " ".join(argv or sys.argv[1:])
+    rows = st["rows"]
+    lines = [
+        "# Streaming: Navier-Stokes sigma-delta network over a time sweep",
+        "",
+        f"{args.grid}x{args.grid} grid ({st['lanes']} lanes), t swept once over [0, 1], no reset;"
+        f" 2 weight groups, 24-bit payloads, threshold {args.vth} payload unit(s) in every layer."
+        " Errors: worst over checked frames of SNN u, v error / ANN error at that frame.",
+        "",
+        "| frames | active steps | messages (total) | vs previous | messages / point-frame | "
+        "synops / point-frame | nJ / point-frame (cmos-45nm, loihi2-lower, loihi2-upper) | "
+        "ANN FP32 / INT8 nJ per frame | worst frame error / ANN | seconds |",
+        "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    prev = None
+    for r in rows:
+        e = r["energy_nj_per_point_frame"]
+        ratio = "" if prev is None else f"{r['messages_total'] / prev:.2f}x"
+        prev = r["messages_total"]
+        lines.append(
+            f"| {r['frames']:,} | {r['active_steps']:,} | {r['messages_total']:,.0f} | {ratio} | "
+            f"{r['messages_per_point_frame']:.3g} | {r['synops_per_point_frame']:.3g} | "
+            f"{e['cmos-45nm']:.3g}, {e['loihi2-lower']:.3g}, {e['loihi2-upper']:.3g} | "
+            f"{r['ann_fp32_nj']:.3g} / {r['ann_int8_nj']:.3g} | "
+            f"{r['worst_frame_error_over_ann']:.3f} ({r['frames_checked']:,} frames) | "
+            f"{r['seconds']:.0f} |"
+        )
+    lines += ["", f"Command: `{st['command']}` ({time.monotonic() - t0:.0f} s).", ""]
+    md = "\n".join(lines)
+    print(md)
+    if not args.no_write:
+        out = ROOT / "docs" / "results"
+        (out / "streaming.md").write_text(md)
+        (out / "streaming.json").write_text(json.dumps(st, indent=1))
+        _plot_stream(st, out / "figures")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
