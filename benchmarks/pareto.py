@@ -93,38 +93,6 @@ def errors(problem, y: torch.Tensor, ref: torch.Tensor) -> dict[str, float]:
 
 
 # ------------------------------------------------------------------------------ sigma-delta
-def delta_ops(inet, run, steps: int):
-    """Per-layer :class:`DeltaOps` of a static twin run (per point): the messages into a layer
-    are those the layer before sent (the encoder's for the first); ``steps`` neuron-steps. A
-    two-group synapse (two 8-bit Dense weights, exponents 8 apart) is priced as one graded op
-    with a 16-bit weight: the twin's synops (both groups) halved, ``weight_bits = 16``."""
-    from hardware.energy.counts import DeltaLayerOps, DeltaOps
-
-    syns = [la.synapses for la in inet.layers] + [inet.output]
-    names = [la.name for la in inet.layers] + ["readout"]
-    bits = [la.payload_bits for la in inet.layers]
-    layers = []
-    n = run.lanes
-    for i, s in enumerate(syns):
-        msgs = float(run.messages[i].sum()) / n
-        layers.append(
-            DeltaLayerOps(
-                name=names[i],
-                n_in=s.n_in,
-                n_out=s.n_out,
-                synapses=int(np.any([w != 0 for w, _ in s.groups], axis=0).sum()),
-                messages=msgs,
-                synops=float(run.synops[i].sum()) / n / len(s.groups),
-                neuron_updates=float(s.n_out * steps),
-                payload_bits=bits[i - 1] if i else bits[0],
-                weight_bits=8 * len(s.groups),
-                acc_bits=24,
-                steps=steps,
-            )
-        )
-    return DeltaOps(tuple(layers), source="exporters.sigma_delta.run_static (integer twin)")
-
-
 def delta_resources(inet) -> dict:
     """Loihi 2 fit of a deployed sigma-delta network: 8-bit Dense weights on the union of the
     groups' nonzeros (a second group is a second Dense process; its synapses are not added)."""
@@ -172,8 +140,10 @@ def sigma_delta_row(ck, problem, ev: dict, groups: int, budget: float, neuron: s
             return _with_y(r, finish(ck, problem, x, r.y))
 
         try:
+            # half the budget's slack on the calibration points, as lava-pinn sigma-delta does
+            target = 1.0 + (budget - 1.0) / 2
             ch = choose_thresholds(
-                inet, _evaluator(ev["x_cal"], ann_cal, ev["ref_cal"], run), budget
+                inet, _evaluator(ev["x_cal"], ann_cal, ev["ref_cal"], run), target
             )
             inet, row["vth"] = ch.net, list(ch.vth)
         except BudgetError as err:
@@ -189,8 +159,9 @@ def sigma_delta_row(ck, problem, ev: dict, groups: int, budget: float, neuron: s
         notes.append("exporters.sigma_delta.thresholds missing: conversion thresholds kept")
     r = run_static(inet, ev["x"])
     y = finish(ck, problem, ev["x"], r.y)
-    steps = len(inet.layers) + 1  # a point settles in depth + 1 steps on the pipelined chip
-    ops = delta_ops(inet, r, steps)
+    from hardware.delta import delta_ops, static_steps
+
+    ops = delta_ops(inet, r, steps=static_steps(inet))  # each weight group priced as a Dense
     ann = ann_spec(ck)
     est = {p: estimate_delta(ops, ann, p) for p in PROFILES}
     row.update(
