@@ -3,13 +3,18 @@
 PY := .venv/bin/python
 RUN_DIR ?= runs/demo
 
-.PHONY: demo test lint venv bench
+.PHONY: demo demo-rate test lint venv bench
 
 venv:
 	@bash scripts/bootstrap.sh
 
+# the best deployed Navier-Stokes network (docs/results/pareto.md): sigma-delta, streamed too
 demo: venv
-	$(PY) -m hardware.app.cli pipeline navier-stokes-tg --out $(RUN_DIR) --config hardware/demo.toml
+	$(PY) -m hardware.app.cli sigma-delta navier-stokes-tg --out $(RUN_DIR)
+
+# the rate-coded pipeline the tutorial walks through (convert, export, run, energy, figures)
+demo-rate: venv
+	$(PY) -m hardware.app.cli pipeline navier-stokes-tg --out runs/demo-rate --config hardware/demo.toml
 
 test: venv
 	$(PY) -m pytest -q -m "not slow"

@@ -46,6 +46,7 @@ PAGES = (
     "docs/energy.md",
     "docs/loihi2.md",
     "docs/byo-pinn.md",
+    "docs/sigma-delta.md",
     "docs/api.md",
     "README.md",
 )
@@ -69,6 +70,8 @@ FAST: dict[str, list[str]] = {
     "convert": _CONVERT,
     "export": ["--calibration-points", "32"],
     "run": ["--points", "16"],
+    "sigma-delta": ["--points", "256", "--lava-points", "8", "--stream-grid", "5"]
+    + ["--stream-frames", "11,21"],
 }
 FAST["demo"] = FAST["pipeline"]
 

@@ -163,6 +163,7 @@ def run_job(job: DeltaJob, out: Path) -> dict:
             "equal_to_twin": bool(same),
             "seconds": time.monotonic() - t0,
             "snn_error": _errors(finish(xl, lr.y), ref[: xl.shape[0]], names),
+            "ann_error": _errors(ann[: xl.shape[0]], ref[: xl.shape[0]], names),
         }
         if not same:
             raise RuntimeError("Lava fixed_pt and the twin differ on the sigma-delta network")
@@ -291,13 +292,19 @@ def report_md(rec: dict, energy_table: str) -> str:
         f"synaptic ops ({s['synops_over_macs']:.2f}x the ANN's {s['ann_macs']:,} MACs), "
         f"{s['neurons']} neurons, {s['synapses']:,} synapses, settles in {s['steps_to_settle']} "
         "steps.",
-        f"Thresholds (payload units per layer) {rec['thresholds']['vth']}, budget "
-        f"{rec['thresholds']['budget']}x the ANN's error.",
+        f"Thresholds (payload units per layer) {rec['thresholds']['vth']}: the coarsest within "
+        f"{rec['job']['budget']}x the ANN's error ({rec['thresholds']['budget']:.3g}x on the "
+        "calibration points).",
     ]
     if "lava" in rec:
         lv = rec["lava"]
+        lerr = ", ".join(
+            f"{k} {_pct(v)} ({v / lv['ann_error'][k]:.3g}x the ANN's there)"
+            for k, v in lv["snn_error"].items()
+        )
         lines.append(
-            f"Lava fixed_pt on {lv['points']} points: equal to the twin: {lv['equal_to_twin']}."
+            f"Lava fixed_pt on {lv['points']} of the points: equal to the twin: "
+            f"{lv['equal_to_twin']}; its error there: {lerr}."
         )
     lines += ["", energy_table]
     if "stream" in rec:
