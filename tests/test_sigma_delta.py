@@ -209,3 +209,20 @@ def test_hardware_run_streams_a_delta_network_and_refuses_rate_networks():
     assert stat.y.shape == (8, 2)
     with pytest.raises(ValueError, match="cannot stream; the neuron models that stream are"):
         hardware.run("no-such-network.h5", frames, "torch-twin", stream=True)
+
+
+def test_delta_ops_price_each_weight_group_as_its_own_dense():
+    from hardware.delta import delta_energy, delta_ops, static_steps
+
+    x = _points(32)
+    inet = quantize_delta(convert_sigma_delta(_mlp(nn.Tanh()), _points()), payload_bits=24)
+    r = run_static(inet, x)
+    ops = delta_ops(inet, r, steps=static_steps(inet))
+    names = [la.name for la in ops.layers]
+    assert len(names) == 2 * (len(inet.layers) + 1) and names[1].endswith("/group2")
+    assert sum(la.synops for la in ops.layers) == pytest.approx(r.synops_per_point())
+    est = {e.profile: e for e in delta_energy(inet, ops)}
+    # cmos-45nm: a graded op with 8-bit weights, 24-bit payloads, 24-bit sums is
+    # 3.1 pJ * 8 * 24 / 1024 + 0.1 pJ * 24 / 32 = 0.65625 pJ; neurons, spikes cost 0 there
+    assert est["cmos-45nm"].snn_total_pj == pytest.approx(0.65625 * r.synops_per_point())
+    assert est["loihi2-upper"].snn_total_pj > est["loihi2-lower"].snn_total_pj
