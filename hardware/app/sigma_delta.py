@@ -91,12 +91,17 @@ def run_job(job: DeltaJob, out: Path) -> dict:
     rec: dict = {"job": asdict(job), "problem": ck.problem, "model": ck.config.describe()}
     if job.qat_steps:
         from exporters.sigma_delta.intnet import quantize_delta as q0
-        from lava_pinn.sigma_delta.qat import finetune_quantized
+        from lava_pinn.sigma_delta.qat import deployed_exponents, finetune_quantized
 
         t0 = time.monotonic()
-        bits = [la.act_bits for la in q0(net, weight_groups=job.weight_groups).layers]
+        first = q0(net, weight_groups=job.weight_groups, payload_bits=job.payload_bits)
         net = finetune_quantized(
-            net, xc, weight_groups=job.weight_groups, act_bits=bits, steps=job.qat_steps
+            net,
+            xc,
+            weight_groups=job.weight_groups,
+            act_bits=[la.act_bits for la in first.layers],
+            exponents=deployed_exponents(first),
+            steps=job.qat_steps,
         )
         rec["qat_seconds"] = time.monotonic() - t0
     inet = quantize_delta(net, weight_groups=job.weight_groups, payload_bits=job.payload_bits)

@@ -68,9 +68,21 @@ def _groups(weight_groups: int | list[int], n: int) -> tuple[int, ...]:
     return g
 
 
-def _snap(w: torch.Tensor, groups: int) -> torch.Tensor:
+def _snap(w: torch.Tensor, groups: int, e: torch.Tensor | None) -> torch.Tensor:
     with torch.no_grad():
-        return fake_quant_rows(w, groups).detach().clone()
+        return fake_quant_rows(w, groups, e).detach().clone()
+
+
+def deployed_exponents(inet) -> list[torch.Tensor]:
+    """The row exponents ``E_r`` an :class:`~exporters.sigma_delta.IntDeltaNetwork` deployed,
+    per layer and the readout: ``sigma_exp - F`` of the layer before (duck-typed: this module
+    does not import the exporters)."""
+    out, prev = [], inet.in_bits
+    for la in inet.layers:
+        out.append(torch.as_tensor(la.sigma_exp - prev, dtype=torch.float64))
+        prev = la.act_bits
+    out.append(torch.as_tensor(inet.out_exp - prev, dtype=torch.float64))
+    return out
 
 
 def finetune_quantized(
@@ -84,6 +96,7 @@ def finetune_quantized(
     batch: int = 1024,
     seconds: float | None = None,
     seed: int = 0,
+    exponents: list[torch.Tensor] | None = None,
 ) -> DeltaNetwork:
     """Fine-tune ``net``'s weights and biases through the deployed formats (see the module
     docstring) on points ``x`` ``(n, n_in)``; returns a new network (``net`` is unchanged).
@@ -91,11 +104,24 @@ def finetune_quantized(
     ``act_bits``: the deployed payload fraction bits per layer (``IntDeltaLayer.act_bits`` of
     a first :func:`~exporters.sigma_delta.quantize_delta`); ``None`` leaves activations in
     float. ``steps`` Adam steps from ``lr`` down to 0 (cosine) on batches of ``batch`` points
-    (seeded), stopping early after ``seconds`` when given."""
+    (seeded), stopping early after ``seconds`` when given. ``exponents``: the deployed row
+    exponents ``E_r`` per layer and the readout (:func:`deployed_exponents` of a first
+    quantization; the exporter may give a row fewer bits than its weights allow, to keep
+    ``sigma`` within 24 bits); default: every row's own."""
     check_count(steps, "steps", 1)
     check_count(batch, "batch", 1)
     lr = check_real(lr, "lr", low=0.0, low_open=True)
     groups = _groups(weight_groups, len(net.layers))
+    if exponents is not None and len(exponents) != len(net.layers) + 1:
+        raise ValueError(
+            f"exponents needs one (n_out,) tensor per layer and the readout "
+            f"({len(net.layers) + 1}), got {len(exponents)}"
+        )
+    ex = (
+        [None] * (len(net.layers) + 1)
+        if exponents is None
+        else [torch.as_tensor(e, dtype=net.out_weight.dtype) for e in exponents]
+    )
     if act_bits is not None and len(act_bits) != len(net.layers):
         raise ValueError(f"act_bits needs one entry per layer ({len(net.layers)}), got {act_bits}")
     dt = net.out_weight.dtype
@@ -117,11 +143,11 @@ def finetune_quantized(
         idx = torch.randint(0, x.shape[0], (min(batch, x.shape[0]),), generator=gen)
         h = h0[idx]
         for i, la in enumerate(net.layers):
-            h = la.activation(h @ fake_quant_rows(ws[i], groups[i]).T + bs[i])
+            h = la.activation(h @ fake_quant_rows(ws[i], groups[i], ex[i]).T + bs[i])
             if act_bits is not None:
                 u = 2.0 ** act_bits[i]
                 h = _ste(h, torch.round(h * u) / u)
-        y = h @ fake_quant_rows(wo, groups[-1]).T + bo
+        y = h @ fake_quant_rows(wo, groups[-1], ex[-1]).T + bo
         loss = ((y - target[idx]).pow(2).mean(0) / scale).sum()
         opt.zero_grad()
         loss.backward()
@@ -133,14 +159,14 @@ def finetune_quantized(
     log.info("quantization-aware fine-tuning: final relative loss %.3g", float(loss))
     # the weights are kept on the grid they were trained on, so export reproduces them
     layers = tuple(
-        replace(la, weight=_snap(w, g), bias=b.detach().clone())
-        for la, w, b, g in zip(net.layers, ws, bs, groups, strict=False)
+        replace(la, weight=_snap(w, g, e), bias=b.detach().clone())
+        for la, w, b, g, e in zip(net.layers, ws, bs, groups, ex, strict=False)
     )
     meta = {**net.metadata, "qat": {"steps": steps, "lr": lr, "weight_groups": list(groups)}}
     return replace(
         net,
         layers=layers,
-        out_weight=_snap(wo, groups[-1]),
+        out_weight=_snap(wo, groups[-1], ex[-1]),
         out_bias=bo.detach().clone(),
         metadata=meta,
     )
