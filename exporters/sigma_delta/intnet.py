@@ -363,9 +363,12 @@ def quantize_delta(
     payload_bits: int = 16,
     weight_groups: int | Sequence[int] = 2,
     vth: list[int] | None = None,
+    grid_of: IntDeltaNetwork | None = None,
 ) -> IntDeltaNetwork:
     """Quantize ``net`` (see the module docstring). ``vth``: per-layer thresholds in payload
-    units (default: the network's float thresholds, at least 1)."""
+    units (default: the network's float thresholds, at least 1). ``grid_of``: a network of
+    the same shape whose formats (input and payload fraction bits, row exponents) are kept,
+    so weights fine-tuned on that grid (:mod:`lava_pinn.sigma_delta.qat`) deploy exactly."""
     if payload_bits not in PAYLOAD_BITS:
         raise ValueError(f"payload_bits must be one of {PAYLOAD_BITS}, got {payload_bits!r}")
     if vth is not None and len(vth) != len(net.layers):
@@ -375,6 +378,10 @@ def quantize_delta(
     sigma_bits = SIGMA_BITS
     # a jump of the encoded input from -1 to 1 fits the payload
     in_bits = min(payload_bits - 3, _balanced_bits(net.layers[0], groups[0], sigma_bits))
+    if grid_of is not None:
+        if [la.n_out for la in grid_of.layers] != [la.n_out for la in net.layers]:
+            raise ValueError("grid_of must have the same layer sizes as the network")
+        in_bits = grid_of.in_bits
     prev_bits = in_bits
     layers = []
     for i, la in enumerate(net.layers):
@@ -383,6 +390,8 @@ def quantize_delta(
         zmax = max(abs(zlo), abs(zhi), 1e-6) * SIGMA_HEADROOM
         s_cap = sigma_bits - math.ceil(math.log2(zmax))
         e = np.minimum(weight_rows(w), s_cap - prev_bits)
+        if grid_of is not None:
+            e = np.array(grid_of.layers[i].sigma_exp) - prev_bits
         syn = quantize_weights(w, e, groups[i])
         s_exp = e + prev_bits
         with torch.no_grad():
@@ -394,6 +403,8 @@ def quantize_delta(
             act_bits = min(act_bits, _balanced_bits(nxt, groups[i + 1], sigma_bits))
         else:
             act_bits = min(act_bits, OUT_ACT_BITS)
+        if grid_of is not None:
+            act_bits = grid_of.layers[i].act_bits
         k, lo_real, tab = _table(la.activation, zlo, zhi, act_bits, int(s_exp.min()), la.name)
         t = int(vth[i]) if vth is not None else max(1, round(la.vth * 2.0**act_bits))
         layers.append(
@@ -414,6 +425,8 @@ def quantize_delta(
         prev_bits = act_bits
     wo = net.out_weight.double().numpy()
     e = np.minimum(weight_rows(wo), 30 - prev_bits)
+    if grid_of is not None:
+        e = np.array(grid_of.out_exp) - prev_bits
     out = quantize_weights(wo, e, groups[-1])
     return IntDeltaNetwork(
         layers=tuple(layers),

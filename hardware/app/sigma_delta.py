@@ -89,6 +89,7 @@ def run_job(job: DeltaJob, out: Path) -> dict:
     xc = default_calibration_points(ck.problem, ck.problem_params, job.calibration_points, 1, 0.1)
     net = convert_sigma_delta(ck, xc)
     rec: dict = {"job": asdict(job), "problem": ck.problem, "model": ck.config.describe()}
+    first = None
     if job.qat_steps:
         from exporters.sigma_delta.intnet import quantize_delta as q0
         from lava_pinn.sigma_delta.qat import deployed_exponents, finetune_quantized
@@ -104,7 +105,9 @@ def run_job(job: DeltaJob, out: Path) -> dict:
             steps=job.qat_steps,
         )
         rec["qat_seconds"] = time.monotonic() - t0
-    inet = quantize_delta(net, weight_groups=job.weight_groups, payload_bits=job.payload_bits)
+    inet = quantize_delta(
+        net, weight_groups=job.weight_groups, payload_bits=job.payload_bits, grid_of=first
+    )
     with torch.no_grad():
         ann_c = model(xc)
     ref_c = exact(xc) if exact is not None else None
