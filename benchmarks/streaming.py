@@ -24,41 +24,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def main(argv: list[str] | None = None) -> int:
-    from exporters.sigma_delta import quantize_delta
-    from hardware.app.sigma_delta import DeltaJob, _plot_stream, stream_sweep
-    from lava_pinn.checkpoint import load_pretrained
-    from lava_pinn.conversion.convert import default_calibration_points
-    from lava_pinn.problems import get_problem
-    from lava_pinn.sigma_delta import convert_sigma_delta
-
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--frames", default="101,1001,10001,100001")
-    ap.add_argument("--grid", type=int, default=21)
-    ap.add_argument("--vth", type=int, default=1, help="threshold, payload units, every layer")
-    ap.add_argument("--no-write", action="store_true")
-    args = ap.parse_args(argv)
-    frames = tuple(int(v) for v in args.frames.split(","))
-    torch.manual_seed(0)
-    t0 = time.monotonic()
-    ck = load_pretrained("navier-stokes-tg")
-    prob = get_problem(ck.problem, **ck.problem_params)
-    xc = default_calibration_points(ck.problem, ck.problem_params, 4096, 1, 0.1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        inet = quantize_delta(convert_sigma_delta(ck, xc), weight_groups=2, payload_bits=24)
-    inet = inet.with_vth(args.vth)
-    job = DeltaJob(stream_grid=args.grid, stream_frames=frames, stream_vth=args.vth)
-    st = stream_sweep(job, prob, ck.model.double().eval(), inet, lambda x, y: y, list(prob.outputs))
-    st["vth"] = args.vth
-    st["command"] = "python benchmarks/streaming.py " + " ".join(argv or sys.argv[1:])
+def markdown(st: dict, grid: int, seconds: float) -> str:
     rows = st["rows"]
     lines = [
         "# Streaming: Navier-Stokes sigma-delta network over a time sweep",
         "",
-        f"{args.grid}x{args.grid} grid ({st['lanes']} lanes), t swept once over [0, 1], no reset;"
-        f" 2 weight groups, 24-bit payloads, threshold {args.vth} payload unit(s) in every layer."
-        " Errors: worst over checked frames of SNN u, v error / ANN error at that frame.",
+        f"{grid}x{grid} grid ({st['lanes']} lanes), t swept once over [0, 1], no reset;"
+        f" 2 weight groups, 24-bit payloads, threshold {st['vth']} payload unit(s) in every "
+        "layer. Errors: worst over checked frames of SNN u, v error / ANN error at that frame.",
         "",
         "| frames | active steps | messages (total) | vs previous | messages / point-frame | "
         "synops / point-frame | nJ / point-frame (cmos-45nm, loihi2-lower, loihi2-upper) | "
@@ -78,14 +51,50 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['worst_frame_error_over_ann']:.3f} ({r['frames_checked']:,} frames) | "
             f"{r['seconds']:.0f} |"
         )
-    lines += ["", f"Command: `{st['command']}` ({time.monotonic() - t0:.0f} s).", ""]
-    md = "\n".join(lines)
-    print(md)
-    if not args.no_write:
-        out = ROOT / "docs" / "results"
-        (out / "streaming.md").write_text(md)
-        (out / "streaming.json").write_text(json.dumps(st, indent=1))
-        _plot_stream(st, out / "figures")
+    lines += ["", f"Command: `{st['command']}` ({seconds:.0f} s so far).", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from exporters.sigma_delta import quantize_delta
+    from hardware.app.sigma_delta import DeltaJob, _plot_stream, stream_sweep
+    from lava_pinn.checkpoint import load_pretrained
+    from lava_pinn.conversion.convert import default_calibration_points
+    from lava_pinn.problems import get_problem
+    from lava_pinn.sigma_delta import convert_sigma_delta
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", default="101,1001,10001,100001")
+    ap.add_argument("--grid", type=int, default=21)
+    ap.add_argument("--vth", type=int, default=1, help="threshold, payload units, every layer")
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args(argv)
+    frames = tuple(int(v) for v in args.frames.split(","))
+    torch.manual_seed(0)
+    torch.set_num_threads(1)  # small per-step tensors: threads only contend
+    t0 = time.monotonic()
+    ck = load_pretrained("navier-stokes-tg")
+    prob = get_problem(ck.problem, **ck.problem_params)
+    xc = default_calibration_points(ck.problem, ck.problem_params, 4096, 1, 0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        inet = quantize_delta(convert_sigma_delta(ck, xc), weight_groups=2, payload_bits=24)
+    inet = inet.with_vth(args.vth)
+    model = ck.model.double().eval()
+    st: dict = {"rows": []}
+    for K in frames:  # one frame count at a time, the page rewritten after each
+        job = DeltaJob(stream_grid=args.grid, stream_frames=(K,), stream_vth=args.vth)
+        one = stream_sweep(job, prob, model, inet, lambda x, y: y, list(prob.outputs))
+        st = {**one, "rows": [*st["rows"], *one["rows"]], "vth": args.vth}
+        st["command"] = "python benchmarks/streaming.py " + " ".join(argv or sys.argv[1:])
+        md = markdown(st, args.grid, time.monotonic() - t0)
+        print(md, flush=True)
+        if not args.no_write:
+            out = ROOT / "docs" / "results"
+            (out / "streaming.md").write_text(md)
+            (out / "streaming.json").write_text(json.dumps(st, indent=1))
+            if len(st["rows"]) > 1:
+                _plot_stream(st, out / "figures")
     return 0
 
 

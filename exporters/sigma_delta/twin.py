@@ -65,9 +65,13 @@ def _state0(rest: tuple, layer, n: int) -> tuple:
     return full[: len(get_neuron(layer.neuron).state_vars)]
 
 
-def _run(net: IntDeltaNetwork, codes: torch.Tensor, record: list[int] | None, prev=None):
-    """``codes`` ``(K, n, n_in)`` int64 encoder values; returns a :class:`DeltaRun`."""
-    K, n, _ = codes.shape
+def _run(net: IntDeltaNetwork, codes, record: list[int] | None, prev=None):
+    """``codes`` ``(K, n, n_in)`` int64 encoder values, or an iterable of such chunks (run
+    one after the other, state carried over); returns a :class:`DeltaRun`."""
+    chunks = [codes] if isinstance(codes, torch.Tensor) else codes
+    it = iter(chunks)
+    first = next(it)
+    n = first.shape[1]
     steps = [get_neuron(la.neuron).int_step for la in net.layers]
     params = [la.params() for la in net.layers]
     state = [_state0(r, la, n) for r, la in zip(net.rest, net.layers, strict=True)]
@@ -77,12 +81,14 @@ def _run(net: IntDeltaNetwork, codes: torch.Tensor, record: list[int] | None, pr
     pay = [torch.zeros(n, m, dtype=torch.int64) for m in sizes]
     fan = [torch.from_numpy(np.array(s.fan_out())) for s in _syn_list(net)]
     prev = torch.zeros(n, net.in_features, dtype=torch.int64) if prev is None else prev
-    rec = set(range(K)) if record is None else set(record)
+    rec = None if record is None else set(record)
     outs = []
     done = 0
-    for k in range(K):
-        e = codes[k] - prev
-        prev = codes[k]
+    k = -1
+    for frame in _frames(first, it):
+        k += 1
+        e = frame - prev
+        prev = frame
         if bool(e.any()):
             done += 1
             s = e
@@ -97,11 +103,17 @@ def _run(net: IntDeltaNetwork, codes: torch.Tensor, record: list[int] | None, pr
             else:
                 a, fine = net.output.apply(s)
                 acc = acc + (a << GROUP_SHIFT) + fine
-        if k in rec:
+        if rec is None or k in rec:
             outs.append(net.decode(acc))
     syn = [(m * f).sum(1) for m, f in zip(msgs, fan, strict=True)]
     y = torch.stack(outs) if outs else torch.zeros(0, n, net.out_features, dtype=torch.float64)
-    return DeltaRun(y, acc, msgs, pay, syn, K, done)
+    return DeltaRun(y, acc, msgs, pay, syn, k + 1, done)
+
+
+def _frames(first: torch.Tensor, rest):
+    yield from first
+    for chunk in rest:
+        yield from chunk
 
 
 def run_static(net: IntDeltaNetwork, x: torch.Tensor, *, chunk: int = 8192) -> DeltaRun:
@@ -130,6 +142,22 @@ def run_stream(
     """``frames`` ``(K, lanes, n_in)`` run in order without reset (only changes travel);
     outputs kept at the frames in ``record`` (default: every frame, when that fits 2**26
     values)."""
+    _check_frames(net, frames)
+    K, n, m = frames.shape
+    if record is None:
+        if K * n * net.out_features > 2**26:
+            raise ValueError(
+                f"{K} frames x {n} lanes of outputs is too much to keep; pass record=[frame "
+                "indices] to keep outputs at some frames"
+            )
+        record = list(range(K))
+    bad_rec = [r for r in record if not 0 <= int(r) < K]
+    if bad_rec:
+        raise ValueError(f"record holds frame indices outside [0, {K - 1}]: {bad_rec[:5]}")
+    return _run(net, net.encode(frames), [int(r) for r in record])
+
+
+def _check_frames(net: IntDeltaNetwork, frames: object) -> None:
     if not isinstance(frames, torch.Tensor) or frames.ndim != 3:
         raise ValueError(
             f"frames must be a (frames, lanes, {net.in_features}) tensor, got "
@@ -146,18 +174,19 @@ def run_stream(
     if bool(bad.any()):
         k = int(bad.any(2).any(1).nonzero()[0])
         raise ValueError(f"frame {k} holds NaN or inf values; pass finite frames")
-    K, n, m = frames.shape
-    if record is None:
-        if K * n * net.out_features > 2**26:
-            raise ValueError(
-                f"{K} frames x {n} lanes of outputs is too much to keep; pass record=[frame "
-                "indices] to keep outputs at some frames"
-            )
-        record = list(range(K))
-    bad_rec = [r for r in record if not 0 <= int(r) < K]
-    if bad_rec:
-        raise ValueError(f"record holds frame indices outside [0, {K - 1}]: {bad_rec[:5]}")
-    return _run(net, net.encode(frames), [int(r) for r in record])
+
+
+def run_stream_chunks(net: IntDeltaNetwork, chunks, *, record: list[int] | None = None) -> DeltaRun:
+    """:func:`run_stream` over frames given as an iterable of ``(k, lanes, n_in)`` chunks (made
+    lazily, so a long sweep never holds all its frames), outputs kept at ``record`` (global
+    frame indices; default none)."""
+
+    def codes():
+        for c in chunks:
+            _check_frames(net, c)
+            yield net.encode(c)
+
+    return _run(net, codes(), [] if record is None else [int(r) for r in record])
 
 
 def _points(net: IntDeltaNetwork, x: object) -> torch.Tensor:

@@ -196,7 +196,7 @@ def stream_sweep(job: DeltaJob, prob, model, inet, finish, names) -> dict:
     sweep, per point-frame, energy per point-frame under the delta profiles beside the ANN's
     per frame, and the worst ratio over checked frames (every frame up to 2,000 frames, else
     2,000 evenly spaced) of the SNN's u and v error to the ANN's at that frame."""
-    from exporters.sigma_delta import run_stream
+    from exporters.sigma_delta.twin import run_stream_chunks
     from hardware.delta import delta_energy, delta_ops
 
     ti = prob.inputs.index("t")
@@ -209,15 +209,21 @@ def stream_sweep(job: DeltaJob, prob, model, inet, finish, names) -> dict:
         t = torch.linspace(lo, hi, K, dtype=torch.float64)
         every = max(1, K // 2000)
         record = list(range(0, K, every))
-        frames = torch.empty(K, mesh.shape[0], len(prob.inputs), dtype=torch.float64)
-        frames[..., [k for k in range(len(prob.inputs)) if k != ti]] = mesh
-        frames[..., ti] = t[:, None]
+        space_idx = [k for k in range(len(prob.inputs)) if k != ti]
+
+        def frames_at(ks, space_idx=space_idx, t=t):
+            f = torch.empty(len(ks), mesh.shape[0], len(prob.inputs), dtype=torch.float64)
+            f[..., space_idx] = mesh
+            f[..., ti] = t[ks][:, None]
+            return f
+
+        chunks = (frames_at(torch.arange(a, min(a + 1000, K))) for a in range(0, K, 1000))
         t0 = time.monotonic()
-        r = run_stream(inet, frames, record=record)
+        r = run_stream_chunks(inet, chunks, record=record)
         secs = time.monotonic() - t0
         worst = 0.0
         for j, k in enumerate(record):
-            xk = frames[k]
+            xk = frames_at(torch.tensor([k]))[0]
             with torch.no_grad():
                 ann = finish(xk, model(xk))
             ref = prob.exact(xk) if prob.has_exact else ann
