@@ -80,6 +80,27 @@ def delta_energy(
     return [estimate_delta(ops, ann, p) for p in profiles]
 
 
+def delta_resources(net: IntDeltaNetwork):
+    """The Loihi 2 resource check of a deployed sigma-delta network
+    (:func:`hardware.resources.check_network`): every weight group is a Dense of 8-bit weights
+    (a layer's synapses counted over its groups); a neuron model Loihi 2 does not run natively
+    (``sigma-delta``) is listed as needing custom microcode."""
+    import warnings
+
+    from hardware.resources import LoihiResourceWarning, check_network
+
+    syns = [la.synapses for la in net.layers] + [net.output]
+    ws, neurons, names = [], [], []
+    for i, s in enumerate(syns):
+        w = np.sum([np.abs(g) > 0 for g, _ in s.groups], axis=0).astype(np.int64)
+        ws.append(w)
+        neurons.append(net.layers[i].neuron if i < len(net.layers) else "output")
+        names.append(net.layers[i].name if i < len(net.layers) else "readout")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LoihiResourceWarning)
+        return check_network(ws, 8, neurons, names=names, analog_input=False)
+
+
 DELTA_BACKENDS = ("torch-twin", "lava-cpu")
 
 

@@ -57,6 +57,18 @@ class DeltaJob:
         object.__setattr__(self, "stream_frames", frames)
 
 
+def _resources(inet) -> dict:
+    from hardware.delta import delta_resources
+
+    rep = delta_resources(inet)
+    return {
+        "fits": bool(rep.fits),
+        "cores": int(rep.cores),
+        "chips": int(rep.chips),
+        "requirements": list(rep.requirements),
+    }
+
+
 def _errors(y: torch.Tensor, ref: torch.Tensor, names) -> dict[str, float]:
     return {
         n: float((y[:, k] - ref[:, k]).norm() / ref[:, k].norm().clamp(min=1e-30))
@@ -155,6 +167,7 @@ def run_job(job: DeltaJob, out: Path) -> dict:
         "neurons": inet.neurons,
         "synapses": inet.synapses,
         "steps_to_settle": steps,
+        "loihi2": _resources(inet),
         "twin_seconds": twin_s,
         "energy": [e.to_dict() for e in est],
     }
@@ -310,6 +323,18 @@ def report_md(rec: dict, energy_table: str) -> str:
         f"{rec['job']['budget']}x the ANN's error ({rec['thresholds']['budget']:.3g}x on the "
         "calibration points).",
     ]
+    lo = s["loihi2"]
+    micro = [r for r in lo["requirements"] if "microcode" in r]
+    need = (
+        f"{len(micro)} layers need custom microcode (the neuron is not built into Loihi 2; "
+        "lava-loihi extension)"
+        if micro
+        else "no custom microcode"
+    )
+    lines.append(
+        f"Loihi 2: {'fits' if lo['fits'] else 'does not fit'} ({lo['cores']} cores, "
+        f"{lo['chips']} chip(s)); {need}."
+    )
     if "lava" in rec:
         lv = rec["lava"]
         lerr = ", ".join(
