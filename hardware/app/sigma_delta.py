@@ -189,7 +189,14 @@ def run_job(job: DeltaJob, out: Path) -> dict:
         if not same:
             raise RuntimeError("Lava fixed_pt and the twin differ on the sigma-delta network")
     if "t" in prob.inputs and job.stream_frames:
-        rec["stream"] = stream_sweep(job, prob, model, inet.with_vth(job.stream_vth), finish, names)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # one step is a few small tensors: threads only contend
+        try:
+            rec["stream"] = stream_sweep(
+                job, prob, model, inet.with_vth(job.stream_vth), finish, names
+            )
+        finally:
+            torch.set_num_threads(threads)
     rec["seconds"] = time.monotonic() - t_all
     out.mkdir(parents=True, exist_ok=True)
     from lava_pinn.checkpoint import atomic_write_bytes
