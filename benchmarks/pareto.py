@@ -127,9 +127,15 @@ def sigma_delta_row(ck, problem, ev: dict, groups: int, budget: float, neuron: s
     row = {"representation": f"{neuron}, {groups} weight group(s), 24-bit payload"}
     row.update(neuron=neuron, T="static", kind="delta", weight_groups=groups)
     t0 = time.perf_counter()
-    net = convert_sigma_delta(ck, ev["x_cal"], neuron=neuron)
+    x_cal, ref_cal = ev["x_cal"], ev["ref_cal"]
+    if problem.has_exact:  # as lava-pinn sigma-delta: 4,096 domain points, a tenth on the boundary
+        from lava_pinn.conversion.convert import default_calibration_points
+
+        x_cal = default_calibration_points(ck.problem, ck.problem_params, 4096, 1, 0.1)
+        ref_cal = problem.exact(x_cal)
+    net = convert_sigma_delta(ck, x_cal, neuron=neuron)
     inet = quantize_delta(net, weight_groups=groups, payload_bits=24)
-    ann_cal = finish(ck, problem, ev["x_cal"], predict(ck.model, problem, ev["x_cal"], False))
+    ann_cal = finish(ck, problem, x_cal, predict(ck.model, problem, x_cal, False))
     notes = []
     try:
         from exporters.sigma_delta.thresholds import BudgetError, choose_thresholds
@@ -142,9 +148,7 @@ def sigma_delta_row(ck, problem, ev: dict, groups: int, budget: float, neuron: s
         try:
             # half the budget's slack on the calibration points, as lava-pinn sigma-delta does
             target = 1.0 + (budget - 1.0) / 2
-            ch = choose_thresholds(
-                inet, _evaluator(ev["x_cal"], ann_cal, ev["ref_cal"], run), target
-            )
+            ch = choose_thresholds(inet, _evaluator(x_cal, ann_cal, ref_cal, run), target)
             inet, row["vth"] = ch.net, list(ch.vth)
         except BudgetError as err:
             notes.append(
