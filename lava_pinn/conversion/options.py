@@ -61,7 +61,7 @@ def _check_rate(value: object, name: str) -> float:
 
 
 def _neurons():
-    return NEURONS.available()
+    return [n for n in NEURONS.available() if NEURONS.get(n).coding == "rate"]
 
 
 def _calibrations():
@@ -140,11 +140,17 @@ class ConversionOptions:
             if field == "threshold" and (value is None or not prefix):
                 continue  # the API: representation_options() names a threshold pwl ignores
             if prefix and value not in reg:
+                avail = _neurons() if field == "neuron" else reg.available()
                 raise ValueError(
-                    f"{self._name(field)} {value!r} is unknown; available: "
-                    f"{', '.join(reg.available())}"
+                    f"{self._name(field)} {value!r} is unknown; available: {', '.join(avail)}"
                 )
             object.__setattr__(self, field, reg.canonical(value))
+        if NEURONS.get(self.neuron).coding != "rate":
+            raise ValueError(
+                f"{self._name('neuron')} {self.neuron!r} is a sigma-delta neuron: convert with "
+                "lava_pinn.sigma_delta.convert_sigma_delta (or `lava-pinn sigma-delta`); "
+                f"rate-coded models here: {', '.join(_neurons())}"
+            )
         if self.pieces is not None:
             check_pieces(self.pieces, self._name("pieces"))
         if self.placement is not None:
