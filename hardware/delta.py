@@ -61,6 +61,7 @@ def delta_ops(
                     payload_bits=pay,
                     weight_bits=WEIGHT_BITS,
                     steps=steps,
+                    group=g + 1,
                 )
             )
     return DeltaOps(tuple(layers), source="twin")

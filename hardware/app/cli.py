@@ -67,7 +67,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "hardware.app.run_cli",
     "hardware.app.ladder_cli",
     "hardware.app.pipeline_cli",
-    "hardware.app.sigma_delta",
+    "hardware.app.sigma_delta_cli",
 )
 ENTRY_POINT_GROUP = "lava_pinn.commands"
 

@@ -193,6 +193,7 @@ class DeltaLayerOps:
     weight_bits: int
     acc_bits: int = 24
     steps: int
+    group: int = 1  # > 1: a further weight group of the layer before it (a parallel Dense)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -228,8 +229,8 @@ class DeltaOps:
     """Per-layer graded-spike counts of one network, per inference (see :class:`DeltaLayerOps`).
 
     ``layers`` must chain (``n_in`` of a layer = ``n_out`` of the one before, or the same
-    shape as the one before: a second weight group of that layer) and have distinct
-    names; a list is accepted and stored as a tuple.
+    shape as the one before with ``group > 1``: a further weight group of that layer) and
+    have distinct names; a list is accepted and stored as a tuple.
     """
 
     layers: tuple[DeltaLayerOps, ...]
@@ -249,7 +250,9 @@ class DeltaOps:
                     f"DeltaOps.layers[{k}] must be a DeltaLayerOps, got {type(la).__name__}"
                 )
             prev = layers[k - 1] if k else None
-            parallel = prev is not None and (la.n_in, la.n_out) == (prev.n_in, prev.n_out)
+            parallel = (
+                prev is not None and la.group > 1 and (la.n_in, la.n_out) == (prev.n_in, prev.n_out)
+            )
             if k and la.n_in != prev.n_out and not parallel:  # parallel: a second weight group
                 raise ValueError(
                     f"DeltaOps.layers[{k}] ({la.name}).n_in={la.n_in} must equal "
