@@ -152,7 +152,8 @@ class IntDeltaLayer:
     def n_out(self) -> int:
         return self.synapses.n_out
 
-    def params(self, like: torch.Tensor | None = None) -> DeltaParams:
+    def params(self) -> DeltaParams:
+        """The step parameters as int64 tensors (what the twin passes to ``int_step``)."""
         t = torch.from_numpy
         return DeltaParams(
             bias=t(np.array(self.bias)),
