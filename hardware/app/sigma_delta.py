@@ -45,6 +45,7 @@ class DeltaJob:
             check_count(getattr(self, f), f"DeltaJob.{f}", 2)
         check_count(self.lava_points, "DeltaJob.lava_points", 0)
         check_count(self.qat_steps, "DeltaJob.qat_steps", 0)
+        check_count(self.stream_vth, "DeltaJob.stream_vth", 1)
         if self.weight_groups not in (1, 2):
             raise ValueError(f"DeltaJob.weight_groups must be 1 or 2, got {self.weight_groups!r}")
         if not self.budget >= 1.0:
