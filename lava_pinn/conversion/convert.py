@@ -364,6 +364,17 @@ def _ann_output(ann: list[AnnLayer], W_out, b_out, x: torch.Tensor) -> torch.Ten
     return hs[-1] @ W_out.T + b_out
 
 
+def checkpoint_metadata(ck) -> dict:
+    """What a converted network records of the checkpoint it came from."""
+    return {
+        "problem": ck.problem,
+        "problem_params": dict(ck.problem_params),
+        "hard_bc": bool(ck.hard_bc),
+        "source_checkpoint_sha256": ck.sha256,
+        "model": ck.config.describe(),
+    }
+
+
 def default_calibration_points(
     problem_name: str, params: dict, n: int, seed: int = 0, boundary: float = 0.0
 ) -> torch.Tensor:
@@ -463,13 +474,7 @@ def convert(
     meta: dict = {}
     net = model
     if isinstance(model, Checkpoint):
-        meta = {
-            "problem": model.problem,
-            "problem_params": dict(model.problem_params),
-            "hard_bc": bool(model.hard_bc),
-            "source_checkpoint_sha256": model.sha256,
-            "model": model.config.describe(),
-        }
+        meta = checkpoint_metadata(model)
         net = model.model
         if calibration_inputs is None:
             calibration_inputs = default_calibration_points(

@@ -31,20 +31,18 @@ def delta_neurons() -> list[str]:
 
 def _model_and_points(model: object, x: object) -> tuple[nn.Module, torch.Tensor | None, dict]:
     from lava_pinn.checkpoint import Checkpoint
-    from lava_pinn.conversion.convert import _calibration_points, default_calibration_points
+    from lava_pinn.conversion.convert import (
+        _calibration_points,
+        checkpoint_metadata,
+        default_calibration_points,
+    )
     from lava_pinn.conversion.options import ConvertOptions
     from lava_pinn.models import SPINN
 
     meta: dict = {}
     net = model
     if isinstance(model, Checkpoint):
-        meta = {
-            "problem": model.problem,
-            "problem_params": dict(model.problem_params),
-            "hard_bc": bool(model.hard_bc),
-            "source_checkpoint_sha256": model.sha256,
-            "model": model.config.describe(),
-        }
+        meta = checkpoint_metadata(model)
         net = model.model
         if x is None:
             d = ConvertOptions
