@@ -23,19 +23,10 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from lava_pinn.conversion.network import _as_tensor as _tensor
 from lava_pinn.neurons import NEURONS, get_neuron
 from lava_pinn.neurons.sigma_delta import DeltaParams
 from lava_pinn.registry import unknown_name
-
-
-def _tensor(value: object, name: str, ndim: int) -> torch.Tensor:
-    if not isinstance(value, torch.Tensor) or not value.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point torch.Tensor, got {type(value).__name__}")
-    if value.ndim != ndim:
-        raise ValueError(f"{name} must have {ndim} dimension(s), got shape {tuple(value.shape)}")
-    if not torch.isfinite(value).all():
-        raise ValueError(f"{name} holds NaN or inf values; convert a finite model")
-    return value.detach()
 
 
 @dataclass(frozen=True)
