@@ -12,7 +12,12 @@ from torch import nn
 
 from exporters.sigma_delta import quantize_delta, run_static, run_stream
 from exporters.sigma_delta.intnet import quantize_weights, weight_rows
-from exporters.sigma_delta.thresholds import BudgetError, choose_thresholds, static_evaluator
+from exporters.sigma_delta.thresholds import (
+    BudgetError,
+    choose_thresholds,
+    frame_evaluator,
+    static_evaluator,
+)
 from lava_pinn.conversion.network import SpikingLayer
 from lava_pinn.neurons import NEURONS, available
 from lava_pinn.neurons.sigma_delta import DeltaParams, int_step, relu_int_step, table_act
@@ -52,21 +57,58 @@ def test_table_interpolates_exactly_between_entries():
     assert table_act(u, lo, sh, table).tolist() == [0, 50, 100, 300, 300, 206, 200, 150, -100]
 
 
-def test_delta_step_sends_the_change_and_keeps_the_remainder():
-    p = DeltaParams(
+def _identity_params(vth: int, origin: int = 0) -> DeltaParams:
+    return DeltaParams(
         bias=torch.tensor([0]),
-        vth=torch.tensor([10]),
+        vth=torch.tensor([vth]),
         lo=torch.tensor(0),
         shift=torch.tensor(0),
         table=torch.arange(0, 1001),
+        origin=torch.tensor([origin]),
     )  # identity on [0, 1000]
-    state = (torch.tensor([0]), torch.tensor([0]), torch.tensor([0]), torch.tensor([0]))
+
+
+def test_delta_step_sends_the_activation_rounded_to_the_threshold_grid():
+    p = _identity_params(10, origin=3)
+    state = (torch.tensor([3]), torch.tensor([3]), torch.tensor([0]), torch.tensor([0]))
     sent = []
-    for a in (7, 2, 3, 0, 25):  # act 7, 9, 12, 12, 37
+    for a in (4, 2, 3, 0, 25, -30):  # act 7, 9, 12, 12, 37, 7; grid 3 + 10 Z
         s, state = int_step(state, torch.tensor([a]), p)
         sent.append(int(s))
-    assert sent == [0, 0, 12, 0, 25]
-    assert int(state[1]) - sum(sent) == int(state[2]) == 0
+    # 7 -> 3 (7 - 3 = 4 rounds down), 9 -> 13 (half up from 6), 12 -> 13, 37 -> 33, 7 -> 3
+    assert sent == [0, 10, 0, 0, 20, -30]
+    act, residue = int(state[1]), int(state[2])
+    assert act - (3 + sum(sent)) == residue == 4
+
+
+def test_delta_step_is_memoryless():
+    """What was sent is a function of the activation alone: any path to the same activation
+    leaves the same sent sum (the grid point), within half a threshold of it."""
+    g = torch.Generator().manual_seed(0)
+    vth = 16
+    for _ in range(20):
+        p = _identity_params(vth, origin=100)
+        state = (torch.tensor([100]), torch.tensor([100]), torch.tensor([0]), torch.tensor([0]))
+        total = 100
+        moves = torch.randint(-40, 41, (30,), generator=g)
+        for a in moves:
+            if not 0 <= int(state[0]) + int(a) <= 1000:
+                continue
+            s, state = int_step(state, a.reshape(1), p)
+            total += int(s)
+        act = int(state[1])
+        assert total == 100 + ((act - 100 + vth // 2) // vth) * vth
+        assert abs(act - total) <= vth // 2
+
+
+def test_delta_step_at_threshold_one_sends_every_change():
+    p = _identity_params(1)
+    state = (torch.tensor([0]), torch.tensor([0]), torch.tensor([0]), torch.tensor([0]))
+    sent = []
+    for a in (7, 2, 3, 0, 25):
+        s, state = int_step(state, torch.tensor([a]), p)
+        sent.append(int(s))
+    assert sent == [7, 2, 3, 0, 25]
 
 
 def test_fine_group_sums_enter_exactly_with_a_remainder():
@@ -123,7 +165,37 @@ def test_stream_skips_repeated_frames_and_equals_static_at_the_end():
     r = run_stream(inet, frames)
     assert r.steps == 2 and r.frames == 3
     s = run_static(inet, x)
-    assert (r.y[-1] - s.y).abs().max() < 1e-3  # same point, reached through another path
+    assert torch.equal(r.y[-1], s.y)  # same point through another path: the same integers
+
+
+def test_a_stream_is_memoryless_at_any_thresholds():
+    """Each neuron sends its activation rounded to its grid, so a stream's output at every
+    frame is the static output of that frame, bit for bit, whatever came before."""
+    model = _mlp(nn.Tanh())
+    inet = quantize_delta(convert_sigma_delta(model, _points()), payload_bits=24)
+    g = torch.Generator().manual_seed(5)
+    base = _points(16, seed=2)
+    frames = torch.stack([base + 0.05 * torch.randn(base.shape, generator=g) for _ in range(12)])
+    frames = frames.double().clamp(-1, 1)
+    for vth, in_vth in (([1, 1], [1, 1]), ([8, 64], [1, 1]), ([3, 32], [4, 16])):
+        net = inet.with_vth(vth, in_vth)
+        r = run_stream(net, frames)
+        for k in range(frames.shape[0]):
+            assert torch.equal(r.y[k], run_static(net, frames[k]).y), (vth, in_vth, k)
+
+
+def test_encoder_steps_round_the_input_and_are_checked():
+    inet = quantize_delta(convert_sigma_delta(_mlp(nn.Tanh()), _points()), payload_bits=24)
+    net = inet.with_vth(1, [1, 8])
+    codes = net.encode(_points(32).double())
+    assert (codes[:, 1] % 8 == 0).all()
+    assert torch.equal(codes[:, 0], inet.encode(_points(32).double())[:, 0])
+    with pytest.raises(ValueError, match="in_vth needs one integer step >= 1 per input"):
+        inet.with_vth(1, [1, 0])
+    with pytest.raises(ValueError, match="in_vth needs one integer step"):
+        inet.with_vth(1, [1])
+    with pytest.raises(ValueError, match="must stay below the encoder's range"):
+        inet.with_vth(1, [1, 1 << inet.in_bits])
 
 
 @pytest.mark.parametrize(
@@ -178,6 +250,16 @@ def test_thresholds_meet_the_budget_or_say_the_best_error():
     assert ch.error <= 0.01 and min(ch.vth) >= 1 and max(ch.vth) > 1
     fine = ev(inet)[1]
     assert ch.messages <= fine
+    # a stream's frames: the worst frame within the budget, the streamed input coarsened too
+    frames = torch.stack([x[:128] * c for c in (0.5, 0.75, 1.0)]).double()
+    with torch.no_grad():
+        fa = torch.stack([model(f.to(x.dtype)).double() for f in frames])
+    fe = frame_evaluator(frames, fa, None, run_static)
+    chs = choose_thresholds(inet, fe, 0.01, inputs=[1])
+    assert chs.error <= 0.01 and chs.in_vth[0] == 1 and chs.in_vth[1] > 1
+    assert fe(chs.net)[0] == chs.error
+    with pytest.raises(ValueError, match=r"inputs \[5\] are not input features"):
+        choose_thresholds(inet, fe, 0.01, inputs=[5])
     with pytest.raises(BudgetError, match="best|reaches") as e:
         choose_thresholds(quantize_delta(convert_sigma_delta(model, x), weight_groups=1), ev, 1e-9)
     assert e.value.best > 1e-9

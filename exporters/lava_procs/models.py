@@ -307,7 +307,12 @@ class PyDeltaNeuronModelFixed(PyLoihiProcessModel):
             self.messages[:] = 0
             self.payload_abs[:] = 0
         p = DeltaParams(
-            bias=self.bias, vth=self.vth, lo=self.lo, shift=self.shift, table=self.table
+            bias=self.bias,
+            vth=self.vth,
+            lo=self.lo,
+            shift=self.shift,
+            table=self.table,
+            origin=self.act0,
         )
         state = (self.sigma, self.act, self.residue, self.rem)
         s, (sigma, act, residue, rem) = int_step(state, (a, a_fine), p)

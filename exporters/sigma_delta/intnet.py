@@ -152,10 +152,12 @@ class IntDeltaLayer:
     def n_out(self) -> int:
         return self.synapses.n_out
 
-    def params(self) -> DeltaParams:
-        """The step parameters as int64 tensors (what the twin passes to ``int_step``)."""
+    def params(self, origin: np.ndarray | None = None) -> DeltaParams:
+        """The step parameters as int64 tensors (what the twin passes to ``int_step``);
+        ``origin``: the send grid's origin per neuron (the layer's rest ``act``)."""
         t = torch.from_numpy
         return DeltaParams(
+            origin=None if origin is None else t(np.array(origin, dtype=np.int64)),
             bias=t(np.array(self.bias)),
             vth=t(np.array(self.vth)),
             lo=t(np.array(self.lo)),
@@ -168,8 +170,9 @@ class IntDeltaLayer:
 class IntDeltaNetwork:
     """Input encoder, deployed layers, integrating readout.
 
-    Input: ``x_q = round(x / in_scale * 2**in_bits)``; the encoder sends ``x_q`` minus what it
-    sent before. Readout: ``acc = y_rest + sum_t (a_t << 8) + a_fine_t`` (fine units) and
+    Input: ``x_q = in_vth * round(x / in_scale * 2**in_bits / in_vth)`` (``in_vth``: the
+    encoder's step per input feature, in its units; default 1); the encoder sends ``x_q`` minus
+    what it sent before. Readout: ``acc = y_rest + sum_t (a_t << 8) + a_fine_t`` (fine units) and
     ``y = acc * 2**-(out_exp + 8) + out_bias``. ``rest``: every layer's ``(sigma, act, rem)``
     for input 0 (residues 0)."""
 
@@ -182,6 +185,7 @@ class IntDeltaNetwork:
     rest: tuple[tuple[np.ndarray, ...], ...] = ()
     out_rest: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     metadata: dict = field(default_factory=dict)
+    in_vth: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layers", tuple(self.layers))
@@ -199,6 +203,18 @@ class IntDeltaNetwork:
         sc = np.array(self.in_scale, dtype=np.float64)
         sc.setflags(write=False)
         object.__setattr__(self, "in_scale", sc)
+        iv = np.ones(sc.shape[0], np.int64) if self.in_vth is None else np.array(self.in_vth)
+        if iv.shape != sc.shape or iv.dtype.kind not in "iu" or (iv < 1).any():
+            raise ValueError(
+                f"IntDeltaNetwork.in_vth needs one integer step >= 1 per input feature "
+                f"({sc.shape[0]}), got {self.in_vth!r}"
+            )
+        if (iv >= 1 << self.in_bits).any():
+            raise ValueError(
+                f"IntDeltaNetwork.in_vth {iv.tolist()}: a step must stay below the encoder's "
+                f"range 2**in_bits = {1 << self.in_bits}"
+            )
+        object.__setattr__(self, "in_vth", _frozen(iv.astype(np.int64)))
         if not self.rest:
             rest, y0 = compute_rest(self.layers, self.output)
             object.__setattr__(self, "rest", rest)
@@ -226,9 +242,12 @@ class IntDeltaNetwork:
         """Dense groups per layer, the readout last."""
         return tuple(len(la.synapses.groups) for la in self.layers) + (len(self.output.groups),)
 
-    def with_vth(self, vth: int | Sequence[int]) -> IntDeltaNetwork:
+    def with_vth(
+        self, vth: int | Sequence[int], in_vth: Sequence[int] | None = None
+    ) -> IntDeltaNetwork:
         """This network with thresholds ``vth`` (payload units; one for all layers or one per
-        layer); the rest state is unchanged."""
+        layer) and, when given, encoder steps ``in_vth`` (one per input feature); the rest
+        state is unchanged."""
         from dataclasses import replace
 
         v = [vth] * len(self.layers) if isinstance(vth, int) else list(vth)
@@ -238,12 +257,15 @@ class IntDeltaNetwork:
             replace(la, vth=np.full(la.n_out, int(t), np.int64))
             for la, t in zip(self.layers, v, strict=True)
         )
-        return replace(self, layers=layers)
+        iv = self.in_vth if in_vth is None else np.array(list(in_vth), dtype=np.int64)
+        return replace(self, layers=layers, in_vth=iv)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Points ``(..., n_in)`` -> the encoder's integer values (int64)."""
         s = torch.from_numpy(np.array(self.in_scale))
-        return torch.round(x.to(torch.float64) / s * 2.0**self.in_bits).to(torch.int64)
+        q = torch.from_numpy(np.array(self.in_vth)).to(torch.float64)
+        u = x.to(torch.float64) / s * 2.0**self.in_bits / q
+        return (torch.round(u) * q).to(torch.int64)
 
     def decode(self, y: torch.Tensor) -> torch.Tensor:
         e = torch.from_numpy(np.array(self.out_exp)).to(torch.float64)

@@ -1,18 +1,19 @@
 """Send thresholds chosen against an error budget: the coarsest per-layer thresholds (fewest
 messages) whose deployed error stays within a target.
 
-A threshold ``vth`` (payload units, per layer) trades messages for accuracy: a neuron keeps a
-change smaller than ``vth`` to itself, so what downstream layers see lags its activation by
-less than ``vth``. :func:`choose_thresholds` walks a ladder ``1, 2, 4, ...`` per layer, last
-layer first (its errors reach the output undamped by later layers... and every layer is
-revisited until no doubling fits): a doubling is kept when the error measured by ``evaluate``
-stays within ``budget``.
+A threshold ``vth`` (payload units, per layer) trades messages for accuracy: a ``sigma-delta``
+neuron sends its activation rounded to a grid of spacing ``vth``, so downstream layers see it
+within ``vth / 2`` and a stream sends once per grid line crossed; an encoder step (``in_vth``,
+per input feature) rounds an input the same way. :func:`choose_thresholds` walks a ladder
+``1, 2, 4, ...`` per layer, last layer first (its errors reach the output undamped by later
+layers), then per streamed input, and revisits every rung until no doubling fits: a doubling
+is kept when the error measured by ``evaluate`` stays within ``budget``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -44,10 +45,12 @@ class ThresholdChoice:
     error: float
     messages: float
     budget: float
+    in_vth: tuple[int, ...] = ()
 
     def to_dict(self) -> dict:
         return {
             "vth": list(self.vth),
+            "in_vth": list(self.in_vth),
             "vth_real": list(self.vth_real),
             "error": self.error,
             "messages_per_point": self.messages,
@@ -55,21 +58,37 @@ class ThresholdChoice:
         }
 
 
-def with_thresholds(net: IntDeltaNetwork, vth: list[int] | tuple[int, ...]) -> IntDeltaNetwork:
-    """``net`` with per-layer thresholds ``vth`` (:meth:`IntDeltaNetwork.with_vth`)."""
-    return net.with_vth(list(vth))
+def with_thresholds(
+    net: IntDeltaNetwork, vth: list[int] | tuple[int, ...], in_vth: Sequence[int] | None = None
+) -> IntDeltaNetwork:
+    """``net`` with per-layer thresholds ``vth`` and encoder steps ``in_vth``
+    (:meth:`IntDeltaNetwork.with_vth`)."""
+    return net.with_vth(list(vth), in_vth)
 
 
 def choose_thresholds(
-    net: IntDeltaNetwork, evaluate: Evaluate, budget: float, *, max_exp: int = 14
+    net: IntDeltaNetwork,
+    evaluate: Evaluate,
+    budget: float,
+    *,
+    max_exp: int = 14,
+    inputs: Sequence[int] = (),
 ) -> ThresholdChoice:
     """The coarsest per-layer thresholds with ``evaluate(net)[0] <= budget`` (see the module
-    docstring). Raises :class:`BudgetError` with the best error reached when even threshold 1
-    everywhere misses the budget."""
+    docstring); ``inputs``: input features whose encoder step is coarsened the same way (the
+    ones a stream moves: each step of theirs that the budget allows is a message fewer
+    through the whole network). Raises :class:`BudgetError` with the best error reached when
+    even threshold 1 everywhere misses the budget."""
     if not budget > 0:
         raise ValueError(f"budget must be > 0, got {budget!r}")
+    bad = [i for i in inputs if not 0 <= int(i) < net.in_features]
+    if bad:
+        raise ValueError(
+            f"inputs {bad} are not input features of a {net.in_features}-input network"
+        )
     vth = [1] * len(net.layers)
-    cur = with_thresholds(net, vth)
+    in_vth = [1] * net.in_features
+    cur = with_thresholds(net, vth, in_vth)
     err, msgs = evaluate(cur)
     if err > budget:
         raise BudgetError(
@@ -78,23 +97,40 @@ def choose_thresholds(
             "payload bits, or fine-tune (lava_pinn.sigma_delta.qat)",
             err,
         )
+    # ladder rungs: ("layer", i) last layer first, then the streamed inputs
+    rungs = [("layer", i) for i in reversed(range(len(vth)))] + [("input", int(i)) for i in inputs]
     changed = True
     while changed:
         changed = False
-        for i in reversed(range(len(vth))):
-            la = net.layers[i]
-            cap = min(1 << max_exp, (1 << (la.payload_bits - 1)) - 1)
-            while vth[i] * 2 <= cap:
-                trial = vth.copy()
+        for kind, i in rungs:
+            if kind == "layer":
+                cap = min(1 << max_exp, (1 << (net.layers[i].payload_bits - 1)) - 1)
+                vals = vth
+            else:
+                cap = min(1 << max_exp, (1 << net.in_bits) - 1)
+                vals = in_vth
+            while vals[i] * 2 <= cap:
+                trial = vals.copy()
                 trial[i] *= 2
-                t_net = with_thresholds(net, trial)
+                tv, ti = (trial, in_vth) if kind == "layer" else (vth, trial)
+                t_net = with_thresholds(net, tv, ti)
                 e, m = evaluate(t_net)
                 if e > budget:
                     break
-                vth, cur, err, msgs, changed = trial, t_net, e, m, True
-    log.info("thresholds %s: error %.4g (budget %.4g), %.1f messages/point", vth, err, budget, msgs)
+                vth, in_vth, cur, err, msgs, changed = tv, ti, t_net, e, m, True
+                vals = vth if kind == "layer" else in_vth
+    log.info(
+        "thresholds %s, encoder steps %s: error %.4g (budget %.4g), %.1f messages/point",
+        vth,
+        in_vth,
+        err,
+        budget,
+        msgs,
+    )
     real = tuple(float(v) * 2.0**-la.act_bits for v, la in zip(vth, net.layers, strict=True))
-    return ThresholdChoice(cur, tuple(vth), real, float(err), float(msgs), float(budget))
+    return ThresholdChoice(
+        cur, tuple(vth), real, float(err), float(msgs), float(budget), tuple(in_vth)
+    )
 
 
 def field_ratio(y: torch.Tensor, ann: torch.Tensor, ref: torch.Tensor | None) -> float:
@@ -117,5 +153,31 @@ def static_evaluator(
     def evaluate(net: IntDeltaNetwork) -> tuple[float, float]:
         r = run(net, x)
         return field_ratio(r.y, ann, ref), r.messages_per_point()
+
+    return evaluate
+
+
+def frame_evaluator(
+    frames: torch.Tensor,
+    ann: torch.Tensor,
+    ref: torch.Tensor | None,
+    run: Callable[..., DeltaRun],
+    fields: Sequence[int] | None = None,
+) -> Evaluate:
+    """An ``evaluate`` for a stream: frames ``(F, lanes, n_in)`` run statically (a
+    ``sigma-delta`` network is memoryless, so each frame's static output is what the stream
+    gives there), scored as the worst over frames of :func:`field_ratio` on ``fields``
+    (default all); ``ann``, ``ref``: ``(F, lanes, n_out)``."""
+    F, n, _ = frames.shape
+    cols = list(range(ann.shape[-1])) if fields is None else list(fields)
+
+    def evaluate(net: IntDeltaNetwork) -> tuple[float, float]:
+        r = run(net, frames.reshape(F * n, -1))
+        y = r.y.reshape(F, n, -1)
+        worst = max(
+            field_ratio(y[k][:, cols], ann[k][:, cols], None if ref is None else ref[k][:, cols])
+            for k in range(F)
+        )
+        return worst, r.messages_per_point()
 
     return evaluate

@@ -8,8 +8,8 @@ propagated (``depth + 1`` more steps) the Lava graph holds the same sums, counts
 :func:`run_static`: every point from the rest state, held until settled (one step here,
 ``depth + 1`` on the pipelined chip). :func:`run_stream`: a sequence of frames over lanes
 without reset; a frame that changes no input message is skipped, exactly (with no incoming
-message a neuron's ``delta`` is its residue, already below threshold), and so is the rest of
-a step after a layer that sends nothing.
+message a neuron's activation, hence its grid point, is unchanged), and so is the rest of a
+step after a layer that sends nothing.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def _run(net: IntDeltaNetwork, codes, record: list[int] | None, prev=None):
     first = next(it)
     n = first.shape[1]
     steps = [get_neuron(la.neuron).int_step for la in net.layers]
-    params = [la.params() for la in net.layers]
+    params = [la.params(r[1]) for la, r in zip(net.layers, net.rest, strict=True)]
     state = [_state0(r, la, n) for r, la in zip(net.rest, net.layers, strict=True)]
     acc = torch.from_numpy(np.array(net.out_rest)).expand(n, -1).clone()
     sizes = [net.in_features] + [la.n_out for la in net.layers]

@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -35,7 +36,10 @@ class DeltaJob:
     calibration_points: int = 4096
     stream_grid: int = 21
     stream_frames: tuple[int, ...] = (101, 1001, 10001)
-    stream_vth: int = 1  # payload units, every layer: a stream's lag is below one threshold
+    # None: thresholds and the streamed input's encoder step chosen against ``budget`` at every
+    # checked frame; an int: that threshold (payload units) in every layer
+    stream_vth: int | None = None
+    stream_check_frames: int = 21
     seed: int = 7
 
     def __post_init__(self) -> None:
@@ -45,7 +49,9 @@ class DeltaJob:
             check_count(getattr(self, f), f"DeltaJob.{f}", 2)
         check_count(self.lava_points, "DeltaJob.lava_points", 0)
         check_count(self.qat_steps, "DeltaJob.qat_steps", 0)
-        check_count(self.stream_vth, "DeltaJob.stream_vth", 1)
+        if self.stream_vth is not None:
+            check_count(self.stream_vth, "DeltaJob.stream_vth", 1)
+        check_count(self.stream_check_frames, "DeltaJob.stream_check_frames", 2)
         if self.weight_groups not in (1, 2):
             raise ValueError(f"DeltaJob.weight_groups must be 1 or 2, got {self.weight_groups!r}")
         if not self.budget >= 1.0:
@@ -125,12 +131,7 @@ def run_job(job: DeltaJob, out: Path) -> dict:
         ann_c = model(xc)
     ref_c = exact(xc) if exact is not None else None
 
-    def run_fin(n, x):
-        r = run_static(n, x)
-        return type(r)(
-            finish(x, r.y), r.acc, r.messages, r.payload_abs, r.synops, r.frames, r.steps
-        )
-
+    run_fin = _finished_run(run_static, finish)
     t0 = time.monotonic()
     # half the budget's slack on the calibration points: thresholds chosen there must hold on
     # points they never saw
@@ -193,9 +194,8 @@ def run_job(job: DeltaJob, out: Path) -> dict:
         threads = torch.get_num_threads()
         torch.set_num_threads(1)  # one step is a few small tensors: threads only contend
         try:
-            rec["stream"] = stream_sweep(
-                job, prob, model, inet.with_vth(job.stream_vth), finish, names
-            )
+            snet, rec["stream_thresholds"] = stream_thresholds(job, prob, model, inet, finish)
+            rec["stream"] = stream_sweep(job, prob, model, snet, finish, names)
         finally:
             torch.set_num_threads(threads)
     rec["seconds"] = time.monotonic() - t_all
@@ -210,6 +210,80 @@ def run_job(job: DeltaJob, out: Path) -> dict:
     return rec
 
 
+def _finished_run(run, finish):
+    """``run(net, x)`` with the problem's output map ``finish(x, y)`` applied to ``y``."""
+    from dataclasses import replace
+
+    def run_fin(net, x):
+        r = run(net, x)
+        return replace(r, y=finish(x, r.y))
+
+    return run_fin
+
+
+def _grid_frames(job: DeltaJob, prob, times: torch.Tensor) -> torch.Tensor:
+    """The stream's lanes (a ``stream_grid`` grid over the space inputs) at ``times``:
+    ``(len(times), lanes, n_in)``."""
+    ti = prob.inputs.index("t")
+    axes = prob.domain.linspace(tuple(job.stream_grid for _ in prob.inputs))
+    space = [a for k, a in enumerate(axes) if k != ti]
+    mesh = torch.stack(torch.meshgrid(*space, indexing="ij"), -1).reshape(-1, len(space))
+    f = torch.empty(len(times), mesh.shape[0], len(prob.inputs), dtype=torch.float64)
+    f[..., [k for k in range(len(prob.inputs)) if k != ti]] = mesh
+    f[..., ti] = times[:, None]
+    return f
+
+
+def stream_thresholds(job: DeltaJob, prob, model, inet, finish) -> tuple[object, dict]:
+    """The network the stream runs, and a record of how its thresholds were set.
+
+    ``job.stream_vth`` given: that threshold in every layer. Otherwise the coarsest per-layer
+    thresholds and encoder step of ``t`` whose worst u, v error ratio to the ANN over
+    ``stream_check_frames`` frames of the grid stays within ``job.budget``
+    (:func:`~exporters.sigma_delta.thresholds.frame_evaluator`: a ``sigma-delta`` network is
+    memoryless, so a frame's static output is the stream's); when even the finest thresholds
+    miss it, the finest, with a warning naming the error reached."""
+    from exporters.sigma_delta import run_static
+    from exporters.sigma_delta.thresholds import BudgetError, choose_thresholds, frame_evaluator
+
+    if job.stream_vth is not None:
+        return inet.with_vth(job.stream_vth), {"vth": [job.stream_vth] * len(inet.layers)}
+    ti = prob.inputs.index("t")
+    lo, hi = prob.domain.low[ti], prob.domain.high[ti]
+    frames = _grid_frames(job, prob, torch.linspace(lo, hi, job.stream_check_frames).double())
+    x = frames.reshape(-1, frames.shape[-1])
+    with torch.no_grad():
+        ann = finish(x, model(x)).reshape(frames.shape[0], frames.shape[1], -1)
+    ref = prob.exact(x).reshape(ann.shape) if prob.has_exact else None
+    fields = [k for k, n in enumerate(prob.outputs) if n not in prob.gauge_fields]
+
+    run = _finished_run(run_static, finish)
+    t0 = time.monotonic()
+    try:
+        choice = choose_thresholds(
+            inet, frame_evaluator(frames, ann, ref, run, fields), job.budget, inputs=[ti]
+        )
+    except BudgetError as e:
+        warnings.warn(
+            f"stream: no thresholds keep every checked frame within {job.budget}x the ANN's "
+            f"error (the finest reach {e.best:.3f}x); streaming at the finest",
+            stacklevel=2,
+        )
+        return inet.with_vth(1), {
+            "vth": [1] * len(inet.layers),
+            "budget": job.budget,
+            "budget_met": False,
+            "error": e.best,
+            "check_frames": job.stream_check_frames,
+        }
+    return choice.net, {
+        **choice.to_dict(),
+        "budget_met": True,
+        "check_frames": job.stream_check_frames,
+        "seconds": time.monotonic() - t0,
+    }
+
+
 def stream_sweep(job: DeltaJob, prob, model, inet, finish, names) -> dict:
     """The solution field on a grid at successive times, one lane per grid point, no reset.
 
@@ -221,22 +295,15 @@ def stream_sweep(job: DeltaJob, prob, model, inet, finish, names) -> dict:
     from hardware.delta import delta_energy, delta_ops
 
     ti = prob.inputs.index("t")
-    axes = prob.domain.linspace(tuple(job.stream_grid for _ in prob.inputs))
-    space = [a for k, a in enumerate(axes) if k != ti]
-    mesh = torch.stack(torch.meshgrid(*space, indexing="ij"), -1).reshape(-1, len(space))
     lo, hi = prob.domain.low[ti], prob.domain.high[ti]
     rows = []
     for K in job.stream_frames:
         t = torch.linspace(lo, hi, K, dtype=torch.float64)
         every = max(1, K // 2000)
         record = list(range(0, K, every))
-        space_idx = [k for k in range(len(prob.inputs)) if k != ti]
 
-        def frames_at(ks, space_idx=space_idx, t=t):
-            f = torch.empty(len(ks), mesh.shape[0], len(prob.inputs), dtype=torch.float64)
-            f[..., space_idx] = mesh
-            f[..., ti] = t[ks][:, None]
-            return f
+        def frames_at(ks, t=t):
+            return _grid_frames(job, prob, t[ks])
 
         chunks = (frames_at(torch.arange(a, min(a + 1000, K))) for a in range(0, K, 1000))
         t0 = time.monotonic()
@@ -252,7 +319,7 @@ def stream_sweep(job: DeltaJob, prob, model, inet, finish, names) -> dict:
             for c in range(len(names)):
                 a = float((ann[:, c] - ref[:, c]).norm())
                 s = float((y[:, c] - ref[:, c]).norm())
-                if a > 0 and names[c] in ("u", "v"):
+                if a > 0 and names[c] not in prob.gauge_fields:
                     worst = max(worst, s / a)
         ops = delta_ops(inet, r, steps=1, per=r.lanes * K)
         est = {e.profile: e for e in delta_energy(inet, ops)}
@@ -274,7 +341,8 @@ def stream_sweep(job: DeltaJob, prob, model, inet, finish, names) -> dict:
                 "seconds": secs,
             }
         )
-    return {"grid": job.stream_grid, "lanes": int(mesh.shape[0]), "rows": rows}
+    lanes = _grid_frames(job, prob, torch.zeros(1, dtype=torch.float64)).shape[1]
+    return {"grid": job.stream_grid, "lanes": int(lanes), "rows": rows}
 
 
 def _plot_stream(stream: dict, out: Path) -> None:
@@ -356,9 +424,28 @@ def report_md(rec: dict, energy_table: str) -> str:
     lines += ["", energy_table]
     if "stream" in rec:
         st = rec["stream"]
+        th = rec.get("stream_thresholds", {})
+        if "in_vth" in th:
+            how = (
+                f"chosen so every one of {th['check_frames']} checked frames stays within "
+                f"{th['budget']}x the ANN's error ({th['error']:.3g}x reached)"
+                if th.get("budget_met")
+                else f"the finest: no thresholds meet {th['budget']}x at every checked frame "
+                f"(the finest reach {th['error']:.3g}x)"
+            )
+            thr = (
+                f"Thresholds {th['vth']} (payload units per layer), encoder steps "
+                f"{th['in_vth']}: {how}. The network is memoryless (each neuron sends its "
+                "activation rounded to its threshold grid), so a frame's output is the static "
+                "output there."
+            )
+        else:
+            thr = f"Thresholds {th.get('vth')} (payload units per layer), as given."
         lines += [
             "",
             f"## Streaming: {st['grid']}x{st['grid']} grid ({st['lanes']} lanes), t swept once",
+            "",
+            thr,
             "",
             "| frames | messages (total) | messages / point-frame | synops / point-frame | "
             "nJ / point-frame (cmos-45nm) | ANN FP32 / INT8 nJ | worst frame error / ANN |",

@@ -28,6 +28,13 @@ def _args(p) -> None:
         default=",".join(map(str, d.stream_frames)),
         help="comma-separated frame counts of the time sweep ('' for none)",
     )
+    p.add_argument(
+        "--stream-vth",
+        type=int,
+        default=None,
+        help="stream threshold in every layer, payload units (default: chosen against "
+        "--budget at every checked frame)",
+    )
 
 
 def _run(args) -> int:
@@ -45,6 +52,7 @@ def _run(args) -> int:
             lava_points=args.lava_points,
             stream_grid=args.stream_grid,
             stream_frames=frames,
+            stream_vth=args.stream_vth,
         )
     except ValueError as err:
         raise CLIError(str(err), "see `lava-pinn sigma-delta --help`") from None

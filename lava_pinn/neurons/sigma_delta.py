@@ -2,19 +2,29 @@
 one neuron per ANN unit). ``sigma-delta-relu``: Lava's own ``lava.proc.sdn.SigmaDelta`` (ReLU),
 the neuron Loihi 2 runs without custom microcode, mirrored exactly.
 
-Both send the *change* of their activation as one graded message. Per step, with state
-``(sigma, act, residue)`` (all zero-initialised, or set to a rest state):
+Both send the *change* of their activation as one graded message. ``sigma-delta`` keeps, per
+neuron, state ``(sigma, act, residue)`` (``residue = act - sent``, ``sent`` the sum of its
+messages) and a fixed *origin* ``o`` (its rest activation); per step:
 
-    sigma   <- sigma + a                     (integrate the incoming weighted changes)
-    act_new  = f(sigma + bias)                (the activation)
-    delta    = act_new - act + residue
-    s        = delta  where |delta| >= vth else 0
-    residue <- delta - s;   act <- act_new
+    sigma   <- sigma + a                          (integrate the incoming weighted changes)
+    act_new  = f(sigma + bias)                     (the activation)
+    target   = o + vth * round((act_new - o) / vth)   (the nearest point of the send grid)
+    s        = target - (act - residue)            (0 unless the grid point changed)
+    residue <- act_new - target;   act <- act_new
 
-so ``residue = act - (sum of sent s)`` after every step: what was sent tracks the activation
-within one threshold. Held constant, a feed-forward chain settles after one message per
-neuron whose activation moved by at least ``vth``; over a slowly changing input only the
-changes travel.
+so what was sent is always the activation rounded to the grid ``o + vth Z``: within half a
+threshold of it, with no lag in the direction of change, and a function of the activation alone.
+A feed-forward chain of such neurons is therefore memoryless: held constant, it settles after
+one message per neuron whose rounded activation moved, to the same state whatever came before;
+over a stream, frame ``k``'s output equals the static output for frame ``k``, and a neuron sends
+once per grid line its activation crosses, so the cost follows the change of the solution, not
+the frame rate. ``vth = 1`` payload unit sends every change in full. At rest (``act = o``)
+nothing is sent.
+
+``sigma-delta-relu`` (Lava's ``SigmaDelta``) sends the whole accumulated change instead, once it
+reaches the threshold: ``delta = act_new - act + residue``, ``s = delta`` where
+``|delta| >= vth`` else 0, ``residue <- delta - s`` (what was sent lags the activation by less
+than one threshold).
 
 Float (``step``): ``f`` is the ANN's activation itself, all quantities in the ANN unit.
 
@@ -27,7 +37,8 @@ per-layer table ``tab`` of ``N + 1`` activation values at ``N`` equal segments, 
 linear interpolation (:func:`table_act`): ``d = u - lo``, ``i = clip(d >> sh, 0, N - 1)``,
 ``r = d - (i << sh)``, ``f(u) = tab[i] + ((tab[i + 1] - tab[i]) r) >> sh``, per neuron
 ``lo`` and ``sh`` (so every neuron may have its own input scale, a power of two); beyond the
-table it extrapolates the end segments linearly. The payload ``s`` is the full ``delta``.
+table it extrapolates the end segments linearly. Rounding is half up:
+``target = o + ((act_new - o + vth // 2) // vth) * vth``.
 
 Integer, ``sigma-delta-relu`` (:func:`relu_int_step`): lava-nc 0.10.0's
 ``PySigmaDeltaModelFixed``, ``f(u) = max(u, 0)``, and the message is ``s >> state_exp``:
@@ -54,7 +65,8 @@ class DeltaParams:
     ``bias``, ``vth``: in the neuron's own unit (float: the ANN unit; integer: ``sigma``'s and
     the payload's integer units). ``activation``: the float model's ``f`` (a callable on
     tensors). ``lo``, ``shift``, ``table``: the integer ``sigma-delta`` activation table
-    (:func:`table_act`). ``state_exp``: ``sigma-delta-relu``'s message shift.
+    (:func:`table_act`). ``state_exp``: ``sigma-delta-relu``'s message shift. ``origin``:
+    ``sigma-delta``'s send-grid origin per neuron (its rest activation; ``None``: 0).
     """
 
     bias: Any
@@ -64,6 +76,7 @@ class DeltaParams:
     shift: Any = None
     table: Any = None
     state_exp: int = 0
+    origin: Any = None
 
 
 def _delta(state: tuple, act_new: Array, vth: Array) -> tuple[Array, tuple]:
@@ -74,10 +87,25 @@ def _delta(state: tuple, act_new: Array, vth: Array) -> tuple[Array, tuple]:
     return s, (sigma, act_new, delta - s)
 
 
+def _grid_send(act: Array, residue: Array, act_new: Array, target: Array) -> tuple:
+    """``(s, residue)`` of a neuron whose sent sum moves from ``act - residue`` to ``target``."""
+    return target - (act - residue), act_new - target
+
+
 def step(state: tuple, a: Array, p: DeltaParams) -> tuple[Array, tuple]:
-    """Float step: ``(s, (sigma, act, residue))`` with ``f = p.activation``."""
-    sigma = state[0] + a
-    return _delta((sigma, state[1], state[2]), p.activation(sigma + p.bias), p.vth)
+    """Float step: ``(s, (sigma, act, residue))`` with ``f = p.activation``; the grid rounds
+    to nearest (``vth <= 0``: every change is sent)."""
+    sigma, act, residue = state
+    sigma = sigma + a
+    act_new = p.activation(sigma + p.bias)
+    o = 0.0 if p.origin is None else p.origin
+    vth = p.vth
+    if isinstance(vth, (int, float)) and vth <= 0:
+        target = act_new
+    else:
+        target = o + (((act_new - o) / vth) + 0.5).floor() * vth
+    s, residue = _grid_send(act, residue, act_new, target)
+    return s, (sigma, act_new, residue)
 
 
 def table_act(u: Array, lo: Array, sh: Array, table: Array) -> Array:
@@ -104,8 +132,10 @@ def int_step(state: tuple, a, p: DeltaParams) -> tuple[Array, tuple]:
         a = a + carry
     sigma = saturate(sigma + a)
     act_new = table_act(sigma + p.bias, p.lo, p.shift, p.table)
-    s, (sigma, act, residue) = _delta((sigma, act, residue), act_new, p.vth)
-    return s, (sigma, act, residue, rem)
+    o = 0 if p.origin is None else p.origin
+    target = o + ((act_new - o + (p.vth >> 1)) // p.vth) * p.vth
+    s, residue = _grid_send(act, residue, act_new, target)
+    return s, (sigma, act_new, residue, rem)
 
 
 def relu_int_step(state: tuple, a: Array, p: DeltaParams) -> tuple[Array, tuple]:
@@ -137,8 +167,8 @@ MODEL = NeuronModel(
     name="sigma-delta",
     description=(
         "sigma-delta neuron applying the ANN's own activation (integer: a per-layer table "
-        "with linear interpolation); sends the change of its activation as one graded "
-        "message when it reaches the threshold, keeping the remainder"
+        "with linear interpolation); sends the change of its activation, rounded to a grid "
+        "of threshold spacing, as one graded message (memoryless: streams cost the change)"
     ),
     step=step,
     int_step=int_step,

@@ -140,8 +140,10 @@ class DeltaNetwork:
         return self.layers[-1].neuron
 
     def params(self) -> list[DeltaParams]:
+        """Every layer's step parameters; the send grid's origin is its rest activation."""
         return [
-            DeltaParams(bias=la.bias, vth=la.vth, activation=la.activation) for la in self.layers
+            DeltaParams(bias=la.bias, vth=la.vth, activation=la.activation, origin=r[1])
+            for la, r in zip(self.layers, self.rest_state(), strict=True)
         ]
 
     def rest_state(self) -> list[tuple]:
