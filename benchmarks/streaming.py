@@ -24,14 +24,25 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
+def _thresholds(th: dict) -> str:
+    if "in_vth" not in th:
+        return f"threshold {th['vth'][0]} payload unit(s) in every layer"
+    how = "within" if th["budget_met"] else "missing"
+    return (
+        f"thresholds {th['vth']} (payload units per layer) and encoder steps {th['in_vth']}, "
+        f"the coarsest {how} {th['budget']}x the ANN's error at each of "
+        f"{th['check_frames']} checked frames ({th['error']:.3f}x reached there)"
+    )
+
+
 def markdown(st: dict, grid: int, seconds: float) -> str:
     rows = st["rows"]
     lines = [
         "# Streaming: Navier-Stokes sigma-delta network over a time sweep",
         "",
         f"{grid}x{grid} grid ({st['lanes']} lanes), t swept once over [0, 1], no reset;"
-        f" 2 weight groups, 24-bit payloads, threshold {st['vth']} payload unit(s) in every "
-        "layer. Errors: worst over checked frames of SNN u, v error / ANN error at that frame.",
+        f" 2 weight groups, 24-bit payloads; {_thresholds(st['thresholds'])}. Errors: worst "
+        "over checked frames of the SNN's u, v error / the ANN's at that frame.",
         "",
         "| frames | active steps | messages (total) | vs previous | messages / point-frame | "
         "synops / point-frame | nJ / point-frame (cmos-45nm, loihi2-lower, loihi2-upper) | "
@@ -55,9 +66,18 @@ def markdown(st: dict, grid: int, seconds: float) -> str:
     return "\n".join(lines)
 
 
+KEEP = "<!-- written by hand below this line; benchmarks/streaming.py keeps it -->"
+
+
+def _kept(path: Path) -> str:
+    """The hand-written analysis at the end of ``path`` (from :data:`KEEP`), or ``""``."""
+    old = path.read_text() if path.is_file() else ""
+    return old[old.index(KEEP) :] if KEEP in old else ""
+
+
 def main(argv: list[str] | None = None) -> int:
     from exporters.sigma_delta import quantize_delta
-    from hardware.app.sigma_delta import DeltaJob, _plot_stream, stream_sweep
+    from hardware.app.sigma_delta import DeltaJob, _plot_stream, stream_sweep, stream_thresholds
     from lava_pinn.checkpoint import load_pretrained
     from lava_pinn.conversion.convert import default_calibration_points
     from lava_pinn.problems import get_problem
@@ -66,7 +86,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", default="101,1001,10001,100001")
     ap.add_argument("--grid", type=int, default=21)
-    ap.add_argument("--vth", type=int, default=1, help="threshold, payload units, every layer")
+    ap.add_argument(
+        "--vth",
+        type=int,
+        default=None,
+        help="threshold, payload units, every layer (default: chosen against --budget)",
+    )
+    ap.add_argument("--budget", type=float, default=1.2, help="worst frame error x the ANN's")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
     frames = tuple(int(v) for v in args.frames.split(","))
@@ -79,19 +105,24 @@ def main(argv: list[str] | None = None) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         inet = quantize_delta(convert_sigma_delta(ck, xc), weight_groups=2, payload_bits=24)
-    inet = inet.with_vth(args.vth)
     model = ck.model.double().eval()
+    job = DeltaJob(stream_grid=args.grid, stream_vth=args.vth, budget=args.budget)
+    inet, thr = stream_thresholds(job, prob, model, inet, lambda x, y: y)
     st: dict = {"rows": []}
     for K in frames:  # one frame count at a time, the page rewritten after each
-        job = DeltaJob(stream_grid=args.grid, stream_frames=(K,), stream_vth=args.vth)
+        job = DeltaJob(
+            stream_grid=args.grid, stream_frames=(K,), stream_vth=args.vth, budget=args.budget
+        )
         one = stream_sweep(job, prob, model, inet, lambda x, y: y, list(prob.outputs))
-        st = {**one, "rows": [*st["rows"], *one["rows"]], "vth": args.vth}
+        st = {**one, "rows": [*st["rows"], *one["rows"]], "thresholds": thr}
         st["command"] = "python benchmarks/streaming.py " + " ".join(argv or sys.argv[1:])
         md = markdown(st, args.grid, time.monotonic() - t0)
         print(md, flush=True)
         if not args.no_write:
             out = ROOT / "docs" / "results"
-            (out / "streaming.md").write_text(md)
+            page = out / "streaming.md"
+            kept = _kept(page)
+            page.write_text(md + ("\n" + kept if kept else ""))
             (out / "streaming.json").write_text(json.dumps(st, indent=1))
             if len(st["rows"]) > 1:
                 _plot_stream(st, out / "figures")
