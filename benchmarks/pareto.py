@@ -146,9 +146,17 @@ def sigma_delta_row(ck, problem, ev: dict, groups: int, budget: float, neuron: s
             return _with_y(r, finish(ck, problem, x, r.y))
 
         try:
-            # half the budget's slack on the calibration points, as lava-pinn sigma-delta does
+            # half the budget's slack, on uniform domain points where the problem has an exact
+            # solution, as lava-pinn sigma-delta does
+            x_t, ref_t, ann_t = x_cal, ref_cal, ann_cal
+            if problem.has_exact:
+                from hardware.app.sigma_delta import threshold_points
+
+                x_t = threshold_points(problem, 4096, 8)
+                ref_t = problem.exact(x_t)
+                ann_t = finish(ck, problem, x_t, predict(ck.model, problem, x_t, False))
             target = 1.0 + (budget - 1.0) / 2
-            ch = choose_thresholds(inet, _evaluator(x_cal, ann_cal, ref_cal, run), target)
+            ch = choose_thresholds(inet, _evaluator(x_t, ann_t, ref_t, run), target)
             inet, row["vth"] = ch.net, list(ch.vth)
         except BudgetError as err:
             notes.append(
@@ -491,9 +499,10 @@ def markdown(data: dict) -> str:
             + f" vs {res['reference']} on {res['eval_points']} of {res['grid_points']} grid "
             f"points; {res.get('ann_macs', 0):,} MACs, FP32 {res['ann_fp32_pj'] / 1e3:.4g} nJ, "
             f"INT8 {res['ann_int8_pj'] / 1e3:.4g} nJ (cmos-45nm).",
-            "- Sigma-delta: converted and thresholds chosen on 4,096 domain points (a tenth on "
-            f"the boundary) where the problem has an exact solution, else on {res['cal_points']} "
-            f"other grid points (budget: error <= {data['budget']:g} x ANN error per field, "
+            "- Sigma-delta: where the problem has an exact solution, converted on 4,096 domain "
+            "points (a tenth on the boundary) and thresholds chosen on 4,096 other uniform "
+            f"domain points; else both on {res['cal_points']} other grid points (budget: "
+            f"error <= {data['budget']:g} x ANN error per field, "
             "half its slack on those points).",
             f"- **Against the INT8 ANN:** {loses_to_int8(res)}",
             "",

@@ -9,6 +9,9 @@ A fenced ``bash`` or ``python`` block in the docs carries a marker comment on th
   run directory an earlier page made (the order is :data:`PAGES`).
 * ``<!-- test: file NAME -->``: the block's text is written to ``NAME`` (config files the
   commands then use).
+* ``<!-- test: output rel=0.03 -->`` on a ``text`` block: what the python block before it
+  printed, checked number by number (same count; each within ``rel`` of the stated value, 3%
+  by default), so a page's stated results are the results it gets.
 * ``<!-- test: make -->``: a ``make TARGET`` line; the Makefile recipe of ``demo`` is run as a
   ``lava-pinn`` command, ``test`` is checked to be the CI command (running the suite from inside
   the suite would recurse).
@@ -22,6 +25,8 @@ tested further in ``tests/test_pipeline.py``). The commands themselves are the d
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 import shlex
@@ -74,6 +79,24 @@ FAST: dict[str, list[str]] = {
     + ["--stream-frames", "11,21"],
 }
 FAST["demo"] = FAST["pipeline"]
+
+NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?(?:e[+-]?\d+)?")
+
+
+def _numbers(text: str) -> list[float]:
+    return [float(m.replace(",", "")) for m in NUMBER.findall(text)]
+
+
+def check_output(printed: str, stated: str, rel: float, where: str) -> None:
+    """Every number ``stated`` equals the one ``printed`` at its place, within ``rel``."""
+    got, want = _numbers(printed), _numbers(stated)
+    assert len(got) == len(want), (
+        f"{where}: the block printed {len(got)} numbers, the page states {len(want)}:\n"
+        f"printed:\n{printed}\nstated:\n{stated}"
+    )
+    bad = [(g, w) for g, w in zip(got, want, strict=True) if abs(g - w) > rel * abs(w) + 1e-12]
+    assert not bad, f"{where}: (printed, stated) differ by more than {rel:.0%}: {bad}\n{printed}"
+
 
 MARK = re.compile(r"<!--\s*test:\s*(\w+)\s*(.*?)\s*-->")
 FENCE = re.compile(r"^```(\w*)\s*$")
@@ -189,13 +212,22 @@ def test_page_runs(page, workdir):
     if not path.is_file():
         pytest.fail(f"{page} is missing")
     namespace: dict = {"__name__": f"docs:{page}"}
+    printed = ""
     for marker, arg, lang, body, line in blocks(path.read_text()):
         where = f"{page}:{line}"
         if marker == "file":
             (workdir / arg).parent.mkdir(parents=True, exist_ok=True)
             (workdir / arg).write_text(body + "\n")
         elif marker == "run" and lang == "python":
-            exec(compile(body, where, "exec"), namespace)
+            buf = io.StringIO()
+            with contextlib.redirect_stdout(buf):
+                exec(compile(body, where, "exec"), namespace)
+            printed = buf.getvalue()
+            print(printed, end="")
+        elif marker == "output":
+            m = re.fullmatch(r"(?:rel=([0-9.]+))?", arg)
+            assert m, f"{where}: output marker takes 'rel=NUMBER', got {arg!r}"
+            check_output(printed, body, float(m.group(1) or 0.03), where)
         elif marker == "run" and lang in ("bash", "sh"):
             _run_bash(body, where)
         elif marker == "make":
