@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,6 +118,8 @@ def save(fig, path_stem: str | Path, style: FigStyle) -> list[Path]:
         stem = stem.with_suffix("")
     plt = pyplot()
     blobs = {}
+    if _CHECKS:
+        _CHECKS[-1][stem.name] = overlapping_texts(fig)
     try:
         for fmt in ("png", style.vector):
             buf = io.BytesIO()
@@ -128,12 +131,29 @@ def save(fig, path_stem: str | Path, style: FigStyle) -> list[Path]:
 
 
 # ------------------------------------------------------------------------------ overlap check
+_CHECKS: list[dict[str, list[tuple[str, str]]]] = []
+
+
+@contextmanager
+def checking_overlaps():
+    """Within the block, :func:`save` records :func:`overlapping_texts` of every figure it
+    writes; yields ``{stem name: pairs}`` (an empty list per figure is clean)."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    _CHECKS.append(found)
+    try:
+        yield found
+    finally:
+        _CHECKS.remove(found)
+
+
 def _texts(fig) -> list[tuple[str, object]]:
     """``(description, Text)`` for every visible, non-empty text drawn in ``fig``."""
     out: list[tuple[str, object]] = []
+    seen: set[int] = set()
 
     def add(desc, t):
-        if t is not None and t.get_visible() and t.get_text().strip():
+        if t is not None and id(t) not in seen and t.get_visible() and t.get_text().strip():
+            seen.add(id(t))
             out.append((desc, t))
 
     for i, ax in enumerate(fig.axes):
@@ -242,6 +262,7 @@ def thin_annotations(fig, texts: Sequence, offsets: Sequence[tuple[float, float]
 
 __all__ = [
     "VECTOR_FORMATS",
+    "checking_overlaps",
     "WIDTHS_IN",
     "FigStyle",
     "figure",

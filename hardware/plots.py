@@ -32,8 +32,25 @@ def _fmt(v: float, _pos=None) -> str:
         return "0"
     a = abs(v)
     if 1e-3 <= a < 1e4:
-        return f"{v:.3g}"
+        return f"{v:.4g}" if a >= 1 else f"{v:.3g}"
     return f"{v:.0e}".replace("e-0", "e-").replace("e+0", "e")
+
+
+def legend_below(fig, style: FigStyle, handles=None, labels=None) -> None:
+    """The figure's legend under the axes (never over a line), as many columns as fit."""
+    if handles is None:
+        handles, labels = [], []
+        for ax in fig.axes:
+            for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+                if lab not in labels:
+                    handles.append(h)
+                    labels.append(lab)
+    if not labels:
+        return
+    chars = 72 * style.inches / (0.62 * style.small)  # text characters across the figure
+    per = max(len(lab) for lab in labels) + 6  # a handle and the gap to the next column
+    ncols = max(1, min(len(labels), int(chars // per)))
+    fig.legend(handles, labels, loc="outside lower center", ncols=ncols)
 
 
 def log_ticks(axis, values: Sequence[float]) -> None:
@@ -83,6 +100,7 @@ def plot_error_vs_T(
     *,
     ann_error: float | None = None,
     ylabel: str = ERROR_LABEL,
+    title: str = "",
     style: FigStyle | None = None,
 ) -> Path:
     """Relative error (fractions, drawn in %) against ``T`` (log-log), one line per method;
@@ -112,8 +130,10 @@ def plot_error_vs_T(
         log_ticks(ax.yaxis, vals)
         ax.set_xlabel("time steps T")
         ax.set_ylabel(ylabel)
+        if title:
+            ax.set_title(title, fontsize=style.small)
         ax.grid(True, which="major", alpha=0.3)
-        fig.legend(loc="outside lower center", ncols=1)
+        legend_below(fig, style)
         _thin_ticks(fig, ax.xaxis)
         return _png(save(fig, path, style))
 
@@ -254,7 +274,7 @@ def plot_pareto(
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.grid(True, which="major", alpha=0.3)
-        fig.legend(loc="outside lower center", ncols=1)
+        legend_below(fig, style)
         _thin_ticks(fig, ax.xaxis)
         if notes:
             thin_annotations(fig, notes, _OFFSETS)
@@ -347,9 +367,51 @@ def plot_raster(
         else:
             ax.set_ylabel("neuron")
         if neg:
-            fig.legend(loc="outside lower center", ncols=2)
+            legend_below(fig, style)
         if title:
             ax.set_title(title, fontsize=style.small)
+        return _png(save(fig, path, style))
+
+
+def plot_streaming(stream: Mapping, path: str | Path, *, style: FigStyle | None = None) -> Path:
+    """Streaming cost against the number of frames over one sweep of time (log-log): messages
+    and synaptic ops per point and frame, and energy per point-frame (nJ) per profile with the
+    ANN (FP32 dashed, INT8 dotted). ``stream``: the ``stream`` record of ``sigma_delta.json``.
+    Full width: the two panels side by side; column width: stacked."""
+    rows = stream["rows"]
+    if not rows:
+        raise ValueError("plot_streaming needs at least one row in stream['rows']")
+    style = style or FigStyle()
+    k = [r["frames"] for r in rows]
+    full = style.width == "full"
+    with rc(style):
+        fig, ax = figure(style, 2.6 if full else 4.6, 1 if full else 2, 2 if full else 1)
+        a, b = ax
+        m = [r["messages_per_point_frame"] for r in rows]
+        s = [r["synops_per_point_frame"] for r in rows]
+        a.loglog(k, m, "o-", label="messages")
+        a.loglog(k, s, "s-", label="synaptic ops")
+        a.set_xlabel("frames over the sweep")
+        a.set_ylabel("count per point and frame")
+        log_ticks(a.yaxis, m + s)
+        a.legend(loc="best")
+        vals = []
+        for p in rows[0]["energy_nj_per_point_frame"]:
+            e = [r["energy_nj_per_point_frame"][p] for r in rows]
+            b.loglog(k, e, "o-", label=f"SNN, {p}")
+            vals += e
+        for key, ls, lab in (("ann_fp32_nj", "--", "ANN FP32"), ("ann_int8_nj", ":", "ANN INT8")):
+            v = rows[0].get(key)
+            if v is not None and np.isfinite(v):
+                b.axhline(v, color="k", ls=ls, lw=1, label=lab)
+                vals.append(v)
+        b.set_xlabel("frames over the sweep")
+        b.set_ylabel("energy per point-frame (nJ)")
+        log_ticks(b.yaxis, vals)
+        for x in (a, b):
+            log_ticks(x.xaxis, k)
+            x.grid(True, which="major", alpha=0.3)
+        legend_below(fig, style, *b.get_legend_handles_labels())
         return _png(save(fig, path, style))
 
 
@@ -364,5 +426,6 @@ __all__ = [
     "plot_firing_rates",
     "plot_pareto",
     "plot_raster",
+    "plot_streaming",
     "points_from_reports",
 ]
