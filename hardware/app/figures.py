@@ -311,9 +311,9 @@ def render_figures(rd, style: FigStyle | None = None) -> tuple[list[Path], list[
     if loaded is None:
         if (rd.path / "run.json").is_file() and rd.problem:
             notes.append(
-                "fields, raster, error_vs_T and pareto need figures/figures.npz, which the "
-                f"figures stage of `lava-pinn pipeline` computes with problem {rd.problem!r}'s "
-                "code and DIR's network; drawing the others"
+                "fields, raster, error_vs_T and pareto not drawn: they need "
+                f"figures/figures.npz, which `lava-pinn pipeline {rd.problem} --out {rd.path}` "
+                "writes (its figures stage needs the problem's code and the network)"
             )
     else:
         arrays, meta = loaded

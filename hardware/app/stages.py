@@ -534,7 +534,8 @@ def energy_stage(rd: RunDir, options: EnergyOptions):
     """Price the measured activity of ``rd``; records stage ``energy``.
 
     Writes ``DIR/energy.json``, ``energy_layers.csv``, ``energy_totals.csv``, ``energy.md``,
-    ``energy.tex`` and ``DIR/figures/energy_{firing_rates,pareto}.png``: the report of the
+    ``energy.tex`` (one paper column), ``energy_appendix.tex`` (every column) and
+    ``DIR/figures/energy_{firing_rates,pareto}.png``: the report of the
     chosen backend, every other backend with activity beside it in the Pareto figure. Returns
     the :class:`~hardware.costing.EnergyReport` of that backend (``run.json`` holds the files,
     the totals per profile, the backend and the profile names).
