@@ -120,6 +120,8 @@ def save(fig, path_stem: str | Path, style: FigStyle) -> list[Path]:
     blobs = {}
     if _CHECKS:
         _CHECKS[-1][stem.name] = overlapping_texts(fig)
+    if _RECORDS:
+        _RECORDS[-1][stem.name] = fig
     try:
         for fmt in ("png", style.vector):
             buf = io.BytesIO()
@@ -144,6 +146,21 @@ def checking_overlaps():
         yield found
     finally:
         _CHECKS.remove(found)
+
+
+_RECORDS: list[dict[str, object]] = []
+
+
+@contextmanager
+def recording_figures():
+    """Within the block, :func:`save` keeps every figure it writes; yields ``{stem name:
+    matplotlib Figure}`` (closed for pyplot, still drawable: for checks of what was drawn)."""
+    found: dict[str, object] = {}
+    _RECORDS.append(found)
+    try:
+        yield found
+    finally:
+        _RECORDS.remove(found)
 
 
 def _texts(fig) -> list[tuple[str, object]]:
@@ -269,6 +286,7 @@ __all__ = [
     "overlapping_texts",
     "pyplot",
     "rc",
+    "recording_figures",
     "save",
     "thin_annotations",
 ]
