@@ -181,14 +181,18 @@ def test_every_figure_at_column_width(run):
     _check_all(name, rd, figs, FigStyle("column", "pdf"))
 
 
-def test_every_figure_at_full_width(run):
+def test_every_figure_at_full_width(run, capsys):
+    """``lava-pinn figures DIR --width full --format svg`` redraws every figure of the run."""
+    import hardware.app.figures_cli  # noqa: F401 - registers `figures`
+
     name, rd, _ = run
+    capsys.readouterr()
     with recording_figures() as figs:
-        paths, notes = render_figures(rd, FigStyle("full", "svg"))
-    assert notes == []
-    assert {p.name for p in paths} == {
-        f"{s}.{e}" for s in [FIELDS[name], *DRAWN] for e in ("png", "svg")
-    }
+        assert main(["figures", str(rd.path), "--width", "full", "--format", "svg"]) == 0
+    n = 1 + len(DRAWN)
+    assert capsys.readouterr().out.splitlines() == [
+        f"{2 * n} files ({n} figures, PNG + svg) in {rd.figures}"
+    ]
     _check_all(name, rd, figs, FigStyle("full", "svg"))
 
 
