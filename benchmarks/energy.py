@@ -519,7 +519,7 @@ def write_outputs(data: dict, out: Path) -> None:
         pts,
         figs / "energy_pareto.png",
         ann=ann_pt,
-        xlabel=f"energy per inference (J), {PARETO_PROFILE}",
+        xlabel=f"energy per inference (nJ)\nSNN {PARETO_PROFILE}, ANN FP32 {ann_rep.ann_profile}",
     )
     tex = reports.summary_to_latex(
         all_reports,

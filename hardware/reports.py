@@ -417,25 +417,24 @@ def to_latex(
     caption: str | None = None,
     label: str | None = None,
 ) -> str:
-    """Two booktabs tables: totals per profile (with errors) and per-layer for one profile."""
-    prof = profile or report.estimates[0].profile
-    hide = ["label", "synaptic_ops", "ann_MACs", "spikes", "activation_sparsity", "snn_j", "ann_j"]
-    hide += ["ann_kind", "static_pj", "ann_int8_j"]
-    totals = _drop(totals_rows(report), hide)
-    per_layer = _drop(layer_rows(report, [prof]), ["neuron_updates", "n_in"])
-    cap = caption or (report.label or "SNN vs ANN energy per inference")
-    t1 = rows_to_latex(
-        totals,
-        f"{cap}: totals per inference (T = {report.ops.T})",
-        label,
-        note=source_note(report),
-    )
-    t2 = rows_to_latex(
-        per_layer,
-        f"{cap}: per layer, profile {prof}",
-        f"{label}-layers" if label else None,
-    )
-    return _write(t1 + "\n" + t2, path)
+    """Two booktabs tables that fit one paper column: totals per profile and per layer for
+    one profile (:func:`hardware.latex_tables.column_tables`); the wide ones, every column, are
+    :func:`to_latex_appendix`."""
+    from hardware.latex_tables import column_tables
+
+    return _write(column_tables(report, profile, label, caption), path)
+
+
+def to_latex_appendix(
+    report: EnergyReport,
+    path: str | Path | None = None,
+    caption: str | None = None,
+    label: str | None = None,
+) -> str:
+    """Every column of the totals and of the per-layer rows (all profiles) as ``table*``."""
+    from hardware.latex_tables import appendix_tables
+
+    return _write(appendix_tables(report, label, caption), path)
 
 
 # ----------------------------------------------------------------------------- graded spikes
@@ -548,7 +547,8 @@ def summary_to_latex(
 
 
 def write_all(report: EnergyReport, directory: str | Path, stem: str = "energy") -> dict[str, Path]:
-    """Write ``<stem>.json``, ``<stem>_layers.csv``, ``<stem>_totals.csv``, ``.md`` and ``.tex``."""
+    """Write ``<stem>.json``, ``<stem>_layers.csv``, ``<stem>_totals.csv``, ``.md``, ``.tex``
+    (column-width tables) and ``<stem>_appendix.tex`` (the wide ones)."""
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     paths = {
@@ -557,12 +557,14 @@ def write_all(report: EnergyReport, directory: str | Path, stem: str = "energy")
         "csv_totals": d / f"{stem}_totals.csv",
         "markdown": d / f"{stem}.md",
         "latex": d / f"{stem}.tex",
+        "latex_appendix": d / f"{stem}_appendix.tex",
     }
     to_json(report, paths["json"])
     to_csv(report, paths["csv_layers"], kind="layers")
     to_csv(report, paths["csv_totals"], kind="totals")
     to_markdown(report, paths["markdown"])
     to_latex(report, paths["latex"])
+    to_latex_appendix(report, paths["latex_appendix"])
     return paths
 
 

@@ -229,3 +229,43 @@ def test_profile_file_with_negative_or_missing_constant_names_the_field(tmp_path
     data = json.loads((rd.path / "energy.json").read_text())
     assert data["estimates"][0]["profile"] == "mine"
     assert data["estimates"][0]["ann_profile"] == "cmos-45nm"  # no [ann]: ANN priced apart
+
+
+def test_figures_command_redraws_a_run_directory(tmp_path, snn, capsys):
+    """`lava-pinn figures DIR` on a run directory after `run` and `energy` (no figures stage):
+    the energy figures at full width as PNG + SVG, one note for what needs the figures stage."""
+    import struct
+
+    import hardware.app.figures_cli  # noqa: F401 - registers `figures`
+
+    rd = _rundir(tmp_path / "run", snn)
+    assert main(["run", str(rd.path), "--backend", "torch-float", "--points", "64"]) == 0
+    assert main(["energy", str(rd.path), "--profile", "loihi"]) == 0
+    shutil.rmtree(rd.path / "figures")
+    capsys.readouterr()
+    assert main(["figures", str(rd.path), "--width", "full", "--format", "svg"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 2 and out[0].startswith("note: fields, raster, error_vs_T and pareto")
+    assert "`lava-pinn pipeline regression-1d --out " in out[0]
+    assert out[1] == f"4 files (2 figures, PNG + svg) in {rd.path / 'figures'}"
+    for stem in ("energy_pareto", "energy_firing_rates"):
+        png = (rd.path / "figures" / f"{stem}.png").read_bytes()
+        assert struct.unpack(">I", png[16:20])[0] == 2130  # 7.1 in at 300 dpi
+        assert b"<svg" in (rd.path / "figures" / f"{stem}.svg").read_bytes()[:400]
+
+
+def test_figures_command_without_records_is_one_clear_error(tmp_path, capsys):
+    import hardware.app.figures_cli  # noqa: F401 - registers `figures`
+
+    (tmp_path / "empty").mkdir()
+    for path, says in (
+        (tmp_path / "empty", "has nothing to draw (no figures/figures.npz, activity_*.json"),
+        (tmp_path / "nope", "does not exist"),
+    ):
+        assert main(["figures", str(path)]) == 2
+        cap = capsys.readouterr()
+        lines = cap.err.strip().splitlines()
+        assert cap.out == "" and len(lines) <= 2 and "Traceback" not in cap.err
+        assert lines[0].startswith("lava-pinn: error: ") and says in lines[0], lines
+        assert str(path) in lines[0]
+        assert all(ln.startswith("  hint: ") for ln in lines[1:])

@@ -249,3 +249,93 @@ def test_report_from_dict_reprices_stored_counts():
         assert a.ann_int8_total_pj == pytest.approx(b.ann_int8_total_pj)
     assert back.ops.to_dict() == rep.ops.to_dict()
     assert dict(back.errors) == dict(rep.errors)
+
+
+# ----------------------------------------------------------------------------- paper tables
+@pytest.fixture(scope="module")
+def problem_reports():
+    """Energy reports of regression-1d (1 input, 4 hidden layers, 1 output) and
+    navier-stokes-tg (3 inputs, 6 hidden layers, 3 outputs): pretrained checkpoints converted
+    the cheap way and run in float on 32 grid points (a second or two each)."""
+    import torch
+
+    import hardware
+    import lava_pinn
+    from lava_pinn.checkpoint import load_pretrained
+    from lava_pinn.problems import get_problem
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    out = {}
+    try:
+        for name in ("regression-1d", "navier-stokes-tg"):
+            snn = lava_pinn.convert(
+                load_pretrained(name), None, T=16, representation="direct", calibration="none"
+            )
+            prob = get_problem(name)
+            x = prob.domain.sample(32, torch.Generator().manual_seed(0))
+            res = hardware.run(snn, x.numpy(), backend="torch-float")
+            errors = {o: 0.0123 * (k + 1) for k, o in enumerate(prob.outputs)}
+            out[name] = hardware.energy_report(res, errors=errors, label=f"{name} & 50% of_runs")
+    finally:
+        torch.set_num_threads(threads)
+    return out
+
+
+@pytest.mark.parametrize("name", ["regression-1d", "navier-stokes-tg"])
+def test_column_tables_fit_one_paper_column(problem_reports, name):
+    from hardware.latex_tables import COLUMN_PT, tabular_widths_pt
+
+    rep = problem_reports[name]
+    tex = reports.to_latex(rep, label="tab:e")
+    _check_latex(tex)
+    assert reports.latex_problems(tex) == []
+    widths = tabular_widths_pt(tex)
+    assert len(widths) == 2 and max(widths) <= COLUMN_PT, widths
+    assert r"\begin{table}" in tex and r"\begin{table*}" not in tex
+    assert tex.count(r"\\") - 2 == len(rep.estimates) + len(rep.ops.layers)  # + 2 header rows
+    for la in rep.ops.layers:
+        assert f"\n{la.name} & {la.n_out} & " in tex
+    assert r"\& 50\% of\_runs" in tex  # the label, escaped, in the captions
+
+
+@pytest.mark.parametrize("name", ["regression-1d", "navier-stokes-tg"])
+def test_appendix_tables_hold_every_column_within_the_text_width(problem_reports, name):
+    from hardware.latex_tables import TEXT_PT, tabular_widths_pt
+
+    rep = problem_reports[name]
+    tex = reports.to_latex_appendix(rep, label="tab:e")
+    _check_latex(tex)
+    assert reports.latex_problems(tex) == []
+    assert max(tabular_widths_pt(tex)) <= TEXT_PT
+    assert r"\begin{table*}" in tex and r"\begin{table}" not in tex
+    heads = []
+    for block in re.findall(r"\\toprule\n(.*?) \\\\\n\\midrule", tex):
+        heads += block.split(" & ")
+    for rows in (reports.totals_rows(rep), reports.layer_rows(rep)):
+        for key in {k for r in rows for k in r} - {"label", "snn_j", "ann_j", "ann_int8_j"}:
+            assert reports.latex_escape(reports._pretty(key)) in heads, key
+    for la in rep.ops.layers:  # every layer in every part of the per-layer table
+        parts = len(re.findall(r"per layer, every profile", tex))
+        assert tex.count(f"\n{la.name} & ") == parts >= 1
+
+
+def test_latex_tables_escape_every_cell():
+    from hardware.latex_tables import column_tables, tabular_widths_pt
+
+    rep = make_report(label="a_b & 50% #1 {x} ~y ^z $w")
+    for tex in (column_tables(rep, label="tab:a_b"), reports.to_latex_appendix(rep)):
+        _check_latex(tex)
+        assert reports.latex_problems(tex) == []
+        assert r"a\_b \& 50\% \#1 \{x\}" in tex and "$w" not in tex.replace(r"\$w", "")
+    assert r"\label{tab:a\_b}" in column_tables(rep, label="tab:a_b")
+    assert tabular_widths_pt(r"\begin{tabular}{lr}a & b\_c \\ \end{tabular}") == [
+        (1 + 3) * 0.5 * 10 + 2 * 6 * 2
+    ]
+
+
+def test_write_all_writes_the_appendix_tables(tmp_path):
+    paths = reports.write_all(make_report(), tmp_path, stem="e")
+    app = paths["latex_appendix"].read_text()
+    assert paths["latex_appendix"].name == "e_appendix.tex" and r"\begin{table*}" in app
+    _check_latex(app)

@@ -68,6 +68,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "hardware.app.ladder_cli",
     "hardware.app.pipeline_cli",
     "hardware.app.sigma_delta_cli",
+    "hardware.app.figures_cli",
 )
 ENTRY_POINT_GROUP = "lava_pinn.commands"
 

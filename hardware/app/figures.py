@@ -1,32 +1,44 @@
-"""The ``figures`` stage of ``lava-pinn pipeline``: what a reader of the run looks at.
+"""The ``figures`` stage of ``lava-pinn pipeline`` and ``lava-pinn figures DIR``.
 
-* ``figures/fields_t<t>.png`` (``fields.png`` for a problem without a third input): each output
-  field on a ``field_grid x field_grid`` slice of the domain (first two inputs; the third, time,
-  fixed at each of ``field_times``): exact, ANN, the exported SNN run on the Lava backend (on
-  exactly these points), and the two error maps ``|ANN - exact|`` and ``|SNN - exact|``. A 1-D
-  problem gets line plots instead.
-* ``figures/raster.png``: spikes of the exported network for one point (the domain's centre),
-  traced by the torch twin, which is bit-exact with Lava ``fixed_pt``.
-* ``figures/error_vs_T.png``: relative L2 error vs ``T`` of the converted network *as calibrated
-  at the conversion's T*, re-simulated in float (torch) at each ``sweep_T``; the ANN dashed.
-* ``figures/pareto.png``: SNN energy per inference (first profile) vs mean error for the same
-  sweep and for the exported network (torch twin), the ANN as a star.
-* ``figures/figures.npz``: the numbers behind them.
+The stage computes the numbers behind the figures (it needs the problem's code, the checkpoint
+and the exported network) and stores them in ``figures/figures.npz``; drawing works from that
+file and the run directory's other records alone (:func:`render_figures`), so a figure can be
+redrawn at another width or format without the problem's code. Each figure is written as
+``<name>.png`` and ``<name>.pdf`` (or ``.svg``) side by side (:mod:`hardware.figstyle`):
+
+* ``fields_t<t>`` (``fields`` for a problem without a third input): each output field on a
+  ``field_grid x field_grid`` slice of the domain (first two inputs; the third, time, fixed at
+  each of ``field_times``): exact, ANN, the exported SNN run on the Lava backend (on exactly
+  these points), and the error maps ``|ANN - exact|`` and ``|SNN - exact|``, a colorbar on each
+  panel. A 1-D problem gets line plots instead.
+* ``raster``: spikes of the exported network for one point (the domain's centre), traced by the
+  torch twin (bit-exact with Lava ``fixed_pt``), layers separated and named.
+* ``error_vs_T``: relative L2 error (%) vs ``T`` of the converted network *as calibrated at
+  the conversion's T*, re-simulated in float (torch) at each ``sweep_T``; the ANN dashed.
+* ``pareto``: SNN energy per inference (nJ, first profile) vs mean error (%) for the same sweep
+  and for the exported network (torch twin), the ANN as a star.
+* ``energy_pareto``, ``energy_firing_rates`` (from the ``energy`` stage's activity records):
+  one point per network, backends whose predictions are equal (``==``) merged into one
+  (``lava-cpu = torch-twin``).
+* ``streaming`` (a ``lava-pinn sigma-delta`` directory, from ``sigma_delta.json``).
 """
 
 from __future__ import annotations
 
 import io
+import json
 import logging
 from pathlib import Path
 
 import numpy as np
 
+from hardware.figstyle import FigStyle
 from lava_pinn.metrics import field_errors
 
 log = logging.getLogger(__name__)
 
 FIGURE_DATA = "figures.npz"
+RASTER_NEURONS = 48
 
 
 def _time_label(t: float) -> str:
@@ -39,12 +51,14 @@ def field_files(problem, config) -> list[str]:
     return ["fields.png"]
 
 
-def figure_files(rd, config) -> list[Path]:
-    """The files the ``figures`` stage leaves in ``DIR/figures``."""
+def figure_files(rd, config, style: FigStyle | None = None) -> list[Path]:
+    """The files the ``figures`` stage leaves in ``DIR/figures`` (PNG and vector each)."""
     from lava_pinn.problems import get_problem
 
+    vec = (style or FigStyle()).vector
     problem = get_problem(rd.problem)
-    names = [*field_files(problem, config), "raster.png", "error_vs_T.png", "pareto.png"]
+    stems = [n[:-4] for n in field_files(problem, config)] + ["raster", "error_vs_T", "pareto"]
+    names = [f"{s}.{ext}" for s in stems for ext in ("png", vec)]
     return [rd.path / "figures" / n for n in (*names, FIGURE_DATA)]
 
 
@@ -82,64 +96,7 @@ def slice_points(problem, config) -> tuple[np.ndarray, list[tuple[str, float | N
     return np.concatenate(parts), slices
 
 
-def _plot_fields_2d(problem, cols: dict[str, np.ndarray], shape, extent, path: Path, title: str):
-    from hardware.plots import _plt, _save
-
-    plt = _plt()
-    names = list(cols)
-    ref = "exact" if "exact" in cols else names[0]
-    err_cols = [(f"|{n} - {ref}|", np.abs(cols[n] - cols[ref])) for n in names if n != ref]
-    k = len(problem.outputs)
-    ncol = len(names) + len(err_cols)
-    fig, axes = plt.subplots(k, ncol, figsize=(2.3 * ncol, 2.1 * k + 0.4), squeeze=False)
-    for i, out in enumerate(problem.outputs):
-        vals = [cols[n][:, i].reshape(shape) for n in names]
-        vmin, vmax = min(float(v.min()) for v in vals), max(float(v.max()) for v in vals)
-        errs = [e[:, i].reshape(shape) for _, e in err_cols]
-        emax = max((float(e.max()) for e in errs), default=1.0) or 1.0
-        for j, (n, v) in enumerate(zip(names, vals, strict=True)):
-            im = axes[i, j].imshow(
-                v, origin="lower", extent=extent, vmin=vmin, vmax=vmax, cmap="RdBu_r"
-            )
-            axes[i, j].set_title(f"{out}: {n}", fontsize=8)
-        fig.colorbar(im, ax=axes[i, len(names) - 1], fraction=0.046)
-        for j, ((n, _), e) in enumerate(zip(err_cols, errs, strict=True), start=len(names)):
-            im = axes[i, j].imshow(
-                e, origin="lower", extent=extent, vmin=0, vmax=emax, cmap="magma"
-            )
-            axes[i, j].set_title(f"{out}: {n}", fontsize=8)
-        if errs:
-            fig.colorbar(im, ax=axes[i, ncol - 1], fraction=0.046)
-    for ax in axes.ravel():
-        ax.set_xlabel(problem.inputs[0], fontsize=7)
-        ax.set_ylabel(problem.inputs[1], fontsize=7)
-        ax.tick_params(labelsize=6)
-    fig.suptitle(title, fontsize=9)
-    return _save(fig, path)
-
-
-def _plot_fields_1d(problem, x: np.ndarray, cols: dict[str, np.ndarray], path: Path, title: str):
-    from hardware.plots import _plt, _save
-
-    plt = _plt()
-    k = len(problem.outputs)
-    fig, axes = plt.subplots(2, k, figsize=(4.5 * k, 5), squeeze=False)
-    ref = "exact" if "exact" in cols else next(iter(cols))
-    for i, out in enumerate(problem.outputs):
-        for n, v in cols.items():
-            style = {"ls": "--"} if n == ref else {"marker": ".", "ms": 3, "ls": "none"}
-            axes[0, i].plot(x[:, 0], v[:, i], label=n, **style)
-            if n != ref:
-                axes[1, i].semilogy(x[:, 0], np.abs(v[:, i] - cols[ref][:, i]) + 1e-16, label=n)
-        axes[0, i].set_ylabel(out)
-        axes[1, i].set_ylabel(f"|{out} - {ref}|")
-        axes[1, i].set_xlabel(problem.inputs[0])
-        axes[0, i].legend(fontsize=7)
-        axes[1, i].legend(fontsize=7)
-    fig.suptitle(title, fontsize=9)
-    return _save(fig, path)
-
-
+# ------------------------------------------------------------------------------------ compute
 def _snn_on(rd, net_path: Path, x: np.ndarray, backend: str, config, problem) -> np.ndarray:
     import torch
 
@@ -166,7 +123,7 @@ def _ann_on(rd, problem, x: np.ndarray) -> np.ndarray:
     return predict(ck.model, problem, torch.from_numpy(x), ck.hard_bc).numpy()
 
 
-def _fields(rd, config, problem, data: dict) -> list[Path]:
+def _fields_data(rd, config, problem, data: dict, meta: dict) -> None:
     import torch
 
     x, slices = slice_points(problem, config)
@@ -175,26 +132,22 @@ def _fields(rd, config, problem, data: dict) -> list[Path]:
     if problem.has_exact:
         cols["exact"] = problem.exact(torch.from_numpy(x)).numpy()
     cols["ANN"] = _ann_on(rd, problem, x)
-    snn_label = f"SNN ({backend})"
-    cols[snn_label] = _snn_on(rd, rd.require("network"), x, backend, config, problem)
-    data.update(field_x=x, **{f"field_{_key(k)}": v for k, v in cols.items()})
-    out, lo = [], 0
+    cols[f"SNN ({backend})"] = _snn_on(rd, rd.require("network"), x, backend, config, problem)
+    data["field_x"] = x
+    for k, v in cols.items():
+        data[f"field_{_key(k)}"] = v
     box = problem.domain
-    T = (rd.stage("export") or {}).get("info", {}).get("T", "?")
-    for name, t, shape in slices:
-        n = int(np.prod(shape))
-        part = {k: v[lo : lo + n] for k, v in cols.items()}
-        title = f"{problem.name}: exported SNN (T={T}) on {backend}"
-        if t is not None:
-            title += f", {problem.inputs[2]} = {t:g}"
-        path = rd.figures / name
-        if problem.in_features == 1:
-            out.append(_plot_fields_1d(problem, x[lo : lo + n], part, path, title))
-        else:
-            extent = (box.low[0], box.high[0], box.low[1], box.high[1])
-            out.append(_plot_fields_2d(problem, part, shape, extent, path, title))
-        lo += n
-    return out
+    meta.update(
+        inputs=list(problem.inputs),
+        outputs=list(problem.outputs),
+        low=[float(v) for v in box.low],
+        high=[float(v) for v in box.high],
+        field_columns=list(cols),
+        field_keys=[f"field_{_key(k)}" for k in cols],
+        field_backend=backend,
+        slices=[[n[:-4], t, list(s)] for n, t, s in slices],
+        T=(rd.stage("export") or {}).get("info", {}).get("T", "?"),
+    )
 
 
 def _key(label: str) -> str:
@@ -203,35 +156,31 @@ def _key(label: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
 
 
-# ------------------------------------------------------------------------------------ raster
-def _raster(rd, problem, data: dict, per_layer: int = 48) -> Path:
+def _raster_data(rd, problem, data: dict, meta: dict) -> None:
     from exporters import load
     from exporters.twin import run_twin
-    from hardware.plots import plot_raster
 
     net = load(rd.require("network"))
     box = problem.domain
     x0 = ((np.asarray(box.low) + np.asarray(box.high)) / 2)[None, :]
     res = run_twin(net, x0, trace=True)
-    blocks = [s[0, :, :per_layer] for s in res.spikes]
-    spikes = np.concatenate(blocks, axis=1)
-    data.update(raster_x=x0, raster=spikes)
-    where = ", ".join(f"{n}={v:g}" for n, v in zip(problem.inputs, x0[0], strict=True))
-    title = (
-        f"{per_layer} neurons x {len(blocks)} layers, point ({where})\n"
-        "torch twin (= Lava fixed_pt), layer-local time"
-    )
-    return plot_raster(spikes, rd.figures / "raster.png", title=title)
+    names = []
+    for k, s in enumerate(res.spikes):
+        data[f"raster_{k}"] = s[0, :, :RASTER_NEURONS]
+        la = net.hidden[k] if k < len(net.hidden) else None
+        name = getattr(la, "name", "") or ""
+        names.append(name if name and name != "layer" else f"hidden {k + 1}")
+    data["raster_x"] = x0
+    meta["raster_layers"] = names
 
 
-# ------------------------------------------------------------------------------------ sweep
 def _subset(n: int, k: int, seed: int) -> np.ndarray:
     if k >= n:
         return np.arange(n)
     return np.sort(np.random.default_rng(seed).choice(n, size=k, replace=False))
 
 
-def _sweep(rd, config, problem, data: dict, bar) -> dict:
+def _sweep(rd, config, problem, data: dict, meta: dict, bar) -> dict:
     """Float SNN (as calibrated) at each ``T`` of ``sweep_T``: errors and energy per inference."""
     import torch
 
@@ -262,13 +211,10 @@ def _sweep(rd, config, problem, data: dict, bar) -> dict:
         for o in outs:
             rows[o].append(errs[o])
         bar.update()
-    data.update(
-        sweep_T=np.array(rows["T"]),
-        sweep_energy_j=np.array(rows["energy_j"]),
-        sweep_errors=np.array([rows[o] for o in outs]).T,
-        sweep_ann_errors=np.array([ann_err[o] for o in outs]),
-    )
-    return {"rows": rows, "ann": ann_err, "T_calibrated": snn.T, "points": len(idx)}
+    sw = {"rows": rows, "ann": ann_err, "T_calibrated": snn.T, "points": len(idx)}
+    meta["sweep"] = {**sw, "profile": _profile_name(profile)}
+    meta["deployed"] = _deployed_point(rd, config, outs)
+    return sw
 
 
 def _profile_name(spec: str) -> str:
@@ -277,58 +223,25 @@ def _profile_name(spec: str) -> str:
     return (load_profile(spec) if spec.endswith(".toml") else get_profile(spec)).name
 
 
-def _sweep_plots(rd, config, problem, sw: dict) -> list[Path]:
-    from hardware.plots import ParetoPoint, plot_error_vs_T, plot_pareto
-
-    outs = list(problem.outputs)
-    rows, Tc = sw["rows"], sw["T_calibrated"]
-    label = f"float SNN, calibrated at T={Tc}"
-    errors = {f"{o} ({label})": rows[o] for o in outs}
-    mean = [float(np.mean([rows[o][i] for o in outs])) for i in range(len(rows["T"]))]
-    if len(outs) > 1:
-        errors[f"mean over {', '.join(outs)}"] = mean
-    ann_mean = float(np.mean([sw["ann"][o] for o in outs]))
-    p1 = plot_error_vs_T(
-        rows["T"],
-        errors,
-        rd.figures / "error_vs_T.png",
-        ann_error=ann_mean,
-        ylabel=f"rel. L2 vs exact ({sw['points']} grid points)",
-    )
-    pts = [
-        ParetoPoint(label, T, e, m)
-        for T, e, m in zip(rows["T"], rows["energy_j"], mean, strict=True)
-    ]
-    deployed = _deployed_point(rd, config, outs)
-    if deployed is not None:
-        pts.append(deployed)
-    prof = _profile_name(config.profiles[0])
-    p2 = plot_pareto(
-        pts,
-        rd.figures / "pareto.png",
-        ann=(float(rows["ann_energy_j"][0]), ann_mean),
-        xlabel=f"energy per inference (J): SNN {prof}, ANN cmos-45nm",
-    )
-    return [p1, p2]
-
-
-def _deployed_point(rd, config, outs):
+def _deployed_point(rd, config, outs) -> dict | None:
     """The exported network (torch twin on the grid) with its energy from the energy stage."""
-    from hardware.plots import ParetoPoint
-
     run = (rd.stage("run") or {}).get("info", {})
     energy = (rd.stage("energy") or {}).get("info", {}).get("totals", {})
     twin = run.get("torch-twin")
     prof = _profile_name(config.profiles[0])
     if not twin or prof not in energy:
         return None
+    lava = [b for b in run if isinstance(run[b], dict) and b.startswith("lava")]
+    label = "exported: " + " = ".join([*lava, "torch-twin"]) if lava else "exported (twin)"
     mean = float(np.mean([twin["rel_l2"][o] for o in outs]))
-    return ParetoPoint(
-        "exported (integer, twin)", int(twin["T"]), energy[prof]["snn_pj"] * 1e-12, mean
-    )
+    return {
+        "label": label,
+        "T": int(twin["T"]),
+        "energy_j": energy[prof]["snn_pj"] * 1e-12,
+        "error": mean,
+    }
 
 
-# ------------------------------------------------------------------------------------ stage
 def figures_options(c) -> dict:
     """What ``run.json`` records for the figures stage of pipeline config ``c``."""
     return {
@@ -342,23 +255,29 @@ def figures_options(c) -> dict:
     }
 
 
-def make_figures(rd, config, bar) -> list[Path]:
-    """Write every figure of the stage and ``figures/figures.npz``; records stage ``figures``."""
+def make_figures(rd, config, bar, style: FigStyle | None = None) -> list[Path]:
+    """Compute and store ``figures/figures.npz``, then draw every figure from the run dir;
+    records stage ``figures``."""
     from lava_pinn.checkpoint import atomic_write_bytes
     from lava_pinn.problems import get_problem
 
     problem = get_problem(rd.problem)
     data: dict[str, np.ndarray] = {}
-    paths = _fields(rd, config, problem, data)
+    meta: dict = {"problem": problem.name}
+    _fields_data(rd, config, problem, data, meta)
     bar.update()
-    paths.append(_raster(rd, problem, data))
+    _raster_data(rd, problem, data, meta)
     bar.update()
-    sw = _sweep(rd, config, problem, data, bar)
-    paths += _sweep_plots(rd, config, problem, sw)
-    bar.update()
+    sw = _sweep(rd, config, problem, data, meta, bar)
+    data["meta"] = np.array(json.dumps(meta, default=float))
     buf = io.BytesIO()
     np.savez(buf, **data)
-    paths.append(atomic_write_bytes(rd.figures / FIGURE_DATA, buf.getvalue()))
+    npz = atomic_write_bytes(rd.figures / FIGURE_DATA, buf.getvalue())
+    paths, notes = render_figures(rd, style)
+    for n in notes:
+        log.info("%s", n)
+    bar.update()
+    paths.append(npz)
     rd.record(
         "figures",
         figures_options(config),
@@ -367,4 +286,56 @@ def make_figures(rd, config, bar) -> list[Path]:
     return paths
 
 
-__all__ = ["FIGURE_DATA", "figure_files", "make_figures", "slice_points"]
+# ------------------------------------------------------------------------------------ draw
+def load_figure_data(rd) -> tuple[dict, dict] | None:
+    """``(arrays, meta)`` of ``figures/figures.npz``, or ``None`` where the stage never ran."""
+    p = rd.path / "figures" / FIGURE_DATA
+    if not p.is_file():
+        return None
+    with np.load(p, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    if "meta" not in arrays:
+        return None
+    return arrays, json.loads(str(arrays.pop("meta")))
+
+
+def render_figures(rd, style: FigStyle | None = None) -> tuple[list[Path], list[str]]:
+    """Draw every figure the run directory's records allow; ``(paths, notes)``: each note one
+    line saying which figures were left out and why. Needs no problem code."""
+    from hardware.app import figures_draw as fd
+
+    style = style or FigStyle()
+    paths: list[Path] = []
+    notes: list[str] = []
+    loaded = load_figure_data(rd)
+    if loaded is None:
+        if (rd.path / "run.json").is_file() and rd.problem:
+            notes.append(
+                "fields, raster, error_vs_T and pareto not drawn: they need "
+                f"figures/figures.npz, which `lava-pinn pipeline {rd.problem} --out {rd.path}` "
+                "writes (its figures stage needs the problem's code and the network)"
+            )
+    else:
+        arrays, meta = loaded
+        paths += fd.fields(rd.figures, arrays, meta, style)
+        paths += fd.raster(rd.figures, arrays, meta, style)
+        paths += fd.sweep(rd.figures, meta, style)
+    p, n = fd.energy(rd, style)
+    paths += p
+    notes += n
+    sd = rd.path / "sigma_delta.json"
+    if sd.is_file():
+        rec = json.loads(sd.read_text())
+        if "stream" in rec:
+            paths += fd.streaming(rd.path / "figures", rec["stream"], style)
+    return paths, notes
+
+
+__all__ = [
+    "FIGURE_DATA",
+    "figure_files",
+    "load_figure_data",
+    "make_figures",
+    "render_figures",
+    "slice_points",
+]

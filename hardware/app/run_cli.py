@@ -19,7 +19,8 @@ is given) and writes
 name or a TOML profile file) with the ANN beside it, puts the errors of ``predictions.npz``
 next to it, and writes
 ``DIR/energy.json``, ``energy_layers.csv``, ``energy_totals.csv``, ``energy.md``, ``energy.tex``
-and ``DIR/figures/energy_{firing_rates,pareto}.png``; stage ``energy`` in ``run.json``.
+(tables that fit one paper column), ``energy_appendix.tex`` (every column, ``table*``) and
+``DIR/figures/energy_{firing_rates,pareto}.png``; stage ``energy`` in ``run.json``.
 
 The work is :func:`hardware.app.stages.run_stage` and :func:`~hardware.app.stages.energy_stage`
 (what ``lava-pinn pipeline`` calls too); their flags come from

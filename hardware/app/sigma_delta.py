@@ -355,30 +355,11 @@ def stream_sweep(job: DeltaJob, prob, model, inet, finish, names) -> dict:
 
 
 def _plot_stream(stream: dict, out: Path) -> None:
-    import matplotlib
+    """``out/streaming.png`` and ``.pdf`` (:func:`hardware.plots.plot_streaming`, full width)."""
+    from hardware.figstyle import FigStyle
+    from hardware.plots import plot_streaming
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = stream["rows"]
-    k = [r["frames"] for r in rows]
-    fig, ax = plt.subplots(1, 2, figsize=(7.0, 2.8), constrained_layout=True)
-    ax[0].loglog(k, [r["messages_per_point_frame"] for r in rows], "o-", label="messages")
-    ax[0].loglog(k, [r["synops_per_point_frame"] for r in rows], "s-", label="synaptic ops")
-    ax[0].set_xlabel("frames over the sweep")
-    ax[0].set_ylabel("per point and frame")
-    ax[0].legend(fontsize=7)
-    for p in rows[0]["energy_nj_per_point_frame"]:
-        ax[1].loglog(k, [r["energy_nj_per_point_frame"][p] for r in rows], "o-", label=p)
-    ax[1].axhline(rows[0]["ann_fp32_nj"], color="k", ls="--", lw=1, label="ANN FP32")
-    ax[1].axhline(rows[0]["ann_int8_nj"], color="k", ls=":", lw=1, label="ANN INT8")
-    ax[1].set_xlabel("frames over the sweep")
-    ax[1].set_ylabel("energy (nJ per point-frame)")
-    ax[1].legend(fontsize=6)
-    out.mkdir(parents=True, exist_ok=True)
-    for ext in ("png", "pdf"):
-        fig.savefig(out / f"streaming.{ext}", dpi=200)
-    plt.close(fig)
+    plot_streaming(stream, out / "streaming", style=FigStyle("full"))
 
 
 def _pct(v: float) -> str:

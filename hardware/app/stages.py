@@ -534,12 +534,14 @@ def energy_stage(rd: RunDir, options: EnergyOptions):
     """Price the measured activity of ``rd``; records stage ``energy``.
 
     Writes ``DIR/energy.json``, ``energy_layers.csv``, ``energy_totals.csv``, ``energy.md``,
-    ``energy.tex`` and ``DIR/figures/energy_{firing_rates,pareto}.png``: the report of the
+    ``energy.tex`` (one paper column), ``energy_appendix.tex`` (every column) and
+    ``DIR/figures/energy_{firing_rates,pareto}.png``: the report of the
     chosen backend, every other backend with activity beside it in the Pareto figure. Returns
     the :class:`~hardware.costing.EnergyReport` of that backend (``run.json`` holds the files,
     the totals per profile, the backend and the profile names).
     """
-    from hardware import plots, reports
+    from hardware import reports
+    from hardware.app.figures_draw import energy_figures
     from hardware.costing import energy_report, load_activity
 
     profiles = [_profile(p) for p in options.profiles]
@@ -561,20 +563,7 @@ def energy_stage(rd: RunDir, options: EnergyOptions):
     rep = reps[main_backend]
     paths = reports.write_all(rep, rd.path, stem="energy")
     act = load_activity(rd.file("activity", backend=main_backend)).activity
-    figs = rd.figures
-    rates = {la.name: r for la, r in zip(act.layers, act.firing_rates(), strict=True)}
-    paths["firing_rates"] = plots.plot_firing_rates(rates, figs / "energy_firing_rates.png")
-    first = profiles[0].name
-    pts = []
-    for b, r in reps.items():
-        if r.errors:
-            err = float(np.mean([v for _, v in r.errors]))
-            e = r.estimate_for(first)
-            pts.append(plots.ParetoPoint(b, r.ops.T, e.snn_total_j, err))
-    if pts:
-        paths["pareto"] = plots.plot_pareto(
-            pts, figs / "energy_pareto.png", xlabel=f"SNN energy per inference (J), {first}"
-        )
+    paths.update(energy_figures(rd, reps, act, main_backend, profiles[0].name))
     info = {
         "files": [str(p.name) for p in paths.values()],
         "totals": _totals(rep),

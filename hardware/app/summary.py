@@ -114,7 +114,7 @@ def summarize(rd) -> Summary:
             p = rd.file(key)
             if p.is_file() or key == "report":
                 arts.append((spec.description, p))
-    for name in ("energy.md", "energy.tex", "network.net", "pipeline.log"):
+    for name in ("energy.md", "energy.tex", "energy_appendix.tex", "network.net", "pipeline.log"):
         if (rd.path / name).is_file():
             arts.append((_EXTRA.get(name, name), rd.path / name))
     figs = (
@@ -140,7 +140,8 @@ def summarize(rd) -> Summary:
 
 _EXTRA = {
     "energy.md": "energy report (Markdown)",
-    "energy.tex": "energy report (LaTeX, booktabs)",
+    "energy.tex": "energy tables for one paper column (LaTeX, booktabs)",
+    "energy_appendix.tex": "energy tables, every column (LaTeX table*, for an appendix)",
     "network.net": "lava-dl netx network",
     "pipeline.log": "what each pipeline stage printed and warned",
 }
@@ -278,7 +279,8 @@ def to_markdown(s: Summary) -> str:
             *_fmt_md(*_energy_table(s)),
             "",
             "Constants, sources and assumptions: [energy.md](energy.md) "
-            "(LaTeX: [energy.tex](energy.tex)).",
+            "(LaTeX: [energy.tex](energy.tex), one paper column; every column: "
+            "[energy_appendix.tex](energy_appendix.tex)).",
         ]
     found = next(iter(s.resources.values()), None)  # the same integer network on each backend
     if found and (found.get("violations") or found.get("requirements")):
