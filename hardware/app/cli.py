@@ -17,6 +17,7 @@ import dataclasses
 import importlib
 import json
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -398,6 +399,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _hint_for(err: BaseException) -> str:
     text = str(err)
+    if "is being written by" in text:
+        return "wait for that command to finish, or set LAVA_PINN_WAIT=SECONDS to wait for it"
     if "unknown problem" in text:
         return "run `lava-pinn problems` for the list"
     if "MLPs only" in text:
@@ -439,6 +442,9 @@ def main(argv: list[str] | None = None) -> int:
             from hardware.app.usermodules import load_from_argv
 
             argv = load_from_argv(argv)  # --problem-module FILE, $LAVA_PINN_PROBLEM_MODULES
+            from hardware.app import rundir_lock
+
+            rundir_lock.COMMAND = shlex.join([PROG, *argv])  # who writes, in run.json and locks
             parser = build_parser()
             args = parser.parse_args(argv)
             if not getattr(args, "command", None):
@@ -470,6 +476,9 @@ def main(argv: list[str] | None = None) -> int:
         from hardware.app.usermodules import forget_given
 
         forget_given()  # the files stay imported; later run directories no longer record them
+        from hardware.app import rundir_lock
+
+        rundir_lock.COMMAND = None
         if threads is not None:
             torch.set_num_threads(threads)
         if previous is not None:

@@ -16,12 +16,13 @@
 
 from __future__ import annotations
 
-import io
 import logging
 from pathlib import Path
 
 import numpy as np
 
+from hardware.app.provenance import writes
+from hardware.app.rundir import npz_bytes
 from lava_pinn.metrics import field_errors
 
 log = logging.getLogger(__name__)
@@ -342,8 +343,10 @@ def figures_options(c) -> dict:
     }
 
 
+@writes("figures")
 def make_figures(rd, config, bar) -> list[Path]:
-    """Write every figure of the stage and ``figures/figures.npz``; records stage ``figures``."""
+    """Write every figure of the stage and ``figures/figures.npz``; records stage ``figures``
+    with the files it drew from (checkpoint, networks, energy report, twin predictions)."""
     from lava_pinn.checkpoint import atomic_write_bytes
     from lava_pinn.problems import get_problem
 
@@ -356,13 +359,16 @@ def make_figures(rd, config, bar) -> list[Path]:
     sw = _sweep(rd, config, problem, data, bar)
     paths += _sweep_plots(rd, config, problem, sw)
     bar.update()
-    buf = io.BytesIO()
-    np.savez(buf, **data)
-    paths.append(atomic_write_bytes(rd.figures / FIGURE_DATA, buf.getvalue()))
+    paths.append(atomic_write_bytes(rd.figures / FIGURE_DATA, npz_bytes(data)))
+    inputs = [rd.file(k).name for k in ("checkpoint", "snn", "network", "energy")]
+    pred = rd.load_predictions() if rd.file("predictions").is_file() else {}
+    inputs += [f"{rd.file('predictions').name}#{k}" for k in ("snn_torch_twin",) if k in pred]
     rd.record(
         "figures",
         figures_options(config),
         {"files": [p.name for p in paths], "sweep": sw["rows"], "sweep_points": sw["points"]},
+        inputs=[i for i in inputs if rd.digest(i) is not None],
+        outputs=[str(p.relative_to(rd.path)) for p in paths],
     )
     return paths
 

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from hardware.app import usermodules
+from hardware.app.provenance import earlier_backends, writes
 from hardware.app.rundir import RunDir, RunDirError
 from lava_pinn.conversion.options import ConvertOptions
 from lava_pinn.metrics import field_errors
@@ -72,6 +73,7 @@ class CheckpointOptions:
         return {"source": "trained" if self.train else "pretrained", "seed": self.seed}
 
 
+@writes("train")
 def checkpoint_stage(rd: RunDir, problem: str, options: CheckpointOptions, *, progress=True):
     """Write ``DIR/checkpoint.pt`` for ``problem``: the pretrained one, or a freshly trained one.
 
@@ -107,7 +109,7 @@ def checkpoint_stage(rd: RunDir, problem: str, options: CheckpointOptions, *, pr
         "rel_l2": ck.metrics.get("rel_l2", {}),
         "seconds": time.perf_counter() - t0,
     }
-    rd.record("train", options.to_dict(), info)
+    rd.record("train", options.to_dict(), info, outputs=[dest.name])
     return ck
 
 
@@ -119,6 +121,7 @@ def calibration_points(problem: str, params: dict, n: int, seed: int, boundary: 
     return default_calibration_points(problem, dict(params), n, seed, boundary)
 
 
+@writes("convert")
 def convert_stage(rd: RunDir, options: ConvertOptions):
     """Convert ``DIR/checkpoint.pt`` into ``DIR/snn.pt``; records stage ``convert``.
 
@@ -160,7 +163,7 @@ def convert_stage(rd: RunDir, options: ConvertOptions):
         "seconds": seconds,
         "checkpoint_sha256": ck.sha256,
     }
-    rd.record("convert", options.to_dict(), info)
+    rd.record("convert", options.to_dict(), info, inputs=[ck_path.name], outputs=[path.name])
     log.info("converted %s in %.1f s -> %s", ck_path, seconds, path)
     return snn
 
@@ -216,6 +219,7 @@ class ExportOptions:
         return asdict(self)
 
 
+@writes("export")
 def export_stage(rd, options: ExportOptions) -> Path:
     """``DIR/snn.pt`` -> ``DIR/network.h5`` (and ``network.net`` with ``netx``); records stage
     ``export`` with the quantization summary. Returns the artifact path."""
@@ -261,7 +265,7 @@ def export_stage(rd, options: ExportOptions) -> Path:
         "sizes": list(art.network.sizes),
         "T": art.network.T,
     }
-    rd.record("export", options.to_dict(), info)
+    rd.record("export", options.to_dict(), info, inputs=[snn_path.name], outputs=files)
     return path
 
 
@@ -381,6 +385,7 @@ def _snn_outputs(problem, net, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return y
 
 
+@writes("run")
 def run_stage(
     rd: RunDir,
     options: RunOptions,
@@ -396,7 +401,9 @@ def run_stage(
     why a backend cannot run). Writes ``DIR/predictions.npz`` (``x``, ``exact`` or
     ``reference``, ``ann``, ``snn_<backend>``: NaN off a backend's subset) and
     ``DIR/activity_<backend>.json``. ``say`` receives one line per backend (and a header),
-    ``on_backend(name)`` is called after each backend. Returns the recorded info.
+    ``on_backend(name)`` is called after each backend. Results of backends an earlier run
+    measured are kept while they came from the same network on the same points, else removed
+    (:func:`~hardware.app.provenance.earlier_backends`). Returns the recorded info.
     """
     import hardware
     from hardware.backends import BackendUnavailable, get_backend
@@ -404,6 +411,10 @@ def run_stage(
 
     say = say or (lambda line: None)
     nets = {}
+
+    def network_of(b: str) -> str:
+        return rd.file("snn" if get_backend(b).needs == "float" else "network").name
+
     for b in options.backends:  # check every artifact and backend before running anything
         needs = get_backend(b).needs
         nets[b] = hardware.load_network(rd.require("snn" if needs == "float" else "network"), b)
@@ -433,6 +444,10 @@ def run_stage(
         errs_ann = field_errors(y, ann, problem.outputs) if ann is not None else {}
         info[b] = {
             **res.summary(),
+            "network": network_of(b),
+            "network_sha256": rd.digest(network_of(b)),
+            "points": int(idx.size),
+            "seed": options.seed,
             "rel_l2": errs,
             "rel_l2_vs_ann": errs_ann,
             "spikes_per_sample": float(res.layer_spikes.sum()) / res.n_points,
@@ -449,7 +464,14 @@ def run_stage(
         if on_backend is not None:
             on_backend(b)
     rd.save_predictions(**arrays)
-    rd.record("run", options.to_dict(), info)
+    kept, kept_refs = earlier_backends(rd, options.backends, network_of, say)
+    info.update(kept)
+    inputs = sorted({network_of(b) for b in options.backends})
+    if ann is not None:
+        inputs.append(rd.file("checkpoint").name)
+    outputs = [f"{rd.file('predictions').name}#{k}" for k in arrays if k != "x"]
+    outputs += [rd.file("activity", backend=b).name for b in options.backends] + kept_refs
+    rd.record("run", options.to_dict(), info, inputs=inputs, outputs=outputs)
     return info
 
 
@@ -506,7 +528,7 @@ def _pick_backend(rd: RunDir, wanted: str | None) -> str:
         rd.require("activity", backend=wanted)
         return wanted
     for b in ENERGY_BACKENDS:
-        if rd.file("activity", backend=b).is_file():
+        if b in _measured(rd) and rd.file("activity", backend=b).is_file():
             return b
     rd.require("activity", backend="lava-cpu")  # raises, naming `lava-pinn run`
     raise AssertionError("unreachable")  # pragma: no cover
@@ -530,6 +552,7 @@ def prediction_errors(rd: RunDir, backend: str) -> dict[str, float]:
     return field_errors(pred[key], pred[ref_key], outputs, gauge)
 
 
+@writes("energy")
 def energy_stage(rd: RunDir, options: EnergyOptions):
     """Price the measured activity of ``rd``; records stage ``energy``.
 
@@ -545,7 +568,9 @@ def energy_stage(rd: RunDir, options: EnergyOptions):
     profiles = [_profile(p) for p in options.profiles]
     main_backend = _pick_backend(rd, options.backend)
     others = [
-        b for b in ENERGY_BACKENDS if b != main_backend and rd.file("activity", backend=b).is_file()
+        b
+        for b in ENERGY_BACKENDS
+        if b != main_backend and b in _measured(rd) and rd.file("activity", backend=b).is_file()
     ]
     reps = {}
     for b in [main_backend, *others]:
@@ -581,8 +606,23 @@ def energy_stage(rd: RunDir, options: EnergyOptions):
         "backend": main_backend,
         "profiles": [p.name for p in profiles],
     }
-    rd.record("energy", options.to_dict(), info)
+    inputs = [rd.file("activity", backend=b).name for b in reps]
+    if rd.file("predictions").is_file():
+        pred = rd.load_predictions()
+        keys = [array_key(b) for b in reps] + ["exact", "reference"]
+        inputs += [f"{rd.file('predictions').name}#{k}" for k in keys if k in pred]
+    inputs += [str(Path(p).resolve()) for p in options.profiles if p.endswith(".toml")]
+    outputs = [str(p.relative_to(rd.path)) for p in paths.values()]
+    rd.record("energy", options.to_dict(), info, inputs=inputs, outputs=outputs)
     return rep
+
+
+def _measured(rd: RunDir) -> set[str]:
+    """The backends whose results the ``run`` record holds (all with activity where none)."""
+    run = rd.stage("run")
+    if run is None:
+        return set(ENERGY_BACKENDS)
+    return {b for b, bi in run.get("info", {}).items() if isinstance(bi, dict) and "backend" in bi}
 
 
 def _totals(rep) -> dict:

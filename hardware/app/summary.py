@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hardware.app.provenance import stale_message
 from hardware.app.stages import ENERGY_BACKENDS, array_key
 from lava_pinn.metrics import field_errors
 
@@ -97,6 +98,12 @@ def summarize(rd) -> Summary:
         rows.append(Row(f"SNN {b}", n, e, e_ann, rate, bi.get("wall_s")))
     notes += _agreement(pred, backends)
     energy_rec = (rd.stage("energy") or {}).get("info", {})
+    for stage in ("energy", "figures"):
+        stale = stale_message(rd, stage)
+        if stale:  # never beside results it was not made from
+            notes.append(stale + ("; its numbers are left out here" if stage == "energy" else ""))
+            if stage == "energy":
+                energy_rec = {}
     energy_opts = (rd.stage("energy") or {}).get("options", {})
     arts = []
     from hardware.app.rundir import ARTIFACTS
@@ -301,9 +308,19 @@ def write_report(rd) -> Path:
     """Write ``DIR/report.md`` atomically and record stage ``report``; returns its path."""
     from lava_pinn.checkpoint import atomic_write_bytes
 
-    s = summarize(rd)
-    path = atomic_write_bytes(rd.file("report"), to_markdown(summarize(rd)).encode())
-    rd.record("report", {}, {"rows": [r.label for r in s.rows]})
+    with rd.writing("stage report"):
+        s = summarize(rd)
+        path = atomic_write_bytes(rd.file("report"), to_markdown(s).encode())
+        backends = [r.label.removeprefix("SNN ") for r in s.rows if r.label.startswith("SNN ")]
+        inputs = [rd.file("predictions").name, rd.file("energy").name]
+        inputs += [rd.file("activity", backend=b).name for b in backends]
+        rd.record(
+            "report",
+            {},
+            {"rows": [r.label for r in s.rows]},
+            inputs=[i for i in inputs if rd.digest(i) is not None],
+            outputs=[path.name],
+        )
     return path
 
 
