@@ -238,14 +238,16 @@ def _train_run(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise CLIError(f"--out {out} exists and is not a folder", "pass a folder path")
     rd = _run_dir(out, create=True)
-    rd.set_problem(problem.name)
-    result = train(problem, model_config, config, progress=not args.quiet)
-    path = result.save(rd.file("checkpoint"))
-    rd.record(
-        "train",
-        {"source": "trained", "seed": config.seed, "model": model_config.describe()},
-        {"rel_l2": result.metrics.get("rel_l2", {})},
-    )
+    with rd.writing("stage train"):  # the whole training: no other writer meanwhile
+        rd.set_problem(problem.name)
+        result = train(problem, model_config, config, progress=not args.quiet)
+        path = result.save(rd.file("checkpoint"))
+        rd.record(
+            "train",
+            {"source": "trained", "seed": config.seed, "model": model_config.describe()},
+            {"rel_l2": result.metrics.get("rel_l2", {})},
+            outputs=[path.name],
+        )
     m = result.metrics
     print(f"problem     {problem.name} {problem.param_values}")
     print(f"model       {model_config.describe()}{' (hard BC)' if config.hard_bc else ''}")
