@@ -13,6 +13,7 @@ and exit with status 2; ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import importlib
 import json
@@ -401,6 +402,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _hint_for(err: BaseException) -> str:
     text = str(err)
+    if "cannot finish: worker process" in text:
+        return "run the same command again (finished stages are kept)"
     if "is being written by" in text:
         return "wait for that command to finish, or set LAVA_PINN_WAIT=SECONDS to wait for it"
     if "unknown problem" in text:
@@ -424,6 +427,23 @@ def _terminate(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+_fork_hook: list[bool] = []
+
+
+def _children_die_quietly_on_sigterm() -> None:
+    """A process forked while :func:`_terminate` handles SIGTERM (a Lava worker) gets the
+    default back: stopped with SIGTERM, it ends without a KeyboardInterrupt traceback."""
+
+    def reset() -> None:
+        if signal.getsignal(signal.SIGTERM) is _terminate:
+            with contextlib.suppress(ValueError):
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    if not _fork_hook:
+        os.register_at_fork(after_in_child=reset)
+        _fork_hook.append(True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``lava-pinn``; returns the exit status (0 ok, 2 usage/input error,
     130 interrupted). SIGTERM is handled like Ctrl-C, so a killed background run still stops
@@ -436,6 +456,7 @@ def main(argv: list[str] | None = None) -> int:
     threads = torch.get_num_threads() if torch is not None else None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _terminate)
+        _children_die_quietly_on_sigterm()
     try:
         with warnings.catch_warnings():
             if console and not debug:  # a caller's own warning capture stays in charge
