@@ -31,9 +31,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import io
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +44,7 @@ from exporters.intnet import IntegerNetwork, IntLayer, IntReadout
 from exporters.quant_report import QuantizationReport
 from exporters.quantizer import quantize
 from lava_pinn._version import __version__
+from lava_pinn.checkpoint import atomic_write_bytes
 from lava_pinn.conversion.network import OutputLayer, SpikingLayer, SpikingNetwork
 
 FORMAT = "lava-pinn-artifact"
@@ -300,26 +301,26 @@ def export(
         net, report = quantize(snn, calibration_inputs, **quantize_options)
         float_snn = snn
     manifest = _manifest(net, float_snn, report, _source_sha(source, float_snn))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    # Built in memory, then written in one go: a full disk or a file-size limit then fails in
+    # a plain write (OSError, the temporary file removed, the previous artifact untouched)
+    # and never inside the HDF5 library, which can crash on a failed write.
+    buf = io.BytesIO()
+    with h5py.File(buf, "w") as f:
+        for k, v in manifest.items():
+            f.attrs[k] = v
+        _write_network(f.create_group("network"), net)
+        if report is not None:
+            f.create_group("report").attrs["json"] = json.dumps(report.to_dict())
+        if float_snn is not None:
+            _write_float(f.create_group("float_snn"), float_snn)
+        f.attrs[_HASH_ATTR] = _content_hash(f)
     try:
-        with h5py.File(tmp, "w") as f:
-            for k, v in manifest.items():
-                f.attrs[k] = v
-            _write_network(f.create_group("network"), net)
-            if report is not None:
-                f.create_group("report").attrs["json"] = json.dumps(report.to_dict())
-            if float_snn is not None:
-                _write_float(f.create_group("float_snn"), float_snn)
-            f.attrs[_HASH_ATTR] = _content_hash(f)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+        return atomic_write_bytes(path, buf.getvalue())
+    except OSError as err:
+        raise ArtifactError(
+            f"export: could not write {path} ({err.strerror or err}); the previous file, if "
+            f"any, is unchanged"
+        ) from err
 
 
 # --------------------------------------------------------------------------- reading

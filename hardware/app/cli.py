@@ -401,7 +401,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _hint_for(err: BaseException) -> str:
+    import errno
+
     text = str(err)
+    disk = isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+    if disk or "could not write" in text:
+        return (
+            "free disk space (or raise the file-size limit) and run the command again; "
+            "the files it would have replaced are unchanged"
+        )
     if "cannot finish: worker process" in text:
         return "run the same command again (finished stages are kept)"
     if "is being written by" in text:

@@ -30,6 +30,7 @@ import hashlib
 import io
 import json
 import os
+import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ import numpy as np
 
 from hardware.app import rundir_lock, usermodules
 from lava_pinn._version import __version__
+from lava_pinn.checkpoint import _file_mode as file_mode
 from lava_pinn.checkpoint import atomic_write_bytes
 from lava_pinn.registry import Registry
 
@@ -392,6 +394,11 @@ class RunDir:
             return self._save_predictions(arrays)
 
     def _save_predictions(self, arrays: dict[str, np.ndarray]) -> Path:
+        return atomic_write_bytes(self.file("predictions"), self.predictions_bytes(arrays))
+
+    def predictions_bytes(self, arrays: dict[str, np.ndarray]) -> bytes:
+        """``predictions.npz`` with ``arrays`` merged in (what :meth:`save_predictions`
+        writes): a new ``x`` drops the old arrays."""
         p = self.file("predictions")
         old: dict[str, np.ndarray] = {}
         if p.is_file():
@@ -399,7 +406,14 @@ class RunDir:
             if "x" in old and "x" in arrays and not np.array_equal(old["x"], arrays["x"]):
                 old = {}  # new evaluation points: the old outputs no longer belong to them
         old.update({k: np.asarray(v) for k, v in arrays.items()})
-        return atomic_write_bytes(p, npz_bytes(old))
+        return npz_bytes(old)
+
+    def write_files(self, files: dict[Path, bytes]) -> None:
+        """Write several files of one stage all or none: every one to a temporary file first
+        (a full disk or a write error then removes them all and leaves every previous file as
+        it was), then each renamed over its old one."""
+        with self.writing("files"):
+            write_all_or_none(files)
 
     def drop_predictions(self, *keys: str) -> None:
         """Remove arrays from ``predictions.npz`` (those of a backend whose results went
@@ -412,6 +426,32 @@ class RunDir:
             if any(k in arrays for k in keys):
                 kept = {k: v for k, v in arrays.items() if k not in keys}
                 atomic_write_bytes(p, npz_bytes(kept))
+
+
+def write_all_or_none(files: dict[Path, bytes]) -> None:
+    """Write ``{path: bytes}`` so that a failure leaves every old file as it was and no
+    temporary file behind: all written and synced to temporaries, then renamed in order."""
+    tmps: list[tuple[str, Path]] = []
+    path = None
+    try:
+        for path, data in files.items():
+            path = Path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            tmps.append((tmp, path))
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, file_mode())
+    except BaseException as err:
+        for tmp, _ in tmps:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, OSError) and err.filename is None and path is not None:
+            err.filename = str(path)
+        raise
+    for tmp, path in tmps:
+        os.replace(tmp, path)
 
 
 def file_digest(path: str | os.PathLike) -> str:

@@ -17,7 +17,7 @@ import logging
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -407,7 +407,7 @@ def run_stage(
     """
     import hardware
     from hardware.backends import BackendUnavailable, get_backend
-    from hardware.costing import save_activity
+    from hardware.costing import activity_bytes, record_of
 
     say = say or (lambda line: None)
     nets = {}
@@ -431,6 +431,7 @@ def run_stage(
     if ann is not None:
         arrays["ann"] = ann
     info: dict[str, Any] = {"problem": problem.name, "points_total": int(x.shape[0])}
+    files: dict[Path, bytes] = {}
     say(f"{problem.name}: evaluation grid of {x.shape[0]} points")
     for b in options.backends:
         idx = _subset(x.shape[0], options.points_for(b), options.seed)
@@ -439,7 +440,11 @@ def run_stage(
         y = np.full((x.shape[0], res.y.shape[1]), np.nan)
         y[idx] = _snn_outputs(problem, nets[b], x[idx], res.y)
         arrays[array_key(b)] = y
-        save_activity(res, rd.file("activity", backend=b))
+        rec = record_of(res)  # the file: results only; wall time and paths go to run.json
+        run = {k: v for k, v in rec.run.items() if k != "wall_s"}
+        run["source"] = network_of(b)
+        run["options"] = {k: v for k, v in run.get("options", {}).items() if k != "timeout_s"}
+        files[rd.file("activity", backend=b)] = activity_bytes(replace(rec, run=run))
         errs = field_errors(y, exact, problem.outputs, problem.gauge_fields)
         errs_ann = field_errors(y, ann, problem.outputs) if ann is not None else {}
         info[b] = {
@@ -463,7 +468,8 @@ def run_stage(
         )
         if on_backend is not None:
             on_backend(b)
-    rd.save_predictions(**arrays)
+    files[rd.file("predictions")] = rd.predictions_bytes(arrays)
+    rd.write_files(files)  # all of them or, on a write error, none
     kept, kept_refs = earlier_backends(rd, options.backends, network_of, say)
     info.update(kept)
     inputs = sorted({network_of(b) for b in options.backends})
