@@ -4,7 +4,7 @@ quantization report and the float SNN it came from.
 Layout (format ``lava-pinn-artifact``, version :data:`FORMAT_VERSION`)::
 
     /                 attrs: format, format_version, neuron, T, depth, sizes, lava_pinn_version,
-                             created_utc, problem, source_sha256, input_scale, output_scale,
+                             problem, source_sha256, input_scale, output_scale,
                              weight_exps, metadata_json, content_sha256
     /network          attrs: T;  datasets input_scale (n_in,), output_scale (n_out,) float64
     /network/hidden/<i>   attrs: name, neuron, weight_exp[, fine_exp];  datasets weight,
@@ -23,13 +23,13 @@ without one is written as version 1, which older readers load unchanged (a versi
 would ignore a fine group, so files that have one say version 2 and such readers refuse them).
 
 ``content_sha256`` hashes every dataset (path, dtype, shape, bytes) and the other root
-attributes, so a flipped byte anywhere is reported as corruption. The file is written to a
-temporary name in the target folder and moved into place with ``os.replace``.
+attributes, so a flipped byte anywhere is reported as corruption. The file is built in memory
+and written to a temporary name in the target folder, then moved into place with
+``os.replace``. It holds no time stamp or wall time: the same network gives the same bytes.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import io
 import json
@@ -241,7 +241,6 @@ def _manifest(net: IntegerNetwork, snn, report, source_sha: str) -> dict:
         "depth": net.depth,
         "sizes": list(net.sizes),
         "lava_pinn_version": __version__,
-        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "problem": str(meta.get("problem", "")),
         "source_sha256": source_sha,
         "input_scale": [float(v) for v in net.input_scale],

@@ -154,6 +154,7 @@ def convert_stage(rd: RunDir, options: ConvertOptions):
     t0 = time.perf_counter()
     snn = lava_pinn.convert(ck, x_cal, **options.conversion_kwargs())
     seconds = time.perf_counter() - t0
+    snn.metadata.pop("convert_seconds", None)  # in run.json: snn.pt holds results, not timings
     path = snn.save(rd.file("snn"))
     info = {
         "network": repr(snn),
