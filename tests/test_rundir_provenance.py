@@ -83,6 +83,16 @@ def test_every_stage_records_inputs_outputs_and_who(rundir):
     assert stages["figures"]["inputs"]["network.h5"] == net
     assert {s["by"] for s in stages.values()} == {"pipeline"}
     assert not RunDir(rundir).stale("energy")
+    # the derived files say it themselves: activity, energy report, summary report
+    act = json.loads((rundir / "activity_lava-cpu.json").read_text())["run"]["made_from"]
+    assert act == {"network": "network.h5", "network_sha256": net, "points": 16, "seed": 0}
+    made = json.loads((rundir / "energy.json").read_text())["made_from"]
+    assert made["network_sha256"] == net and made["options"]["profiles"] == ["loihi", "cmos-45nm"]
+    act_file = "activity_lava-cpu.json"
+    assert made["inputs"][act_file] == RunDir(rundir).digest(act_file)
+    report = (rundir / "report.md").read_text()
+    assert "## Provenance" in report and "| run | pipeline | checkpoint.pt " in report
+    assert f"network.h5 {net[:12]}" in report
 
 
 def test_run_of_one_backend_keeps_the_others_and_never_cites_stale_energy(rundir, capsys):

@@ -445,6 +445,12 @@ def run_stage(
         run = {k: v for k, v in rec.run.items() if k != "wall_s"}
         run["source"] = network_of(b)
         run["options"] = {k: v for k, v in run.get("options", {}).items() if k != "timeout_s"}
+        run["made_from"] = {
+            "network": network_of(b),
+            "network_sha256": rd.digest(network_of(b)),
+            "points": int(idx.size),
+            "seed": options.seed,
+        }
         files[rd.file("activity", backend=b)] = activity_bytes(replace(rec, run=run))
         errs = field_errors(y, exact, problem.outputs, problem.gauge_fields)
         errs_ann = field_errors(y, ann, problem.outputs) if ann is not None else {}
@@ -619,9 +625,26 @@ def energy_stage(rd: RunDir, options: EnergyOptions):
         keys = [array_key(b) for b in reps] + ["exact", "reference"]
         inputs += [f"{rd.file('predictions').name}#{k}" for k in keys if k in pred]
     inputs += [str(Path(p).resolve()) for p in options.profiles if p.endswith(".toml")]
+    _add_made_from(rd, paths["json"], inputs, options)
     outputs = [str(p.relative_to(rd.path)) for p in paths.values()]
     rd.record("energy", options.to_dict(), info, inputs=inputs, outputs=outputs)
     return rep
+
+
+def _add_made_from(rd: RunDir, path: Path, inputs: list[str], options: EnergyOptions) -> None:
+    """``made_from`` in ``energy.json``: the digests of the activity and predictions it priced
+    (run-directory files by name), the network they were measured on and the options."""
+    import json
+
+    from lava_pinn.checkpoint import atomic_write_bytes
+
+    data = json.loads(path.read_text())
+    data["made_from"] = {
+        "inputs": {(Path(r).name if Path(r).is_absolute() else r): rd.digest(r) for r in inputs},
+        "network_sha256": rd.digest(rd.file("network").name),
+        "options": options.to_dict(),
+    }
+    atomic_write_bytes(path, (json.dumps(data, indent=2) + "\n").encode())
 
 
 def _measured(rd: RunDir) -> set[str]:

@@ -50,6 +50,8 @@ class Summary:
     figures: tuple[Path, ...]
     notes: tuple[str, ...] = ()
     resources: dict[str, dict] = field(default_factory=dict)  # backend -> Loihi 2 findings
+    # (stage, "pipeline" or "by hand", "file sha256[:12], ...") of every recorded stage
+    provenance: tuple[tuple[str, str, str], ...] = ()
 
 
 def _errors(pred: np.ndarray, ref: np.ndarray, outputs, gauge) -> tuple[int, dict[str, float]]:
@@ -142,7 +144,27 @@ def summarize(rd) -> Summary:
         figures=figs,
         notes=tuple(notes),
         resources={b: run_info[b]["resources"] for b in backends if run_info[b].get("resources")},
+        provenance=_provenance(rd),
     )
+
+
+def _provenance(rd) -> tuple[tuple[str, str, str], ...]:
+    """What each recorded stage was made from (digests of its inputs, as ``run.json`` has
+    them) and whether the pipeline or a user's command made it (no paths: the same run gives
+    the same report)."""
+    from hardware.app.pipeline import STAGE_NAMES
+
+    stages = rd.manifest.get("stages", {})
+    rows = []
+    for name in [n for n in STAGE_NAMES if n in stages and n != "report"]:
+        entry = stages[name]
+        by = "pipeline" if entry.get("by", "pipeline") == "pipeline" else "by hand"
+        made = ", ".join(
+            f"{Path(ref).name} {(d or 'missing')[:12]}"
+            for ref, d in sorted((entry.get("inputs") or {}).items())
+        )
+        rows.append((name, by, made or "-"))
+    return tuple(rows)
 
 
 _EXTRA = {
@@ -304,6 +326,11 @@ def to_markdown(s: Summary) -> str:
     for d, p in s.artifacts:
         rel = p.relative_to(s.path) if p.is_relative_to(s.path) else p
         lines.append(f"| `{rel.as_posix()}` | {d} |")
+    if s.provenance:
+        lines += ["", "## Provenance", "", "Each stage and the sha256 (first 12 hex digits) of "]
+        lines[-1] += "the files it was made from; `run.json` has them in full."
+        lines += ["", "| stage | made by | made from |", "|---|---|---|"]
+        lines += [f"| {n} | {by} | {made} |" for n, by, made in s.provenance]
     return "\n".join(lines) + "\n"
 
 
