@@ -18,11 +18,15 @@ figures    fields (exact / ANN / SNN on Lava) and error maps,      ``figures/*.p
 report     the summary table                                      ``report.md``
 =========  =====================================================  ==============================
 
-A stage is skipped when ``run.json`` records it with the same options, its files exist, and no
-stage before it ran again since (``--redo STAGE`` / ``--redo all`` force it and everything after
-it). Every file is written atomically and every Lava run stops its runtime (also on Ctrl-C), so
-an interrupted pipeline keeps each finished artifact and leaves no Lava process behind; running
-the same command again continues where it stopped.
+A stage is skipped when ``run.json`` records it with the same options, its files exist, none of
+the files it was made from changed, and no stage before it ran again since (``--redo STAGE`` /
+``--redo all`` force it and everything after it). A stage a user made by hand with a command
+(``lava-pinn energy DIR --profile X``) is kept, with a line saying so, unless ``--redo`` names
+it; where the files it was made from changed, the pipeline refuses rather than mix two runs.
+The whole pipeline holds the run directory's write lock. Every file is written atomically and
+every Lava run stops its runtime (also on Ctrl-C, a dead worker, a timeout), so an interrupted
+pipeline keeps each finished artifact and leaves no Lava process behind; running the same
+command again continues where it stopped.
 """
 
 from __future__ import annotations

@@ -2,17 +2,24 @@
 
 A run directory holds the artifacts of the stages ``train -> convert -> export -> run -> energy
 -> report`` under fixed names (:data:`ARTIFACTS`) and a manifest ``run.json`` that records, per
-stage, the options it ran with and when it finished. A stage is *done* when its manifest entry
-exists with the same options and its artifact is on disk; the pipeline skips done stages unless
-asked to redo them. Every file is written atomically, so an interrupted run leaves each finished
-artifact intact and never a half-written one.
+stage, the options it ran with, who ran it (``by``: ``pipeline`` or the command line), the
+sha256 of the files (or ``FILE#ARRAY`` of an ``.npz``) it read (``inputs``) and wrote
+(``outputs``), and when it finished. A stage is *done* when its manifest entry exists with the
+same options, its artifact is on disk and none of its recorded files changed (:meth:`RunDir.
+stale`); the pipeline skips done stages unless asked to redo them
+(:mod:`hardware.app.provenance`). Every file is written atomically (a stage's several files
+all or none), so an interrupted run or a full disk leaves each finished artifact intact and
+never a half-written one; one process writes at a time (:meth:`RunDir.writing`,
+:mod:`hardware.app.rundir_lock`). Times live in ``run.json`` only, so the same command gives
+byte-identical artifacts.
 
 ``run.json``::
 
     {"format": "lava-pinn-run", "format_version": 1, "problem": "navier-stokes-tg",
      "lava_pinn_version": "0.1.0",
      "stages": {"convert": {"options": {...}, "finished": "2026-11-26T16:00:00+00:00",
-                            "info": {...}}},
+                            "by": "pipeline", "inputs": {"checkpoint.pt": "<sha256>"},
+                            "outputs": {"snn.pt": "<sha256>"}, "info": {...}}},
      "problem_info": {"outputs": ["u", "v", "p"], "gauge_fields": ["p"], "inputs": [...],
                       "domain": {"low": [...], "high": [...]}, "description": "...", ...},
      "problem_modules": [{"path": "/abs/my_problems.py", "sha256": "..."}]}
