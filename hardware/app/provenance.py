@@ -19,7 +19,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-STAGE_COMMANDS = {
+STAGE_COMMANDS = {  # in the pipeline's order of stages
     "train": "lava-pinn train PROBLEM --out {dir}",
     "convert": "lava-pinn convert {dir}",
     "export": "lava-pinn export {dir}",
@@ -66,7 +66,7 @@ def earlier_backends(
     (``network_of(backend)``: ``network.h5`` or ``snn.pt``) as it is now, with its activity
     file and ``predictions.npz`` array unchanged since. Returns ``(info per kept backend, their
     output refs)``; the others' activity files and arrays are removed (one ``say`` line each)."""
-    from hardware.app.stages import array_key
+    from hardware.app.rundir import array_key
 
     prev = rd.stage("run") or {}
     outputs = prev.get("outputs") or {}

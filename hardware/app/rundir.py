@@ -116,6 +116,11 @@ for _spec in (
     ARTIFACTS.register(_spec.key, _spec)
 
 
+def array_key(backend: str) -> str:
+    """``predictions.npz`` key of a backend's outputs: ``snn_<backend>`` with ``-`` -> ``_``."""
+    return "snn_" + backend.replace("-", "_")
+
+
 def describe_problem(name: str, params: dict | None = None) -> dict | None:
     """What the file-reading commands need of problem ``name`` (outputs, gauge fields, inputs,
     domain, description, parameters), or ``None`` if it is not registered or does not build

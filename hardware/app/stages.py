@@ -25,7 +25,7 @@ import numpy as np
 
 from hardware.app import usermodules
 from hardware.app.provenance import earlier_backends, writes
-from hardware.app.rundir import RunDir, RunDirError
+from hardware.app.rundir import RunDir, RunDirError, array_key
 from lava_pinn.conversion.options import ConvertOptions
 from lava_pinn.metrics import field_errors
 from lava_pinn.options import option, positive_float, positive_int
@@ -47,11 +47,6 @@ ENERGY_PROFILES = ("loihi2", "loihi", "cmos-45nm")
 def is_lava(backend: str) -> bool:
     """A backend that runs a Lava graph (a seeded subset of the grid, in batches)."""
     return backend.startswith("lava") or backend == "loihi2"
-
-
-def array_key(backend: str) -> str:
-    """``predictions.npz`` key of a backend's outputs: ``snn_<backend>`` with ``-`` -> ``_``."""
-    return "snn_" + backend.replace("-", "_")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hardware.app.provenance import stale_message
+from hardware.app.provenance import STAGE_COMMANDS, stale_message
 from hardware.app.stages import ENERGY_BACKENDS, array_key
 from lava_pinn.metrics import field_errors
 
@@ -152,11 +152,9 @@ def _provenance(rd) -> tuple[tuple[str, str, str], ...]:
     """What each recorded stage was made from (digests of its inputs, as ``run.json`` has
     them) and whether the pipeline or a user's command made it (no paths: the same run gives
     the same report)."""
-    from hardware.app.pipeline import STAGE_NAMES
-
     stages = rd.manifest.get("stages", {})
     rows = []
-    for name in [n for n in STAGE_NAMES if n in stages and n != "report"]:
+    for name in [n for n in STAGE_COMMANDS if n in stages and n != "report"]:
         entry = stages[name]
         by = "pipeline" if entry.get("by", "pipeline") == "pipeline" else "by hand"
         made = ", ".join(
