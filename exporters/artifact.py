@@ -4,7 +4,7 @@ quantization report and the float SNN it came from.
 Layout (format ``lava-pinn-artifact``, version :data:`FORMAT_VERSION`)::
 
     /                 attrs: format, format_version, neuron, T, depth, sizes, lava_pinn_version,
-                             created_utc, problem, source_sha256, input_scale, output_scale,
+                             problem, source_sha256, input_scale, output_scale,
                              weight_exps, metadata_json, content_sha256
     /network          attrs: T;  datasets input_scale (n_in,), output_scale (n_out,) float64
     /network/hidden/<i>   attrs: name, neuron, weight_exp[, fine_exp];  datasets weight,
@@ -23,17 +23,17 @@ without one is written as version 1, which older readers load unchanged (a versi
 would ignore a fine group, so files that have one say version 2 and such readers refuse them).
 
 ``content_sha256`` hashes every dataset (path, dtype, shape, bytes) and the other root
-attributes, so a flipped byte anywhere is reported as corruption. The file is written to a
-temporary name in the target folder and moved into place with ``os.replace``.
+attributes, so a flipped byte anywhere is reported as corruption. The file is built in memory
+and written to a temporary name in the target folder, then moved into place with
+``os.replace``. It holds no time stamp or wall time: the same network gives the same bytes.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
+import io
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +44,7 @@ from exporters.intnet import IntegerNetwork, IntLayer, IntReadout
 from exporters.quant_report import QuantizationReport
 from exporters.quantizer import quantize
 from lava_pinn._version import __version__
+from lava_pinn.checkpoint import atomic_write_bytes
 from lava_pinn.conversion.network import OutputLayer, SpikingLayer, SpikingNetwork
 
 FORMAT = "lava-pinn-artifact"
@@ -240,7 +241,6 @@ def _manifest(net: IntegerNetwork, snn, report, source_sha: str) -> dict:
         "depth": net.depth,
         "sizes": list(net.sizes),
         "lava_pinn_version": __version__,
-        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "problem": str(meta.get("problem", "")),
         "source_sha256": source_sha,
         "input_scale": [float(v) for v in net.input_scale],
@@ -300,26 +300,26 @@ def export(
         net, report = quantize(snn, calibration_inputs, **quantize_options)
         float_snn = snn
     manifest = _manifest(net, float_snn, report, _source_sha(source, float_snn))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    # Built in memory, then written in one go: a full disk or a file-size limit then fails in
+    # a plain write (OSError, the temporary file removed, the previous artifact untouched)
+    # and never inside the HDF5 library, which can crash on a failed write.
+    buf = io.BytesIO()
+    with h5py.File(buf, "w") as f:
+        for k, v in manifest.items():
+            f.attrs[k] = v
+        _write_network(f.create_group("network"), net)
+        if report is not None:
+            f.create_group("report").attrs["json"] = json.dumps(report.to_dict())
+        if float_snn is not None:
+            _write_float(f.create_group("float_snn"), float_snn)
+        f.attrs[_HASH_ATTR] = _content_hash(f)
     try:
-        with h5py.File(tmp, "w") as f:
-            for k, v in manifest.items():
-                f.attrs[k] = v
-            _write_network(f.create_group("network"), net)
-            if report is not None:
-                f.create_group("report").attrs["json"] = json.dumps(report.to_dict())
-            if float_snn is not None:
-                _write_float(f.create_group("float_snn"), float_snn)
-            f.attrs[_HASH_ATTR] = _content_hash(f)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+        return atomic_write_bytes(path, buf.getvalue())
+    except OSError as err:
+        raise ArtifactError(
+            f"export: could not write {path} ({err.strerror or err}); the previous file, if "
+            f"any, is unchanged"
+        ) from err
 
 
 # --------------------------------------------------------------------------- reading

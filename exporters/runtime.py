@@ -5,7 +5,10 @@ Lava's CPU simulator forks one worker process per Lava process plus a shared-mem
 (building and stopping many graphs in one Python process leaks, lava#336), and stops it on
 :meth:`LavaGraph.close` (also on exceptions and ``KeyboardInterrupt`` inside a run). Every call
 into the runtime goes through a watchdog: if it does not return within ``timeout_s``, the
-worker processes are killed and :class:`LavaTimeoutError` is raised.
+worker processes are killed and :class:`LavaTimeoutError` is raised. A worker that dies while
+a call waits on it (killed by SIGKILL, the kernel's out-of-memory killer, a crash) is noticed
+within a fraction of a second: the other workers are killed and :class:`LavaWorkerDied` names
+the dead one and how it ended, instead of the call waiting out its timeout.
 """
 
 from __future__ import annotations
@@ -34,6 +37,10 @@ class LavaRunError(RuntimeError):
 
 class LavaTimeoutError(LavaRunError):
     """A Lava call did not return within the watchdog timeout; the workers were killed."""
+
+
+class LavaWorkerDied(LavaRunError):
+    """A Lava worker process died during a call; the other workers were killed."""
 
 
 def child_pids(pid: int | None = None) -> set[int]:
@@ -125,10 +132,40 @@ def kill_pids(pids: set[int], grace_s: float = 2.0) -> None:
             pass
 
 
-def call_with_watchdog(fn: Callable[[], Any], timeout_s: float, what: str) -> Any:
+def exit_of(pid: int) -> str:
+    """How child ``pid`` ended, as far as can be told: ``"killed by SIGKILL"``, ``"exit code
+    1"``, or ``"ended"`` (reaped by someone else)."""
+    import multiprocessing as mp
+
+    for proc in list(getattr(mp.process, "_children", ())):
+        try:
+            if proc.pid != pid:
+                continue
+            code = proc._popen.poll() if proc._popen is not None else None  # no join: no close
+        except (ValueError, AttributeError, OSError):
+            break
+        if code is None:
+            break
+        if code < 0:
+            try:
+                return f"killed by {signal.Signals(-code).name}"
+            except ValueError:
+                return f"killed by signal {-code}"
+        return f"exit code {code}"
+    return "ended"
+
+
+def call_with_watchdog(
+    fn: Callable[[], Any],
+    timeout_s: float,
+    what: str,
+    check: Callable[[], str | None] | None = None,
+) -> Any:
     """Run ``fn()`` in a helper thread; raise :class:`LavaTimeoutError` after ``timeout_s``.
 
-    The main thread waits in short slices, so ``KeyboardInterrupt`` still reaches it.
+    The main thread waits in short slices, so ``KeyboardInterrupt`` still reaches it; between
+    slices ``check()`` (when given) may return why the call cannot finish (a dead worker), and
+    :class:`LavaWorkerDied` is raised with it at once.
     """
     box: dict[str, Any] = {}
 
@@ -149,6 +186,13 @@ def call_with_watchdog(fn: Callable[[], Any], timeout_s: float, what: str) -> An
                 f"was stopped. Raise timeout_s for long runs or check the graph for a deadlock."
             )
         th.join(min(left, 0.2))
+        problem = check() if check is not None and th.is_alive() else None
+        if problem:
+            raise LavaWorkerDied(
+                f"Lava {what} cannot finish: {problem}; the runtime was stopped and its other "
+                f"workers ended. Run again; if it recurs, check memory (the kernel's "
+                f"out-of-memory killer sends SIGKILL) or what else ends processes here."
+            )
     if "error" in box:
         raise box["error"]
     return box.get("value")
@@ -188,7 +232,7 @@ class LavaSession:
     # ------------------------------------------------------------------ lifecycle
     def _call(self, fn: Callable[[], Any], what: str) -> Any:
         try:
-            return call_with_watchdog(fn, self.timeout_s, what)
+            return call_with_watchdog(fn, self.timeout_s, what, self._dead_worker)
         except LavaRunError:
             self._abort()
             raise
@@ -201,6 +245,15 @@ class LavaSession:
         except BaseException:  # KeyboardInterrupt, SystemExit: clean up, then let it through
             self._abort()
             raise
+
+    def _dead_worker(self) -> str | None:
+        """Which worker of the started runtime has died and how, or ``None`` (all alive)."""
+        if not self._started or self._closed:
+            return None
+        for p in sorted(self._children - infrastructure_pids()):
+            if not _alive(p):
+                return f"worker process {p} died ({exit_of(p)})"
+        return None
 
     def _after_compile(self) -> None:
         """Called once the runtime is compiled and started (subclass hook)."""
@@ -248,11 +301,28 @@ class LavaSession:
         if not self._started and self._before is not None:  # failed while opening
             pids |= child_pids() - self._before
         pids -= infrastructure_pids()
+        actors = self._lava_actor_pids()
+        kill_pids({p for p in actors if _alive(p)})  # the workers first, then the memory
+        self._shutdown_shared_memory()
         kill_pids({p for p in pids if _alive(p)})
 
-    def _lava_actor_pids(self) -> set[int]:
+    def _messaging(self) -> Any:
         rt = getattr(self.readout, "runtime", None) or getattr(self.readout, "_runtime", None)
-        mi = getattr(rt, "_messaging_infrastructure", None)
+        return getattr(rt, "_messaging_infrastructure", None)
+
+    def _shutdown_shared_memory(self) -> None:
+        """Ask Lava's shared-memory manager to free its segments (else the interpreter warns
+        at exit about leaked shared memory it then frees); it is killed when it does not."""
+        smm = getattr(self._messaging(), "_smm", None)
+        if smm is None:
+            return
+        try:
+            call_with_watchdog(smm.shutdown, 10.0, "shared-memory shutdown")
+        except BaseException as err:  # a dead or hung manager: kill_pids ends it
+            log.debug("Lava shared-memory manager did not shut down (%s)", err)
+
+    def _lava_actor_pids(self) -> set[int]:
+        mi = self._messaging()
         pids = set()
         for actor in list(getattr(mi, "actors", []) or []):
             try:  # a closed multiprocessing.Process raises on .pid

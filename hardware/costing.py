@@ -74,13 +74,18 @@ def to_dict(record: ActivityRecord) -> dict:
     }
 
 
-def save_activity(result_or_record: Any, path: str | Path) -> Path:
-    """Write the activity record of a run as JSON, atomically."""
+def activity_bytes(result_or_record: Any) -> bytes:
+    """The activity record of a run (a ``RunResult`` or :class:`ActivityRecord`) as the JSON
+    bytes :func:`save_activity` writes."""
     rec = result_or_record
     if not isinstance(rec, ActivityRecord):
         rec = record_of(rec)
-    text = json.dumps(to_dict(rec), indent=1) + "\n"
-    return atomic_write_bytes(path, text.encode())
+    return (json.dumps(to_dict(rec), indent=1) + "\n").encode()
+
+
+def save_activity(result_or_record: Any, path: str | Path) -> Path:
+    """Write the activity record of a run as JSON, atomically."""
+    return atomic_write_bytes(path, activity_bytes(result_or_record))
 
 
 def load_activity(path: str | Path) -> ActivityRecord:

@@ -77,8 +77,10 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
             os.fsync(fh.fileno())
         os.chmod(tmp, _file_mode())  # mkstemp creates 0600; give the usual umask-based mode
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, OSError) and err.filename is None:
+            err.filename = str(path)  # "File too large: 'DIR/network.h5'", not a bare errno
         raise
     return path
 

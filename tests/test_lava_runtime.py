@@ -108,3 +108,87 @@ def test_error_in_host_code_between_steps_ends_workers(monkeypatch):
         with g:
             g.run(np.zeros((2, 3)))
     assert not _settle(before), "a Lava worker outlived an exception in host code"
+
+
+def test_sigkilled_worker_ends_the_run_at_once_with_a_clear_error(monkeypatch):
+    """A worker SIGKILLed mid-run (as the out-of-memory killer does): the run ends well
+    within its timeout, says which worker died and how, and leaves no worker behind."""
+    from exporters.lava_procs import models
+    from exporters.runtime import LavaWorkerDied, child_pids
+
+    real = models.PyAccumulatorModelFixed.run_spk
+
+    def slow_run_spk(self):  # a long run: 0.05 s per step from the third step on
+        if self.t[0] >= 2:
+            time.sleep(0.05)
+        real(self)
+
+    monkeypatch.setattr(models.PyAccumulatorModelFixed, "run_spk", slow_run_spk)
+    before = lava_children()
+    g = lava_graph.build_int_graph(_small_net(), 2, timeout_s=120)
+    g.open()
+    workers = g._lava_actor_pids()
+    assert workers and workers <= child_pids(), "Lava's process models run in child processes"
+    victim = min(workers)
+    timer = threading.Timer(1.0, os.kill, (victim, signal.SIGKILL))
+    t0 = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(
+            LavaWorkerDied, match=rf"worker process {victim} died \(killed by SIGKILL"
+        ):
+            g.run(np.zeros((200, 3)))  # 100 batches x 9 steps x 0.05 s: far longer than 1 s
+    finally:
+        timer.cancel()
+    assert time.monotonic() - t0 < 20, "the dead worker was not noticed before the timeout"
+    assert not _settle(before), "a Lava worker outlived the killed one"
+    g.close()  # idempotent after the abort
+
+
+def test_cli_run_whose_lava_worker_is_sigkilled_ends_with_one_line(tmp_path):
+    """`lava-pinn run DIR --backend lava-cpu` with one of its Lava workers SIGKILLed: exit 2
+    within seconds, one error line naming the worker and the signal, no traceback, no process
+    left, and the run directory without a half-written or mixed result."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    from exporters.runtime import child_pids
+    from hardware.app.cli import main
+
+    d = tmp_path / "run"
+    assert main(["train", "regression-1d", "--pretrained", "--out", str(d)]) == 0
+    conv = ["--T", "8", "--representation", "direct", "--calibration", "light"]
+    assert main(["convert", str(d), *conv, "--calibration-points", "64"]) == 0
+    assert main(["export", str(d), "--scoring-points", "16"]) == 0
+    cmd = [sys.executable, "-m", "hardware.app.cli", "run", str(d), "--backend", "lava-cpu"]
+    p = subprocess.Popen(
+        [*cmd, "--points", "1001", "--batch", "1", "--timeout", "300"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    deadline = time.monotonic() + 120
+    while len(child_pids(p.pid)) < 4:  # the shared-memory manager and the process models
+        assert p.poll() is None and time.monotonic() < deadline, p.communicate()
+        time.sleep(0.2)
+    time.sleep(2.0)  # running batches now
+    workers = child_pids(p.pid)
+    assert p.poll() is None, "the run ended before a worker could be killed"
+    os.kill(max(workers), signal.SIGKILL)
+    t0 = time.monotonic()
+    out, err = p.communicate(timeout=120)
+    assert time.monotonic() - t0 < 30
+    assert p.returncode == 2, err
+    assert f"worker process {max(workers)} died (killed by SIGKILL)" in err, err
+    assert "Traceback" not in err and "leaked shared_memory" not in err, err
+    left = [w for w in workers if os.path.exists(f"/proc/{w}")]
+    deadline = time.monotonic() + 10  # multiprocessing's resource tracker exits after its parent
+    while left and time.monotonic() < deadline:
+        time.sleep(0.2)
+        left = [w for w in left if os.path.exists(f"/proc/{w}")]
+    assert not left, f"processes left: {[open(f'/proc/{w}/cmdline').read() for w in left]}"
+    assert not (d / "predictions.npz").exists() and not list(d.glob(".*.tmp"))

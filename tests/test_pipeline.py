@@ -134,13 +134,23 @@ def test_cli_prints_the_summary_table(run_dir, capsys):
 
 
 def test_stage_after_changed_upstream_is_redone(run_dir, capsys):
-    # `lava-pinn convert DIR` by hand with other options: the pipeline then redoes what follows
+    # `lava-pinn convert DIR` by hand with other options: the pipeline keeps that snn.pt (made
+    # by hand, not named by --redo) and redoes what was made from the one before
     argv = ["convert", str(run_dir), "--T", "4", "--representation", "direct", "--calibration"]
     assert main([*argv, "light", "--calibration-points", "64"]) == 0
     capsys.readouterr()
-    ctx = run_pipeline(_config(run_dir, "--no-figures", "--backend", "torch-twin"), progress=False)
-    assert ctx.ran[0] == "convert"  # options differ from the config's: converted again
+    config = _config(run_dir, "--no-figures", "--backend", "torch-twin")
+    ctx = run_pipeline(config, progress=False)
+    assert ctx.ran == ["export", "run", "energy", "report"]
+    err = capsys.readouterr().err
+    assert "kept snn.pt made by hand (`lava-pinn convert" in err and "--redo convert" in err
+    import exporters
+
+    assert exporters.load(run_dir / "network.h5").T == 4  # exported from the kept snn.pt
+    # --redo naming it replaces it with the pipeline's, and what follows is redone
+    ctx = run_pipeline(_config(run_dir, "--no-figures", "--redo", "convert"), progress=False)
     assert ctx.ran == ["convert", "export", "run", "energy", "report"]
+    assert exporters.load(run_dir / "network.h5").T == 8
 
 
 def test_report_into_a_closed_pipe_ends_quietly(run_dir):

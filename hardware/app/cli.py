@@ -13,10 +13,12 @@ and exit with status 2; ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import importlib
 import json
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -238,14 +240,16 @@ def _train_run(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise CLIError(f"--out {out} exists and is not a folder", "pass a folder path")
     rd = _run_dir(out, create=True)
-    rd.set_problem(problem.name)
-    result = train(problem, model_config, config, progress=not args.quiet)
-    path = result.save(rd.file("checkpoint"))
-    rd.record(
-        "train",
-        {"source": "trained", "seed": config.seed, "model": model_config.describe()},
-        {"rel_l2": result.metrics.get("rel_l2", {})},
-    )
+    with rd.writing("stage train"):  # the whole training: no other writer meanwhile
+        rd.set_problem(problem.name)
+        result = train(problem, model_config, config, progress=not args.quiet)
+        path = result.save(rd.file("checkpoint"))
+        rd.record(
+            "train",
+            {"source": "trained", "seed": config.seed, "model": model_config.describe()},
+            {"rel_l2": result.metrics.get("rel_l2", {})},
+            outputs=[path.name],
+        )
     m = result.metrics
     print(f"problem     {problem.name} {problem.param_values}")
     print(f"model       {model_config.describe()}{' (hard BC)' if config.hard_bc else ''}")
@@ -398,7 +402,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _hint_for(err: BaseException) -> str:
+    import errno
+
     text = str(err)
+    disk = isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+    if disk or "could not write" in text:
+        return (
+            "free disk space (or raise the file-size limit) and run the command again; "
+            "the files it would have replaced are unchanged"
+        )
+    if "cannot finish: worker process" in text:
+        return "run the same command again (finished stages are kept)"
+    if "is being written by" in text:
+        return "wait for that command to finish, or set LAVA_PINN_WAIT=SECONDS to wait for it"
     if "unknown problem" in text:
         return "run `lava-pinn problems` for the list"
     if "MLPs only" in text:
@@ -420,6 +436,23 @@ def _terminate(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+_fork_hook: list[bool] = []
+
+
+def _children_die_quietly_on_sigterm() -> None:
+    """A process forked while :func:`_terminate` handles SIGTERM (a Lava worker) gets the
+    default back: stopped with SIGTERM, it ends without a KeyboardInterrupt traceback."""
+
+    def reset() -> None:
+        if signal.getsignal(signal.SIGTERM) is _terminate:
+            with contextlib.suppress(ValueError):
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    if not _fork_hook:
+        os.register_at_fork(after_in_child=reset)
+        _fork_hook.append(True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``lava-pinn``; returns the exit status (0 ok, 2 usage/input error,
     130 interrupted). SIGTERM is handled like Ctrl-C, so a killed background run still stops
@@ -432,6 +465,7 @@ def main(argv: list[str] | None = None) -> int:
     threads = torch.get_num_threads() if torch is not None else None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _terminate)
+        _children_die_quietly_on_sigterm()
     try:
         with warnings.catch_warnings():
             if console and not debug:  # a caller's own warning capture stays in charge
@@ -440,6 +474,9 @@ def main(argv: list[str] | None = None) -> int:
             from hardware.app.usermodules import load_from_argv
 
             argv = load_from_argv(argv)  # --problem-module FILE, $LAVA_PINN_PROBLEM_MODULES
+            from hardware.app import rundir_lock
+
+            rundir_lock.COMMAND = shlex.join([PROG, *argv])  # who writes, in run.json and locks
             parser = build_parser()
             args = parser.parse_args(argv)
             if not getattr(args, "command", None):
@@ -471,6 +508,9 @@ def main(argv: list[str] | None = None) -> int:
         from hardware.app.usermodules import forget_given
 
         forget_given()  # the files stay imported; later run directories no longer record them
+        from hardware.app import rundir_lock
+
+        rundir_lock.COMMAND = None
         if threads is not None:
             torch.set_num_threads(threads)
         if previous is not None:

@@ -25,13 +25,14 @@ redrawn at another width or format without the problem's code. Each figure is wr
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 from pathlib import Path
 
 import numpy as np
 
+from hardware.app.provenance import writes
+from hardware.app.rundir import npz_bytes
 from hardware.figstyle import FigStyle
 from lava_pinn.metrics import field_errors
 
@@ -255,9 +256,11 @@ def figures_options(c) -> dict:
     }
 
 
+@writes("figures")
 def make_figures(rd, config, bar, style: FigStyle | None = None) -> list[Path]:
     """Compute and store ``figures/figures.npz``, then draw every figure from the run dir;
-    records stage ``figures``."""
+    records stage ``figures`` with the files it drew from (checkpoint, networks, energy report,
+    twin predictions)."""
     from lava_pinn.checkpoint import atomic_write_bytes
     from lava_pinn.problems import get_problem
 
@@ -270,18 +273,21 @@ def make_figures(rd, config, bar, style: FigStyle | None = None) -> list[Path]:
     bar.update()
     sw = _sweep(rd, config, problem, data, meta, bar)
     data["meta"] = np.array(json.dumps(meta, default=float))
-    buf = io.BytesIO()
-    np.savez(buf, **data)
-    npz = atomic_write_bytes(rd.figures / FIGURE_DATA, buf.getvalue())
+    npz = atomic_write_bytes(rd.figures / FIGURE_DATA, npz_bytes(data))
     paths, notes = render_figures(rd, style)
     for n in notes:
         log.info("%s", n)
     bar.update()
     paths.append(npz)
+    inputs = [rd.file(k).name for k in ("checkpoint", "snn", "network", "energy")]
+    pred = rd.load_predictions() if rd.file("predictions").is_file() else {}
+    inputs += [f"{rd.file('predictions').name}#{k}" for k in ("snn_torch_twin",) if k in pred]
     rd.record(
         "figures",
         figures_options(config),
         {"files": [p.name for p in paths], "sweep": sw["rows"], "sweep_points": sw["points"]},
+        inputs=[i for i in inputs if rd.digest(i) is not None],
+        outputs=[str(p.relative_to(rd.path)) for p in paths],
     )
     return paths
 

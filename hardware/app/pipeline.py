@@ -18,11 +18,15 @@ figures    fields (exact / ANN / SNN on Lava) and error maps,      ``figures/*.p
 report     the summary table                                      ``report.md``
 =========  =====================================================  ==============================
 
-A stage is skipped when ``run.json`` records it with the same options, its files exist, and no
-stage before it ran again since (``--redo STAGE`` / ``--redo all`` force it and everything after
-it). Every file is written atomically and every Lava run stops its runtime (also on Ctrl-C), so
-an interrupted pipeline keeps each finished artifact and leaves no Lava process behind; running
-the same command again continues where it stopped.
+A stage is skipped when ``run.json`` records it with the same options, its files exist, none of
+the files it was made from changed, and no stage before it ran again since (``--redo STAGE`` /
+``--redo all`` force it and everything after it). A stage a user made by hand with a command
+(``lava-pinn energy DIR --profile X``) is kept, with a line saying so, unless ``--redo`` names
+it; where the files it was made from changed, the pipeline refuses rather than mix two runs.
+The whole pipeline holds the run directory's write lock. Every file is written atomically and
+every Lava run stops its runtime (also on Ctrl-C, a dead worker, a timeout), so an interrupted
+pipeline keeps each finished artifact and leaves no Lava process behind; running the same
+command again continues where it stopped.
 """
 
 from __future__ import annotations
@@ -218,9 +222,9 @@ class Context:
 
     def rundir(self):
         """A fresh view of ``run.json`` (commands called by a stage write it themselves)."""
-        from hardware.app.rundir import RunDir
+        from hardware.app.rundir import PIPELINE, RunDir
 
-        return RunDir(self.path)
+        return RunDir(self.path, by=PIPELINE)
 
 
 def _train_options(c: PipelineConfig) -> dict:
@@ -386,15 +390,22 @@ def run_pipeline(
     """
     import sys
 
-    import torch
-
-    from hardware.app.rundir import RunDir
+    from hardware.app.rundir import PIPELINE, RunDir
     from lava_pinn.problems import get_problem
 
     stream = sys.stderr if stream is None else stream
     c = config
     get_problem(c.problem)  # unknown problem: KeyError listing the zoo, before any file exists
-    rd = RunDir(c.out, create=True)
+    rd = RunDir(c.out, create=True, by=PIPELINE)
+    with rd.writing("pipeline"):  # one writer at a time (RunDirBusy naming the other one)
+        return _run_stages(rd, c, progress, after_stage, stream)
+
+
+def _run_stages(rd, c: PipelineConfig, progress: bool, after_stage, stream) -> Context:
+    import torch
+
+    from lava_pinn.problems import get_problem
+
     rd.set_problem(get_problem(c.problem).name)
     _check_backends(c)
     if c.lava_backend is not None:
@@ -415,13 +426,16 @@ def run_pipeline(
             current = name
             stage = STAGES.get(name)
             desc = f"[{i}/{len(names)}] {name:8s}"
-            forced = forced or redo_all or name in c.redo
+            named = redo_all or name in c.redo
+            forced = forced or named
             rd = ctx.rundir()
             if not forced and _is_done(rd, stage, c, upstream):
                 ctx.skipped.append(name)
                 if rd.stage(name) is None:  # a checkpoint put into DIR by hand: adopt it
-                    rd.record(name, {"source": "existing"})
+                    rd.record(name, {"source": "existing"}, outputs=[rd.file("checkpoint").name])
                 print(f"{desc}: done earlier, kept (--redo {name} to run it again)", file=stream)
+            elif not named and _keep_hand_made(rd, stage, c, desc, stream):
+                ctx.skipped.append(name)
             else:
                 forced = True  # everything after a stage that ran is redone
                 t0 = time.perf_counter()
@@ -445,6 +459,33 @@ def run_pipeline(
         )
         raise
     return ctx
+
+
+def _keep_hand_made(rd, stage: Stage, c: PipelineConfig, desc: str, stream) -> bool:
+    """Keep what a user made by hand (``lava-pinn energy DIR --profile X``, say) unless
+    ``--redo`` names its stage: ``True`` (one line saying so) while it is still made from the
+    files there now; :class:`~hardware.app.rundir.RunDirError` where those changed, since
+    keeping it would mix runs and replacing it is for ``--redo`` to ask."""
+    from hardware.app.rundir import RunDirError
+
+    by = rd.made_by_hand(stage.name)
+    files = [p for p in stage.artifacts(rd, c) if p.is_file()]
+    if stage.name in ("train", "report") or by is None or not files:
+        return False
+    names = ", ".join(p.name for p in files)
+    changed = rd.stale(stage.name)
+    if changed:
+        raise RunDirError(
+            f"{rd.path}: {names} was made by hand (`{by}`) from {', '.join(changed)}, which "
+            f"changed since; the pipeline does not overwrite it unasked: add `--redo "
+            f"{stage.name}` to replace it with the pipeline's, or run `{by}` again"
+        )
+    print(
+        f"{desc}: kept {names} made by hand (`{by}`); add `--redo {stage.name}` to replace it "
+        f"with the pipeline's",
+        file=stream,
+    )
+    return True
 
 
 _QUIET_WARNINGS = (ImportWarning, DeprecationWarning, PendingDeprecationWarning, ResourceWarning)

@@ -2,17 +2,24 @@
 
 A run directory holds the artifacts of the stages ``train -> convert -> export -> run -> energy
 -> report`` under fixed names (:data:`ARTIFACTS`) and a manifest ``run.json`` that records, per
-stage, the options it ran with and when it finished. A stage is *done* when its manifest entry
-exists with the same options and its artifact is on disk; the pipeline skips done stages unless
-asked to redo them. Every file is written atomically, so an interrupted run leaves each finished
-artifact intact and never a half-written one.
+stage, the options it ran with, who ran it (``by``: ``pipeline`` or the command line), the
+sha256 of the files (or ``FILE#ARRAY`` of an ``.npz``) it read (``inputs``) and wrote
+(``outputs``), and when it finished. A stage is *done* when its manifest entry exists with the
+same options, its artifact is on disk and none of its recorded files changed (:meth:`RunDir.
+stale`); the pipeline skips done stages unless asked to redo them
+(:mod:`hardware.app.provenance`). Every file is written atomically (a stage's several files
+all or none), so an interrupted run or a full disk leaves each finished artifact intact and
+never a half-written one; one process writes at a time (:meth:`RunDir.writing`,
+:mod:`hardware.app.rundir_lock`). Times live in ``run.json`` only, so the same command gives
+byte-identical artifacts.
 
 ``run.json``::
 
     {"format": "lava-pinn-run", "format_version": 1, "problem": "navier-stokes-tg",
      "lava_pinn_version": "0.1.0",
      "stages": {"convert": {"options": {...}, "finished": "2026-11-26T16:00:00+00:00",
-                            "info": {...}}},
+                            "by": "pipeline", "inputs": {"checkpoint.pt": "<sha256>"},
+                            "outputs": {"snn.pt": "<sha256>"}, "info": {...}}},
      "problem_info": {"outputs": ["u", "v", "p"], "gauge_fields": ["p"], "inputs": [...],
                       "domain": {"low": [...], "high": [...]}, "description": "...", ...},
      "problem_modules": [{"path": "/abs/my_problems.py", "sha256": "..."}]}
@@ -25,9 +32,14 @@ directory checks them (changed, vanished) but never imports them.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import io
 import json
 import os
+import tempfile
+import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,14 +47,17 @@ from typing import Any
 
 import numpy as np
 
-from hardware.app import usermodules
+from hardware.app import rundir_lock, usermodules
 from lava_pinn._version import __version__
+from lava_pinn.checkpoint import _file_mode as file_mode
 from lava_pinn.checkpoint import atomic_write_bytes
 from lava_pinn.registry import Registry
 
 FORMAT = "lava-pinn-run"
 FORMAT_VERSION = 1
 MANIFEST = "run.json"
+PIPELINE = "pipeline"  # ``by`` of the stages the pipeline ran; anything else was made by hand
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the date of every member of an .npz written here
 
 
 class RunDirError(ValueError):
@@ -101,6 +116,11 @@ for _spec in (
     ARTIFACTS.register(_spec.key, _spec)
 
 
+def array_key(backend: str) -> str:
+    """``predictions.npz`` key of a backend's outputs: ``snn_<backend>`` with ``-`` -> ``_``."""
+    return "snn_" + backend.replace("-", "_")
+
+
 def describe_problem(name: str, params: dict | None = None) -> dict | None:
     """What the file-reading commands need of problem ``name`` (outputs, gauge fields, inputs,
     domain, description, parameters), or ``None`` if it is not registered or does not build
@@ -152,8 +172,11 @@ def _jsonable(obj: Any) -> Any:
 class RunDir:
     """A run directory at ``path``; ``create=True`` makes the folder and an empty manifest."""
 
-    def __init__(self, path: str | os.PathLike, *, create: bool = False) -> None:
+    def __init__(
+        self, path: str | os.PathLike, *, create: bool = False, by: str | None = None
+    ) -> None:
         self.path = Path(path)
+        self.by = by or rundir_lock.command_line()  # who writes: recorded with every stage
         if self.path.exists() and not self.path.is_dir():
             raise RunDirError(f"run directory {self.path} exists and is not a folder")
         if not self.path.is_dir():
@@ -207,6 +230,15 @@ class RunDir:
             raise RunDirError(f"{p}: 'stages' must be an object")
         return m
 
+    @contextlib.contextmanager
+    def writing(self, doing: str, wait_s: float | None = None) -> Iterator[RunDir]:
+        """Hold the directory's write lock (:mod:`hardware.app.rundir_lock`) while the block
+        runs; :class:`~hardware.app.rundir_lock.RunDirBusy` when another process writes it.
+        Entering re-reads ``run.json``, so what an earlier writer recorded is kept."""
+        with rundir_lock.hold(self.path, doing, wait_s):
+            self._manifest = self._read_manifest()
+            yield self
+
     def _write_manifest(self) -> None:
         self._manifest["lava_pinn_version"] = __version__
         usermodules.update_record(self._manifest, str(self.path))
@@ -231,11 +263,12 @@ class RunDir:
             raise RunDirError(
                 f"{self.path} holds a run of {old!r}, not {name!r}; use another --out folder"
             )
-        self._manifest["problem"] = name
         info = describe_problem(name, params)
-        if info is not None:
-            self._manifest["problem_info"] = info
-        self._write_manifest()
+        with self.writing("problem"):
+            self._manifest["problem"] = name
+            if info is not None:
+                self._manifest["problem_info"] = info
+            self._write_manifest()
 
     def problem_info(self) -> dict | None:
         """The run's problem as :func:`describe_problem` gives it: from the registry while the
@@ -264,28 +297,74 @@ class RunDir:
         return json.loads(json.dumps(entry)) if entry is not None else None
 
     def is_done(self, name: str, options: dict | None = None, *artifacts: Path) -> bool:
-        """Stage ``name`` finished with the same ``options`` and its ``artifacts`` exist."""
+        """Stage ``name`` finished with the same ``options``, its ``artifacts`` exist and none
+        of the inputs it recorded changed since (:meth:`stale`)."""
         entry = self._manifest["stages"].get(name)
         if entry is None:
             return False
         if options is not None and entry.get("options") != _jsonable(options):
             return False
-        return all(Path(a).is_file() for a in artifacts)
+        return all(Path(a).is_file() for a in artifacts) and not self.stale(name)
 
-    def record(self, name: str, options: dict | None = None, info: dict | None = None) -> None:
-        """Mark stage ``name`` finished (call after its artifacts are written)."""
-        self._manifest["stages"][name] = {
-            "options": _jsonable(options or {}),
-            "info": _jsonable(info or {}),
-            "finished": _now(),
-        }
-        self._write_manifest()
+    def record(
+        self,
+        name: str,
+        options: dict | None = None,
+        info: dict | None = None,
+        *,
+        inputs: Iterable[str] = (),
+        outputs: Iterable[str] = (),
+    ) -> None:
+        """Mark stage ``name`` finished (call after its artifacts are written), with who ran it
+        (``by``), the digests (:meth:`digest`) of the ``inputs`` it read and of the
+        ``outputs`` it wrote: file names relative to the directory, or ``FILE#ARRAY`` for one
+        array of an ``.npz``."""
+        with self.writing(f"stage {name}"):
+            self._manifest["stages"][name] = {
+                "options": _jsonable(options or {}),
+                "info": _jsonable(info or {}),
+                "by": self.by,
+                "inputs": {ref: self.digest(ref) for ref in inputs},
+                "outputs": {ref: self.digest(ref) for ref in outputs},
+                "finished": _now(),
+            }
+            self._write_manifest()
 
     def forget(self, *names: str) -> None:
         """Drop stages from the manifest (their files stay until overwritten)."""
-        for n in names:
-            self._manifest["stages"].pop(n, None)
-        self._write_manifest()
+        with self.writing("forget"):
+            for n in names:
+                self._manifest["stages"].pop(n, None)
+            self._write_manifest()
+
+    # ------------------------------------------------------------------ provenance
+    def digest(self, ref: str) -> str | None:
+        """sha256 of file ``ref`` of the directory, or of one array (``"predictions.npz#ann"``:
+        dtype, shape and bytes); ``None`` where it is missing."""
+        name, _, array = ref.partition("#")
+        p = self.path / name
+        if not p.is_file():
+            return None
+        if not array:
+            return file_digest(p)
+        try:
+            with np.load(p, allow_pickle=False) as z:
+                if array not in z.files:
+                    return None
+                return array_digest(z[array])
+        except (OSError, ValueError):
+            return None
+
+    def stale(self, name: str) -> list[str]:
+        """The recorded inputs of stage ``name`` that changed (or vanished) since it ran."""
+        entry = self._manifest["stages"].get(name) or {}
+        return [ref for ref, d in (entry.get("inputs") or {}).items() if self.digest(ref) != d]
+
+    def made_by_hand(self, name: str) -> str | None:
+        """The command that made stage ``name`` where it was not the pipeline, else ``None``."""
+        entry = self._manifest["stages"].get(name) or {}
+        by = entry.get("by", PIPELINE)
+        return None if by == PIPELINE else str(by)
 
     # ------------------------------------------------------------------ artifacts
     def file(self, key: str, **fields: str) -> Path:
@@ -323,6 +402,15 @@ class RunDir:
 
     def save_predictions(self, **arrays: np.ndarray) -> Path:
         """Merge ``arrays`` into ``predictions.npz`` atomically (new ``x`` drops the old arrays)."""
+        with self.writing("predictions"):
+            return self._save_predictions(arrays)
+
+    def _save_predictions(self, arrays: dict[str, np.ndarray]) -> Path:
+        return atomic_write_bytes(self.file("predictions"), self.predictions_bytes(arrays))
+
+    def predictions_bytes(self, arrays: dict[str, np.ndarray]) -> bytes:
+        """``predictions.npz`` with ``arrays`` merged in (what :meth:`save_predictions`
+        writes): a new ``x`` drops the old arrays."""
         p = self.file("predictions")
         old: dict[str, np.ndarray] = {}
         if p.is_file():
@@ -330,6 +418,80 @@ class RunDir:
             if "x" in old and "x" in arrays and not np.array_equal(old["x"], arrays["x"]):
                 old = {}  # new evaluation points: the old outputs no longer belong to them
         old.update({k: np.asarray(v) for k, v in arrays.items()})
-        buf = io.BytesIO()
-        np.savez(buf, **old)
-        return atomic_write_bytes(p, buf.getvalue())
+        return npz_bytes(old)
+
+    def write_files(self, files: dict[Path, bytes]) -> None:
+        """Write several files of one stage all or none: every one to a temporary file first
+        (a full disk or a write error then removes them all and leaves every previous file as
+        it was), then each renamed over its old one."""
+        with self.writing("files"):
+            write_all_or_none(files)
+
+    def drop_predictions(self, *keys: str) -> None:
+        """Remove arrays from ``predictions.npz`` (those of a backend whose results went
+        stale)."""
+        p = self.file("predictions")
+        if not p.is_file():
+            return
+        with self.writing("predictions"):
+            arrays = self.load_predictions()
+            if any(k in arrays for k in keys):
+                kept = {k: v for k, v in arrays.items() if k not in keys}
+                atomic_write_bytes(p, npz_bytes(kept))
+
+
+def write_all_or_none(files: dict[Path, bytes]) -> None:
+    """Write ``{path: bytes}`` so that a failure leaves every old file as it was and no
+    temporary file behind: all written and synced to temporaries, then renamed in order."""
+    tmps: list[tuple[str, Path]] = []
+    path = None
+    try:
+        for path, data in files.items():
+            path = Path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            tmps.append((tmp, path))
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, file_mode())
+    except BaseException as err:
+        for tmp, _ in tmps:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, OSError) and err.filename is None and path is not None:
+            err.filename = str(path)
+        raise
+    for tmp, path in tmps:
+        os.replace(tmp, path)
+
+
+def file_digest(path: str | os.PathLike) -> str:
+    """sha256 (hex) of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def array_digest(a: np.ndarray) -> str:
+    """sha256 (hex) of an array's dtype, shape and C-order bytes."""
+    a = np.ascontiguousarray(a)
+    h = hashlib.sha256(f"{a.dtype.str}{a.shape}".encode())
+    h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    """``arrays`` as ``.npz`` bytes that depend on the arrays alone: members in sorted order,
+    each dated :data:`ZIP_TIME` (``np.savez`` dates them now, so two equal runs differ)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
+        for k in sorted(arrays):
+            member = io.BytesIO()
+            np.lib.format.write_array(member, np.asanyarray(arrays[k]), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{k}.npy", date_time=ZIP_TIME)
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, member.getvalue())
+    return buf.getvalue()

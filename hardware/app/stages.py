@@ -17,14 +17,15 @@ import logging
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from hardware.app import usermodules
-from hardware.app.rundir import RunDir, RunDirError
+from hardware.app.provenance import earlier_backends, writes
+from hardware.app.rundir import RunDir, RunDirError, array_key
 from lava_pinn.conversion.options import ConvertOptions
 from lava_pinn.metrics import field_errors
 from lava_pinn.options import option, positive_float, positive_int
@@ -48,11 +49,6 @@ def is_lava(backend: str) -> bool:
     return backend.startswith("lava") or backend == "loihi2"
 
 
-def array_key(backend: str) -> str:
-    """``predictions.npz`` key of a backend's outputs: ``snn_<backend>`` with ``-`` -> ``_``."""
-    return "snn_" + backend.replace("-", "_")
-
-
 @dataclass(frozen=True)
 class CheckpointOptions:
     """How the ``train`` stage gets ``checkpoint.pt``: copy the committed pretrained checkpoint
@@ -72,6 +68,7 @@ class CheckpointOptions:
         return {"source": "trained" if self.train else "pretrained", "seed": self.seed}
 
 
+@writes("train")
 def checkpoint_stage(rd: RunDir, problem: str, options: CheckpointOptions, *, progress=True):
     """Write ``DIR/checkpoint.pt`` for ``problem``: the pretrained one, or a freshly trained one.
 
@@ -107,7 +104,7 @@ def checkpoint_stage(rd: RunDir, problem: str, options: CheckpointOptions, *, pr
         "rel_l2": ck.metrics.get("rel_l2", {}),
         "seconds": time.perf_counter() - t0,
     }
-    rd.record("train", options.to_dict(), info)
+    rd.record("train", options.to_dict(), info, outputs=[dest.name])
     return ck
 
 
@@ -119,6 +116,7 @@ def calibration_points(problem: str, params: dict, n: int, seed: int, boundary: 
     return default_calibration_points(problem, dict(params), n, seed, boundary)
 
 
+@writes("convert")
 def convert_stage(rd: RunDir, options: ConvertOptions):
     """Convert ``DIR/checkpoint.pt`` into ``DIR/snn.pt``; records stage ``convert``.
 
@@ -151,6 +149,7 @@ def convert_stage(rd: RunDir, options: ConvertOptions):
     t0 = time.perf_counter()
     snn = lava_pinn.convert(ck, x_cal, **options.conversion_kwargs())
     seconds = time.perf_counter() - t0
+    snn.metadata.pop("convert_seconds", None)  # in run.json: snn.pt holds results, not timings
     path = snn.save(rd.file("snn"))
     info = {
         "network": repr(snn),
@@ -160,7 +159,7 @@ def convert_stage(rd: RunDir, options: ConvertOptions):
         "seconds": seconds,
         "checkpoint_sha256": ck.sha256,
     }
-    rd.record("convert", options.to_dict(), info)
+    rd.record("convert", options.to_dict(), info, inputs=[ck_path.name], outputs=[path.name])
     log.info("converted %s in %.1f s -> %s", ck_path, seconds, path)
     return snn
 
@@ -216,6 +215,7 @@ class ExportOptions:
         return asdict(self)
 
 
+@writes("export")
 def export_stage(rd, options: ExportOptions) -> Path:
     """``DIR/snn.pt`` -> ``DIR/network.h5`` (and ``network.net`` with ``netx``); records stage
     ``export`` with the quantization summary. Returns the artifact path."""
@@ -261,7 +261,7 @@ def export_stage(rd, options: ExportOptions) -> Path:
         "sizes": list(art.network.sizes),
         "T": art.network.T,
     }
-    rd.record("export", options.to_dict(), info)
+    rd.record("export", options.to_dict(), info, inputs=[snn_path.name], outputs=files)
     return path
 
 
@@ -381,6 +381,7 @@ def _snn_outputs(problem, net, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return y
 
 
+@writes("run")
 def run_stage(
     rd: RunDir,
     options: RunOptions,
@@ -396,14 +397,20 @@ def run_stage(
     why a backend cannot run). Writes ``DIR/predictions.npz`` (``x``, ``exact`` or
     ``reference``, ``ann``, ``snn_<backend>``: NaN off a backend's subset) and
     ``DIR/activity_<backend>.json``. ``say`` receives one line per backend (and a header),
-    ``on_backend(name)`` is called after each backend. Returns the recorded info.
+    ``on_backend(name)`` is called after each backend. Results of backends an earlier run
+    measured are kept while they came from the same network on the same points, else removed
+    (:func:`~hardware.app.provenance.earlier_backends`). Returns the recorded info.
     """
     import hardware
     from hardware.backends import BackendUnavailable, get_backend
-    from hardware.costing import save_activity
+    from hardware.costing import activity_bytes, record_of
 
     say = say or (lambda line: None)
     nets = {}
+
+    def network_of(b: str) -> str:
+        return rd.file("snn" if get_backend(b).needs == "float" else "network").name
+
     for b in options.backends:  # check every artifact and backend before running anything
         needs = get_backend(b).needs
         nets[b] = hardware.load_network(rd.require("snn" if needs == "float" else "network"), b)
@@ -420,6 +427,7 @@ def run_stage(
     if ann is not None:
         arrays["ann"] = ann
     info: dict[str, Any] = {"problem": problem.name, "points_total": int(x.shape[0])}
+    files: dict[Path, bytes] = {}
     say(f"{problem.name}: evaluation grid of {x.shape[0]} points")
     for b in options.backends:
         idx = _subset(x.shape[0], options.points_for(b), options.seed)
@@ -428,11 +436,25 @@ def run_stage(
         y = np.full((x.shape[0], res.y.shape[1]), np.nan)
         y[idx] = _snn_outputs(problem, nets[b], x[idx], res.y)
         arrays[array_key(b)] = y
-        save_activity(res, rd.file("activity", backend=b))
+        rec = record_of(res)  # the file: results only; wall time and paths go to run.json
+        run = {k: v for k, v in rec.run.items() if k != "wall_s"}
+        run["source"] = network_of(b)
+        run["options"] = {k: v for k, v in run.get("options", {}).items() if k != "timeout_s"}
+        run["made_from"] = {
+            "network": network_of(b),
+            "network_sha256": rd.digest(network_of(b)),
+            "points": int(idx.size),
+            "seed": options.seed,
+        }
+        files[rd.file("activity", backend=b)] = activity_bytes(replace(rec, run=run))
         errs = field_errors(y, exact, problem.outputs, problem.gauge_fields)
         errs_ann = field_errors(y, ann, problem.outputs) if ann is not None else {}
         info[b] = {
             **res.summary(),
+            "network": network_of(b),
+            "network_sha256": rd.digest(network_of(b)),
+            "points": int(idx.size),
+            "seed": options.seed,
             "rel_l2": errs,
             "rel_l2_vs_ann": errs_ann,
             "spikes_per_sample": float(res.layer_spikes.sum()) / res.n_points,
@@ -448,8 +470,16 @@ def run_stage(
         )
         if on_backend is not None:
             on_backend(b)
-    rd.save_predictions(**arrays)
-    rd.record("run", options.to_dict(), info)
+    files[rd.file("predictions")] = rd.predictions_bytes(arrays)
+    rd.write_files(files)  # all of them or, on a write error, none
+    kept, kept_refs = earlier_backends(rd, options.backends, network_of, say)
+    info.update(kept)
+    inputs = sorted({network_of(b) for b in options.backends})
+    if ann is not None:
+        inputs.append(rd.file("checkpoint").name)
+    outputs = [f"{rd.file('predictions').name}#{k}" for k in arrays if k != "x"]
+    outputs += [rd.file("activity", backend=b).name for b in options.backends] + kept_refs
+    rd.record("run", options.to_dict(), info, inputs=inputs, outputs=outputs)
     return info
 
 
@@ -506,7 +536,7 @@ def _pick_backend(rd: RunDir, wanted: str | None) -> str:
         rd.require("activity", backend=wanted)
         return wanted
     for b in ENERGY_BACKENDS:
-        if rd.file("activity", backend=b).is_file():
+        if b in _measured(rd) and rd.file("activity", backend=b).is_file():
             return b
     rd.require("activity", backend="lava-cpu")  # raises, naming `lava-pinn run`
     raise AssertionError("unreachable")  # pragma: no cover
@@ -530,6 +560,7 @@ def prediction_errors(rd: RunDir, backend: str) -> dict[str, float]:
     return field_errors(pred[key], pred[ref_key], outputs, gauge)
 
 
+@writes("energy")
 def energy_stage(rd: RunDir, options: EnergyOptions):
     """Price the measured activity of ``rd``; records stage ``energy``.
 
@@ -547,7 +578,9 @@ def energy_stage(rd: RunDir, options: EnergyOptions):
     profiles = [_profile(p) for p in options.profiles]
     main_backend = _pick_backend(rd, options.backend)
     others = [
-        b for b in ENERGY_BACKENDS if b != main_backend and rd.file("activity", backend=b).is_file()
+        b
+        for b in ENERGY_BACKENDS
+        if b != main_backend and b in _measured(rd) and rd.file("activity", backend=b).is_file()
     ]
     reps = {}
     for b in [main_backend, *others]:
@@ -570,8 +603,40 @@ def energy_stage(rd: RunDir, options: EnergyOptions):
         "backend": main_backend,
         "profiles": [p.name for p in profiles],
     }
-    rd.record("energy", options.to_dict(), info)
+    inputs = [rd.file("activity", backend=b).name for b in reps]
+    if rd.file("predictions").is_file():
+        pred = rd.load_predictions()
+        keys = [array_key(b) for b in reps] + ["exact", "reference"]
+        inputs += [f"{rd.file('predictions').name}#{k}" for k in keys if k in pred]
+    inputs += [str(Path(p).resolve()) for p in options.profiles if p.endswith(".toml")]
+    _add_made_from(rd, paths["json"], inputs, options)
+    outputs = [str(p.relative_to(rd.path)) for p in paths.values()]
+    rd.record("energy", options.to_dict(), info, inputs=inputs, outputs=outputs)
     return rep
+
+
+def _add_made_from(rd: RunDir, path: Path, inputs: list[str], options: EnergyOptions) -> None:
+    """``made_from`` in ``energy.json``: the digests of the activity and predictions it priced
+    (run-directory files by name), the network they were measured on and the options."""
+    import json
+
+    from lava_pinn.checkpoint import atomic_write_bytes
+
+    data = json.loads(path.read_text())
+    data["made_from"] = {
+        "inputs": {(Path(r).name if Path(r).is_absolute() else r): rd.digest(r) for r in inputs},
+        "network_sha256": rd.digest(rd.file("network").name),
+        "options": options.to_dict(),
+    }
+    atomic_write_bytes(path, (json.dumps(data, indent=2) + "\n").encode())
+
+
+def _measured(rd: RunDir) -> set[str]:
+    """The backends whose results the ``run`` record holds (all with activity where none)."""
+    run = rd.stage("run")
+    if run is None:
+        return set(ENERGY_BACKENDS)
+    return {b for b, bi in run.get("info", {}).items() if isinstance(bi, dict) and "backend" in bi}
 
 
 def _totals(rep) -> dict:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hardware.app.provenance import STAGE_COMMANDS, stale_message
 from hardware.app.stages import ENERGY_BACKENDS, array_key
 from lava_pinn.metrics import field_errors
 
@@ -49,6 +50,8 @@ class Summary:
     figures: tuple[Path, ...]
     notes: tuple[str, ...] = ()
     resources: dict[str, dict] = field(default_factory=dict)  # backend -> Loihi 2 findings
+    # (stage, "pipeline" or "by hand", "file sha256[:12], ...") of every recorded stage
+    provenance: tuple[tuple[str, str, str], ...] = ()
 
 
 def _errors(pred: np.ndarray, ref: np.ndarray, outputs, gauge) -> tuple[int, dict[str, float]]:
@@ -97,6 +100,12 @@ def summarize(rd) -> Summary:
         rows.append(Row(f"SNN {b}", n, e, e_ann, rate, bi.get("wall_s")))
     notes += _agreement(pred, backends)
     energy_rec = (rd.stage("energy") or {}).get("info", {})
+    for stage in ("energy", "figures"):
+        stale = stale_message(rd, stage)
+        if stale:  # never beside results it was not made from
+            notes.append(stale + ("; its numbers are left out here" if stage == "energy" else ""))
+            if stage == "energy":
+                energy_rec = {}
     energy_opts = (rd.stage("energy") or {}).get("options", {})
     arts = []
     from hardware.app.rundir import ARTIFACTS
@@ -135,7 +144,25 @@ def summarize(rd) -> Summary:
         figures=figs,
         notes=tuple(notes),
         resources={b: run_info[b]["resources"] for b in backends if run_info[b].get("resources")},
+        provenance=_provenance(rd),
     )
+
+
+def _provenance(rd) -> tuple[tuple[str, str, str], ...]:
+    """What each recorded stage was made from (digests of its inputs, as ``run.json`` has
+    them) and whether the pipeline or a user's command made it (no paths: the same run gives
+    the same report)."""
+    stages = rd.manifest.get("stages", {})
+    rows = []
+    for name in [n for n in STAGE_COMMANDS if n in stages and n != "report"]:
+        entry = stages[name]
+        by = "pipeline" if entry.get("by", "pipeline") == "pipeline" else "by hand"
+        made = ", ".join(
+            f"{Path(ref).name} {(d or 'missing')[:12]}"
+            for ref, d in sorted((entry.get("inputs") or {}).items())
+        )
+        rows.append((name, by, made or "-"))
+    return tuple(rows)
 
 
 _EXTRA = {
@@ -187,18 +214,21 @@ def _nj(pj: float | None) -> str:
     return f"{nj:.4g} nJ" if nj < 1e4 else f"{nj * 1e-3:.4g} uJ"
 
 
-def _table(s: Summary) -> tuple[list[str], list[list[str]]]:
+def _table(s: Summary, wall: bool = True) -> tuple[list[str], list[list[str]]]:
+    """The accuracy table; ``wall=False`` (``report.md``) leaves the wall times out, so the
+    same run gives the same file (they are in ``run.json`` and the printed summary)."""
     head = ["model", "points"]
     head += [f"{o} vs {s.reference}" for o in s.outputs]
     head += [f"{o} vs ANN" for o in s.outputs]
-    head += ["spike rate", "wall"]
+    head += ["spike rate", "wall"][: 2 if wall else 1]
     body = []
     for r in s.rows:
         line = [r.label, str(r.points)]
         line += [_pct(r.vs_ref.get(o)) for o in s.outputs]
         line += [_pct(r.vs_ann.get(o)) if r.vs_ann else "-" for o in s.outputs]
         line += ["-" if r.spike_rate is None else f"{r.spike_rate:.3g}"]
-        line += ["-" if r.wall_s is None else f"{r.wall_s:.1f} s"]
+        if wall:
+            line += ["-" if r.wall_s is None else f"{r.wall_s:.1f} s"]
         body.append(line)
     return head, body
 
@@ -264,7 +294,7 @@ def to_markdown(s: Summary) -> str:
     lines += [
         f"## Accuracy (relative L2 vs {s.reference} and vs the ANN)",
         "",
-        *_fmt_md(*_table(s)),
+        *_fmt_md(*_table(s, wall=False)),
         "",
         "Spike rate: spikes per neuron per time step. Each backend's errors are over the points it "
         "evaluated (Lava: a seeded subset of the evaluation grid).",
@@ -296,6 +326,11 @@ def to_markdown(s: Summary) -> str:
     for d, p in s.artifacts:
         rel = p.relative_to(s.path) if p.is_relative_to(s.path) else p
         lines.append(f"| `{rel.as_posix()}` | {d} |")
+    if s.provenance:
+        lines += ["", "## Provenance", "", "Each stage and the sha256 (first 12 hex digits) of "]
+        lines[-1] += "the files it was made from; `run.json` has them in full."
+        lines += ["", "| stage | made by | made from |", "|---|---|---|"]
+        lines += [f"| {n} | {by} | {made} |" for n, by, made in s.provenance]
     return "\n".join(lines) + "\n"
 
 
@@ -303,9 +338,19 @@ def write_report(rd) -> Path:
     """Write ``DIR/report.md`` atomically and record stage ``report``; returns its path."""
     from lava_pinn.checkpoint import atomic_write_bytes
 
-    s = summarize(rd)
-    path = atomic_write_bytes(rd.file("report"), to_markdown(summarize(rd)).encode())
-    rd.record("report", {}, {"rows": [r.label for r in s.rows]})
+    with rd.writing("stage report"):
+        s = summarize(rd)
+        path = atomic_write_bytes(rd.file("report"), to_markdown(s).encode())
+        backends = [r.label.removeprefix("SNN ") for r in s.rows if r.label.startswith("SNN ")]
+        inputs = [rd.file("predictions").name, rd.file("energy").name]
+        inputs += [rd.file("activity", backend=b).name for b in backends]
+        rd.record(
+            "report",
+            {},
+            {"rows": [r.label for r in s.rows]},
+            inputs=[i for i in inputs if rd.digest(i) is not None],
+            outputs=[path.name],
+        )
     return path
 
 
