@@ -12,8 +12,9 @@ Rows per problem (pretrained checkpoint, ``lava_pinn/pretrained``):
   <= ``--budget`` on separate calibration points of the reference grid), run on the integer twin
   (:func:`exporters.sigma_delta.run_static`) and priced with
   :func:`hardware.energy.estimate_delta`.
-* ``sigma-delta-relu``: the same path with ``neuron="sigma-delta-relu"``; a row marked
-  *pending* where this tree cannot build it yet.
+* ``sigma-delta-relu``: ``neuron="sigma-delta-relu"`` (16 ReLU pieces + a relay per unit),
+  quantized for netx with :func:`exporters.sigma_delta.quantize_relu` and run on the netx twin
+  (:func:`exporters.sigma_delta.run_pipeline`); thresholds from the conversion.
 * rate-coded (``direct/if/advanced``, ``pwl/if/advanced``, ``pwl:24:0.75/graded-if/none``,
   ``direct/lif-hard/light``): converted with ``lava_pinn.convert``, quantized with
   ``benchmarks/export.py``'s :func:`~benchmarks.export.quantize_net`, run on the integer twin
@@ -209,27 +210,58 @@ def _energy_fields(est: dict, macs: int) -> dict:
     }
 
 
-def sigma_delta_relu_row(ck, problem, ev: dict, budget: float) -> dict:
-    """``sigma-delta-relu`` (ReLU pieces + relay): PENDING where this tree lacks it."""
-    try:
-        from lava_pinn.neurons import NEURONS
-        from lava_pinn.sigma_delta import relu_pieces  # noqa: F401
+RELU_PIECES = 16  # ReLU pieces per unit of a non-ReLU activation (sigma-delta-relu rows)
 
-        if "sigma-delta-relu" not in NEURONS:
-            raise ImportError("sigma-delta-relu is not registered")
-    except ImportError:
-        return {
-            "representation": "sigma-delta-relu",
-            "neuron": "sigma-delta-relu",
-            "T": "static",
-            "kind": "delta",
-            "status": "pending",
-            "notes": [
-                "not finished: the ReLU-piece representation and netx SDNN export are not in "
-                "this version (convert_sigma_delta refuses neuron='sigma-delta-relu')"
-            ],
-        }
-    return sigma_delta_row(ck, problem, ev, 2, budget, "sigma-delta-relu")
+
+def sigma_delta_relu_row(ck, problem, ev: dict, budget: float) -> dict:
+    """``sigma-delta-relu`` (Lava's ReLU ``SigmaDelta``, :data:`RELU_PIECES` pieces + a relay per
+    unit): quantized for netx (:func:`exporters.sigma_delta.quantize_relu`), run on the netx
+    twin (:func:`exporters.sigma_delta.run_pipeline`: netx's zero start, each point held until
+    settled, the biases' start-up burst counted); thresholds from the conversion (no budget
+    search for this neuron yet)."""
+    from exporters.sigma_delta import quantize_relu, run_pipeline
+    from hardware.delta import delta_ops
+    from hardware.energy.estimate import estimate_delta
+    from lava_pinn.sigma_delta import convert_sigma_delta
+
+    del budget  # thresholds are not chosen against the budget for this neuron yet
+    neuron = "sigma-delta-relu"
+    row = {"representation": f"{neuron}, {RELU_PIECES} pieces, netx (8-bit, 16-bit payload)"}
+    row.update(neuron=neuron, T="static", kind="delta", weight_groups=1)
+    t0 = time.perf_counter()
+    x_cal = ev["x_cal"]
+    if problem.has_exact:
+        from lava_pinn.conversion.convert import default_calibration_points
+
+        x_cal = default_calibration_points(ck.problem, ck.problem_params, 4096, 1, 0.1)
+    pieces = None if _relu_mlp(ck) else RELU_PIECES
+    net = convert_sigma_delta(ck, x_cal, neuron=neuron, pieces=pieces)
+    inet = quantize_relu(net, x_cal)
+    r = run_pipeline(inet, ev["x"][None])
+    y = finish(ck, problem, ev["x"], r.y[0])
+    ops = delta_ops(inet, r, steps=r.steps)
+    ann = ann_spec(ck)
+    est = {p: estimate_delta(ops, ann, p) for p in PROFILES}
+    row.update(
+        errors=errors(problem, y, ev["ref"]),
+        messages=r.messages_per_point(),
+        synops_graded=r.synops_per_point(),
+        synops_binary=0.0,
+        neurons=int(inet.neurons),
+        synapses=int(inet.synapses),
+        loihi_native=True,
+        resources=delta_resources(inet),
+        seconds=time.perf_counter() - t0,
+        notes=["thresholds from the conversion; start-up burst of the biases counted"],
+    )
+    return {**row, **_energy_fields(est, ann.macs)}
+
+
+def _relu_mlp(ck) -> bool:
+    from lava_pinn.conversion.convert import parse_mlp
+
+    hidden, _ = parse_mlp(ck.model)
+    return all(la.activation == "relu" for la in hidden)
 
 
 # ------------------------------------------------------------------------------ rate-coded
@@ -354,7 +386,7 @@ def problem_rows(name: str, args) -> dict:
                 row = rate_row(ck, problem, ev, what[0], what[1], args.rate_opts)
             row.setdefault("status", "ok")
         except Exception as err:  # a failing row is a result too
-            label = "sigma-delta" if kind != "rate" else what[0]
+            label = {"sd": "sigma-delta", "sd-relu": "sigma-delta-relu"}.get(kind, what and what[0])
             row = {"representation": label, "status": "error", "notes": [f"{err!r}"[:300]]}
             row["T"] = what[1] if kind == "rate" else "static"
         if row.get("errors"):

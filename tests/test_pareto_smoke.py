@@ -18,7 +18,8 @@ def test_pareto_poisson_sigma_delta_rows():
     data = pareto.run(args)
     (res,) = data["problems"]
     rows = [r for r in res["rows"] if r.get("errors")]
-    assert len(rows) == 2  # two weight groupings; sigma-delta-relu ok or pending
+    assert len(rows) == 3  # two weight groupings of sigma-delta, and sigma-delta-relu
+    assert [r["neuron"] for r in rows].count("sigma-delta-relu") == 1
     for r in rows:
         assert set(r["energy_pj"]) == set(pareto.PROFILES)
         assert r["messages"] > 0 and r["synops_graded"] > 0

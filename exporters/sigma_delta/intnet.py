@@ -13,6 +13,12 @@ Synapses are Lava ``Dense`` layers with graded messages: group ``g`` computes
 matrix), a second one, when asked for, the next 8 bits (``e_2 = -8``). A layer's activation is
 its table (:func:`lava_pinn.neurons.sigma_delta.table_act`), sized so that linear interpolation
 stays within half a payload unit of ``f`` over the calibration range.
+
+``sigma-delta-relu`` layers (Lava's ``SigmaDelta`` as netx builds it,
+:mod:`exporters.sigma_delta.relu_quant`) use :class:`Synapses` with ``lava_shift``: every group
+is one Lava ``Dense``, ``(W_g @ s) << e_g`` (``>> -e_g``, a floor) for any ``e_g``; their layers
+hold ``bias`` and ``vth`` as Lava does (``<< (spike_exp + state_exp)``) and send
+``s >> state_exp``.
 """
 
 from __future__ import annotations
@@ -45,15 +51,26 @@ def _frozen(a: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Synapses:
-    """``a = sum_g shift(W_g @ s, e_g)``: ``groups`` of ``(W_g (n_out, n_in) int, e_g)``."""
+    """``a = sum_g shift(W_g @ s, e_g)``: ``groups`` of ``(W_g (n_out, n_in) int, e_g)``.
+
+    ``lava_shift``: every group is a plain Lava ``Dense`` (``(W_g @ s) >> -e_g`` a floor for
+    ``e_g < 0``, any exponent in ``[-8, 7]``), as netx builds them; otherwise a group with
+    ``e_g = -8`` is the fine group the ``sigma-delta`` neuron adds exactly."""
 
     groups: tuple[tuple[np.ndarray, int], ...]
+    lava_shift: bool = False
 
     def __post_init__(self) -> None:
         if not self.groups:
             raise ValueError("Synapses.groups must hold at least one (weights, exponent) pair")
         g = tuple((_frozen(w), int(e)) for w, e in self.groups)
-        if any(e < 0 and e != -GROUP_SHIFT for _, e in g) or sum(e < 0 for _, e in g) > 1:
+        if self.lava_shift:
+            if any(not -8 <= e <= 7 for _, e in g):
+                raise ValueError(
+                    f"Synapses.groups: a Lava Dense weight_exp is in [-8, 7]; got exponents "
+                    f"{[e for _, e in g]}"
+                )
+        elif any(e < 0 and e != -GROUP_SHIFT for _, e in g) or sum(e < 0 for _, e in g) > 1:
             raise ValueError(
                 f"Synapses.groups: at most one fine group, with exponent -{GROUP_SHIFT}; got "
                 f"exponents {[e for _, e in g]}"
@@ -90,13 +107,16 @@ class Synapses:
         """``(a, a_fine)`` for int64 ``s`` ``(n, n_in)``: ``a = sum shift(s @ W_g^T, e_g)`` over
         the groups with ``e_g >= 0``, ``a_fine`` the raw ``s @ W_g^T`` of the fine group
         (``e_g = -8``: the neuron adds it exactly, :func:`lava_pinn.neurons.sigma_delta.
-        int_step`). Products formed in float64, exact while ``|sum| < 2**53``."""
+        int_step`). With ``lava_shift`` every group is shifted (``>> -e_g`` a floor) into ``a``
+        and ``a_fine`` is 0. Products formed in float64, exact while ``|sum| < 2**53``."""
         a = torch.zeros(s.shape[0], self.n_out, dtype=torch.int64)
         fine = torch.zeros_like(a)
         sf = s.to(torch.float64)
         for w, e in self.groups:
             v = (sf @ torch.tensor(w, dtype=torch.float64).T).to(torch.int64)
-            if e < 0:
+            if self.lava_shift:
+                a = a + (v << e if e >= 0 else v >> -e)
+            elif e < 0:
                 fine = fine + v
             else:
                 a = a + (v << e)
@@ -118,6 +138,8 @@ class IntDeltaLayer:
     sigma_exp: np.ndarray  # E_r + F_{l-1}: sigma of row r is 2**-sigma_exp[r] pre-activation units
     neuron: str = "sigma-delta"
     name: str = ""
+    state_exp: int = 0  # sigma-delta-relu: messages are s >> state_exp (netx: 6)
+    spike_exp: int = 0  # sigma-delta-relu: bias, vth are the file's << (spike_exp + state_exp)
 
     def __post_init__(self) -> None:
         n = self.synapses.n_out
@@ -138,7 +160,7 @@ class IntDeltaLayer:
         if (self.vth < 1).any():
             raise ValueError(f"IntDeltaLayer.vth must be >= 1 payload unit, got {self.vth.min()}")
         pmax = (1 << (self.payload_bits - 1)) - 1
-        if (self.vth > pmax).any():
+        if (self.vth >> self.state_exp > pmax).any():
             raise ValueError(
                 f"layer {self.name or '?'}: threshold {int(self.vth.max())} does not fit a "
                 f"{self.payload_bits}-bit payload (max {pmax})"
@@ -147,6 +169,8 @@ class IntDeltaLayer:
             raise ValueError("IntDeltaLayer.shift must be >= 0")
         if abs(self.bias).max(initial=0) > V_LIMIT:
             raise ValueError(f"layer {self.name or '?'}: a bias does not fit 24 bits")
+        if self.relu:
+            _check_relu_fields(self)
 
     @property
     def n_out(self) -> int:
@@ -163,6 +187,52 @@ class IntDeltaLayer:
             lo=t(np.array(self.lo)),
             shift=t(np.array(self.shift)),
             table=t(np.array(self.table)),
+            state_exp=int(self.state_exp),
+        )
+
+    @property
+    def relu(self) -> bool:
+        return self.neuron == "sigma-delta-relu"
+
+    def act(self, sigma: torch.Tensor) -> torch.Tensor:
+        """The activation of ``sigma`` (integer): ``max(sigma + bias, 0)`` for
+        ``sigma-delta-relu``, the table otherwise."""
+        p = self.params()
+        if self.relu:
+            return (sigma + p.bias).clip(min=0)
+        return table_act(sigma + p.bias, p.lo, p.shift, p.table)
+
+
+BIAS_FILE_MAX = (1 << 15) - 1  # SigmaDelta fixed_pt holds a 16-bit bias mantissa
+VTH_FILE_MAX = (1 << 17) - 1  # vThMant << (spike_exp + state_exp) within the 24-bit state
+
+
+def _check_relu_fields(la: IntDeltaLayer) -> None:
+    name = la.name or "?"
+    sh = la.spike_exp + la.state_exp
+    if not 0 <= la.spike_exp <= 7 or not 0 <= la.state_exp <= 7:
+        raise ValueError(
+            f"layer {name}: spike_exp and state_exp are 3-bit fields in [0, 7], got "
+            f"{la.spike_exp}, {la.state_exp}"
+        )
+    if ((la.bias % (1 << sh)) != 0).any() or ((la.vth % (1 << sh)) != 0).any():
+        raise ValueError(
+            f"layer {name}: bias and vth must be multiples of 2**(spike_exp + state_exp) = "
+            f"{1 << sh} (Lava's SigmaDelta scales the file's integers by it)"
+        )
+    if len(set(la.vth.tolist())) != 1:
+        raise ValueError(f"layer {name}: Lava's SigmaDelta holds one threshold per layer")
+    b = abs(la.bias >> sh).max(initial=0)
+    if b > BIAS_FILE_MAX:
+        raise ValueError(
+            f"layer {name}: bias {int(b)} (file units) does not fit the 16-bit bias of Lava's "
+            f"SigmaDelta (max {BIAS_FILE_MAX}); lower the layer's scale"
+        )
+    v = int(la.vth.max()) >> sh
+    if v > VTH_FILE_MAX or v < 1:
+        raise ValueError(
+            f"layer {name}: threshold {v} (file units) must be in [1, {VTH_FILE_MAX}] (a "
+            f"24-bit state holds vth << {sh}); pick a threshold in that range"
         )
 
 
@@ -174,7 +244,11 @@ class IntDeltaNetwork:
     encoder's step per input feature, in its units; default 1); the encoder sends ``x_q`` minus
     what it sent before. Readout: ``acc = y_rest + sum_t (a_t << 8) + a_fine_t`` (fine units) and
     ``y = acc * 2**-(out_exp + 8) + out_bias``. ``rest``: every layer's ``(sigma, act, rem)``
-    for input 0 (residues 0)."""
+    for input 0 (residues 0).
+
+    A ``sigma-delta-relu`` network (netx SDNN) reads out through Lava ``Dense`` groups
+    (``output.lava_shift``): ``acc = sum_t a_t`` and ``y = sum_k acc[k n + j] 2**-out_exp[k n + j]
+    + out_bias_j`` over ``out_parts`` blocks of ``n = out_features`` rows (hi and lo parts)."""
 
     layers: tuple[IntDeltaLayer, ...]
     output: Synapses
@@ -186,6 +260,7 @@ class IntDeltaNetwork:
     out_rest: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     metadata: dict = field(default_factory=dict)
     in_vth: np.ndarray | None = None
+    out_parts: int = 1
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layers", tuple(self.layers))
@@ -196,7 +271,17 @@ class IntDeltaNetwork:
                 )
         if self.output.n_in != self.layers[-1].n_out:
             raise ValueError("IntDeltaNetwork.output does not take the last layer's output")
+        if self.out_parts < 1 or self.output.n_out % self.out_parts:
+            raise ValueError(
+                f"IntDeltaNetwork.out_parts must divide the {self.output.n_out} readout rows, "
+                f"got {self.out_parts}"
+            )
         object.__setattr__(self, "out_exp", _frozen(self.out_exp))
+        if self.out_exp.shape != (self.output.n_out,):
+            raise ValueError(
+                f"IntDeltaNetwork.out_exp needs one exponent per readout row "
+                f"({self.output.n_out}), got shape {self.out_exp.shape}"
+            )
         ob = np.array(self.out_bias, dtype=np.float64)
         ob.setflags(write=False)
         object.__setattr__(self, "out_bias", ob)
@@ -227,6 +312,11 @@ class IntDeltaNetwork:
 
     @property
     def out_features(self) -> int:
+        return self.output.n_out // self.out_parts
+
+    @property
+    def readout_rows(self) -> int:
+        """Readout neurons: ``out_parts x out_features``."""
         return self.output.n_out
 
     @property
@@ -268,10 +358,13 @@ class IntDeltaNetwork:
         return (torch.round(u) * q).to(torch.int64)
 
     def decode(self, y: torch.Tensor) -> torch.Tensor:
+        """Readout accumulators ``(..., readout_rows)`` -> outputs (see the class docstring)."""
         e = torch.from_numpy(np.array(self.out_exp)).to(torch.float64)
-        return y.to(torch.float64) * 2.0 ** -(e + GROUP_SHIFT) + torch.from_numpy(
-            np.array(self.out_bias)
-        )
+        if not self.output.lava_shift:
+            e = e + GROUP_SHIFT
+        v = y.to(torch.float64) * 2.0**-e
+        v = v.reshape(*v.shape[:-1], self.out_parts, self.out_features).sum(-2)
+        return v + torch.from_numpy(np.array(self.out_bias))
 
 
 def compute_rest(layers, output) -> tuple[tuple, np.ndarray]:
@@ -287,12 +380,12 @@ def compute_rest(layers, output) -> tuple[tuple, np.ndarray]:
             a, fine = la.synapses.apply(prev[None])
             sigma = a[0] + (fine[0] >> GROUP_SHIFT)
             rem = fine[0] - ((fine[0] >> GROUP_SHIFT) << GROUP_SHIFT)
-        p = la.params()
-        act = table_act(sigma + p.bias, p.lo, p.shift, p.table)
+        act = la.act(sigma)
         rest.append((sigma.numpy().copy(), act.numpy().copy(), rem.numpy().copy()))
-        prev = act
+        prev = act >> la.state_exp if la.relu else act
     a, fine = output.apply(prev[None])
-    y0 = ((a[0] << GROUP_SHIFT) + fine[0]).numpy().copy()
+    y0 = a[0] if output.lava_shift else (a[0] << GROUP_SHIFT) + fine[0]
+    y0 = y0.numpy().copy()
     return tuple(tuple(_frozen(v) for v in r) for r in rest), _frozen(y0)
 
 

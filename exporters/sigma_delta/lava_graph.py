@@ -111,7 +111,8 @@ def build_delta_graph(
     if bad:
         raise ValueError(
             f"the sigma-delta Lava graph runs {SUPPORTED_NEURONS} layers, got {bad[0]!r}; "
-            "quantize a network converted with neuron='sigma-delta'"
+            "quantize a network converted with neuron='sigma-delta'; a 'sigma-delta-relu' "
+            "network runs in lava-dl netx (exporters.sigma_delta.export_sdnn, run_netx)"
         )
     lanes = int(check_count(lanes, "lanes"))
     frames = int(check_count(frames, "frames"))

@@ -10,6 +10,10 @@ propagated (``depth + 1`` more steps) the Lava graph holds the same sums, counts
 without reset; a frame that changes no input message is skipped, exactly (with no incoming
 message a neuron's activation, hence its grid point, is unchanged), and so is the rest of a
 step after a layer that sends nothing.
+
+:func:`run_pipeline`: the netx SDNN graph of a ``sigma-delta-relu`` network step for step, from
+netx's zero start (the biases' start-up burst included), each frame held a number of steps;
+:func:`exporters.sigma_delta.netx.run_netx` returns the same :class:`DeltaRun` (``==``).
 """
 
 from __future__ import annotations
@@ -97,12 +101,14 @@ def _run(net: IntDeltaNetwork, codes, record: list[int] | None, prev=None):
             for i, la in enumerate(net.layers):
                 if not bool(s.any()):
                     break  # no message into layer i: it and every later layer stay quiet
-                s, state[i] = steps[i](state[i], la.synapses.apply(s), params[i])
+                a = la.synapses.apply(s)
+                a = a[0] if la.synapses.lava_shift else a  # a Lava Dense: no fine group
+                s, state[i] = steps[i](state[i], a, params[i])
                 msgs[i + 1] += s != 0
                 pay[i + 1] += s.abs()
             else:
                 a, fine = net.output.apply(s)
-                acc = acc + (a << GROUP_SHIFT) + fine
+                acc = acc + (a if net.output.lava_shift else (a << GROUP_SHIFT) + fine)
         if rec is None or k in rec:
             outs.append(net.decode(acc))
     syn = [(m * f).sum(1) for m, f in zip(msgs, fan, strict=True)]
@@ -194,3 +200,99 @@ def _points(net: IntDeltaNetwork, x: object) -> torch.Tensor:
 
     x, _ = check_points(x, net.in_features, torch.float64)
     return x
+
+
+# ---------------------------------------------------------------------------- netx graph
+class DeltaRangeError(ValueError):
+    """A deployed value left what the chip holds (24-bit state, 16-bit payload)."""
+
+
+def settle_steps(net: IntDeltaNetwork) -> int:
+    """Steps a held point needs in netx's pipelined graph: the input layer, one step per Dense
+    (``L`` hidden + the readout) and the readout's own step."""
+    return len(net.layers) + 2
+
+
+def _check_range(name: str, what: str, v: torch.Tensor, limit: int) -> None:
+    if bool((v.abs() > limit).any()):
+        raise DeltaRangeError(
+            f"layer {name}: {what} reached {int(v.abs().max())}, beyond the chip's {limit}; "
+            "quantize with more headroom (a lower scale) or keep inputs inside the calibration "
+            "range"
+        )
+
+
+def run_pipeline(
+    net: IntDeltaNetwork, frames: torch.Tensor, *, hold: int | None = None
+) -> DeltaRun:
+    """See :func:`pipeline_states` (this is its :class:`DeltaRun`)."""
+    return pipeline_states(net, frames, hold=hold)[0]
+
+
+def pipeline_states(
+    net: IntDeltaNetwork, frames: torch.Tensor, *, hold: int | None = None
+) -> tuple[DeltaRun, list[torch.Tensor], list[torch.Tensor]]:
+    """The netx SDNN graph step for step, from its zero start state (``sigma-delta-relu``
+    layers only): ``frames`` ``(K, lanes, n_in)``, each held for ``hold`` steps
+    (default :func:`settle_steps`), lanes independent. Per step ``t``: the input ``Delta``
+    encodes ``x_q(t)``; every ``Dense`` delivers at ``t`` what it received at ``t - 1``; each
+    ``SigmaDelta`` is :func:`~lava_pinn.neurons.sigma_delta.relu_int_step`; the readout
+    ``Sigma`` accumulates. ``y[k]``: decoded at the last step of frame ``k``. Messages count
+    payloads ``!= 0`` over all steps (the start-up burst of the biases included).
+
+    Also returns, per sender (the input encoder first), its final ``act`` and the sum of the
+    payloads it sent ``(lanes, n_l)``: ``act / 2**state_exp - sent`` is what its readers miss
+    (residues and the bits ``>> state_exp`` dropped)."""
+    from lava_pinn.neurons.model import V_LIMIT
+    from lava_pinn.neurons.sigma_delta import delta_int_step, relu_int_step
+
+    if any(not la.relu for la in net.layers):
+        raise ValueError("run_pipeline runs sigma-delta-relu networks (netx SDNN) only")
+    hold = settle_steps(net) if hold is None else int(hold)
+    if hold < 1:
+        raise ValueError(f"hold must be >= 1 step, got {hold}")
+    codes = net.encode(frames)
+    K, n, n_in = codes.shape
+    la0 = net.layers[0]
+    sh = la0.spike_exp + la0.state_exp
+    vth_in = torch.tensor(1 << sh, dtype=torch.int64)
+    _check_range("input", "x_q << (spike_exp + state_exp)", codes << sh, V_LIMIT)
+    params = [la.params() for la in net.layers]
+    z = torch.zeros
+    st_in = (z(n, n_in, dtype=torch.int64), z(n, n_in, dtype=torch.int64))
+    state = [(z(n, la.n_out, dtype=torch.int64),) * 3 for la in net.layers]
+    syn = [la.synapses for la in net.layers] + [net.output]
+    buf = [z(n, s.n_out, dtype=torch.int64) for s in syn]
+    acc = z(n, net.readout_rows, dtype=torch.int64)
+    sizes = [n_in] + [la.n_out for la in net.layers]
+    msgs = [z(n, m, dtype=torch.int64) for m in sizes]
+    pay = [z(n, m, dtype=torch.int64) for m in sizes]
+    pmax = (1 << (MSG_PAYLOAD_BITS - 1)) - 1
+    names = ["input"] + [la.name for la in net.layers]
+    sent = [z(n, m, dtype=torch.int64) for m in sizes]
+    outs = []
+    for k in range(K):
+        for _ in range(hold):
+            s, st_in = delta_int_step(st_in, codes[k], vth_in, sh)
+            s = s >> la0.state_exp
+            out = [s]
+            for i, la in enumerate(net.layers):
+                s, state[i] = relu_int_step(state[i], buf[i], params[i])
+                _check_range(la.name, "sigma", state[i][0], V_LIMIT)
+                out.append(s)
+            acc = acc + buf[-1]
+            _check_range("readout", "Sigma accumulator", acc, V_LIMIT)
+            for i, s in enumerate(out):
+                _check_range(names[i], "payload", s, pmax)
+                msgs[i] += s != 0
+                pay[i] += s.abs()
+                sent[i] += s
+                buf[i] = syn[i].apply(s)[0]  # lava_shift: no fine part
+        outs.append(net.decode(acc))
+    fan = [torch.from_numpy(np.array(s.fan_out())) for s in syn]
+    sy = [(m * f).sum(1) for m, f in zip(msgs, fan, strict=True)]
+    acts = [st_in[0]] + [st[1] for st in state]
+    return DeltaRun(torch.stack(outs), acc, msgs, pay, sy, K, K * hold), acts, sent
+
+
+MSG_PAYLOAD_BITS = 16  # netx's default num_message_bits for SDNN layers

@@ -82,13 +82,16 @@ def convert_sigma_delta(
     neuron: str = "sigma-delta",
     vth: float = DEFAULT_VTH,
     pieces: int | None = None,
+    structure: str = "pre",
     dtype: torch.dtype = torch.float64,
 ) -> DeltaNetwork:
     """Convert ``model`` (a :class:`~lava_pinn.checkpoint.Checkpoint` or an ``nn.Sequential`` of
     ``Linear`` and elementwise activations) into a :class:`DeltaNetwork`.
 
-    ``neuron``: ``sigma-delta`` (any activation, in the neuron); ``sigma-delta-relu`` (Lava's
-    ReLU SigmaDelta with ReLU pieces) is refused until its representation lands. ``vth``:
+    ``neuron``: ``sigma-delta`` (any activation, in the neuron) or ``sigma-delta-relu``
+    (Lava's ReLU SigmaDelta; non-ReLU activations become ``pieces`` ReLU neurons per unit plus
+    a relay; ``structure``: ``"pre"`` or ``"rows"``, see
+    :mod:`lava_pinn.sigma_delta.relu_pieces`). ``vth``:
     each layer's starting threshold as a fraction of its largest activation magnitude on the
     calibration points (``> 0``). The outputs are the raw network outputs ``N(x)``
     (``metadata["hard_bc"]``: apply ``problem.apply_hard_bc``).
@@ -113,10 +116,10 @@ def convert_sigma_delta(
     in_scale = x.abs().amax(0).clamp(min=1e-12)
     layers: list[DeltaLayer] = []
     if neuron == "sigma-delta-relu":
-        raise ValueError(
-            "convert_sigma_delta(neuron='sigma-delta-relu') is not available yet: the ReLU-piece "
-            "representation and its netx SDNN export are unfinished; use neuron='sigma-delta' "
-            "(Lava CPU simulator; on Loihi 2 it needs custom microcode)"
+        from lava_pinn.sigma_delta.relu_pieces import relu_layers
+
+        layers = relu_layers(
+            hidden, x, in_scale, vth=vth, pieces=pieces, structure=structure, dtype=dtype
         )
     else:
         if pieces is not None:
@@ -145,11 +148,14 @@ def convert_sigma_delta(
                 )
             )
     b_out = last.bias if last.bias is not None else torch.zeros(last.out_features)
+    b_out = b_out.detach().to(dtype)
+    if layers[-1].offset is not None:  # the readout absorbs the last relay's offset
+        b_out = b_out - last.weight.detach().to(dtype) @ layers[-1].offset
     meta.update({"neuron": neuron, "vth_fraction": vth, "calibration_points": int(x.shape[0])})
     return DeltaNetwork(
         tuple(layers),
         last.weight.detach().to(dtype),
-        b_out.detach().to(dtype),
+        b_out,
         in_scale,
         metadata=meta,
     )

@@ -35,7 +35,9 @@ class DeltaLayer:
     ``activation`` (the elementwise module applied in the neuron; ``nn.ReLU`` for
     ``sigma-delta-relu``), ``vth`` the send threshold (ANN activation unit, > 0), ``neuron`` a
     delta-coded :data:`~lava_pinn.neurons.NEURONS` key, ``z_range`` the pre-activation range
-    the calibration points reached (``(lo, hi)``; sizes the integer activation table)."""
+    the calibration points reached (``(lo, hi)``; sizes the integer activation table),
+    ``offset`` (``(n_out,)`` or ``None``): a constant the layer's outputs carry above the value
+    they stand for (identity ReLU neurons kept positive); the next layer's bias absorbs it."""
 
     weight: torch.Tensor
     bias: torch.Tensor
@@ -44,9 +46,16 @@ class DeltaLayer:
     neuron: str = "sigma-delta"
     z_range: tuple[float, float] = (-1.0, 1.0)
     name: str = ""
+    offset: torch.Tensor | None = None
 
     def __post_init__(self) -> None:
         w = _tensor(self.weight, "DeltaLayer.weight", 2)
+        if self.offset is not None:
+            o = _tensor(self.offset, "DeltaLayer.offset", 1)
+            if o.shape[0] != w.shape[0]:
+                raise ValueError(
+                    f"DeltaLayer.offset has {o.shape[0]} entries but weight has {w.shape[0]} rows"
+                )
         b = _tensor(self.bias, "DeltaLayer.bias", 1)
         if b.shape[0] != w.shape[0]:
             raise ValueError(
