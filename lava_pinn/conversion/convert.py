@@ -307,7 +307,7 @@ def convert_mlp(
         threshold=opts.get("threshold"),
         per_neuron=opts.get("per_neuron_threshold"),
         threshold_options={"p": opts["percentile"]} if opts.get("percentile") else {},
-        **{k: opts[k] for k in ("pieces", "placement") if k in opts},
+        **{k: opts[k] for k in ("pieces", "placement", "pieces_tol", "fit", "exact") if k in opts},
     )
     plan = calibrate(
         plan,
@@ -325,6 +325,11 @@ def convert_mlp(
         "representation": representation,
         "pieces": opts.get("pieces", 1),
         "placement": opts.get("placement"),
+        "pieces_tol": opts.get("pieces_tol"),
+        "fit": opts.get("fit"),
+        "exact": opts.get("exact"),
+        "neurons_per_unit": plan.info.get("neurons_per_unit", 1.0),
+        "exact_units": plan.info.get("exact_units"),
         "neuron": neuron,
         "threshold": opts.get("threshold"),
         "percentile": opts.get("percentile"),
@@ -456,7 +461,13 @@ def convert(
     Options of ``pwl`` only: ``pieces=8``, ``placement=0.0`` (breakpoints: 0 by curvature, 1
     equal output steps, which narrows the weights' range for 8-bit deployment; 0.75 keeps
     most of the accuracy: ``docs/neurons-and-calibration.md``); each neuron's threshold is
-    its piece's width. Options of ``direct`` only: ``threshold`` (``mse`` default, ``max``,
+    its piece's width; a piecewise-linear activation (ReLU, LeakyReLU, ReLU6, Hardtanh, PReLU)
+    gets exactly its own pieces instead, ``pieces_tol`` (smooth activations) the fewest pieces
+    per unit within that error. ``exact=True`` (``direct``, ``pwl``): refuse what cannot be
+    represented exactly (a smooth activation; in ``direct`` a unit spanning two sloped pieces).
+    Options of ``direct`` only: ``fit`` (``line``, the paper's least-squares line, or
+    ``clipped``, the clipped line the neuron computes; piecewise-linear activations are exact
+    either way), ``threshold`` (``mse`` default, ``max``,
     ``percentile``), ``percentile=99.9`` (with ``threshold="percentile"``),
     ``per_neuron_threshold=False``. An option the chosen representation would ignore is an
     error. Others: ``calibration_steps=300``, ``calibration_lr=1e-3``, ``finetune_iters=60``,
