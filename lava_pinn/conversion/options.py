@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
+from lava_pinn.conversion.budget import check_spike_budget
 from lava_pinn.conversion.calibration import CALIBRATIONS
 from lava_pinn.conversion.finetune import FinetuneConfig
 from lava_pinn.conversion.representations import (
@@ -142,6 +143,12 @@ class ConversionOptions:
     finetune_seconds: float | None = option(
         None, "finetune only: time limit in seconds (none)", cli=False
     )
+    spike_budget: int | None = option(
+        None,
+        "spikes per inference (on the calibration points): choose T, and pwl's pieces for a "
+        "smooth activation, for the lowest error within it; T is then ignored",
+        type=positive_int,
+    )
     dtype: torch.dtype = option(torch.float64, "float64 or float32 arithmetic", cli=False)
 
     def _name(self, field: str) -> str:
@@ -183,6 +190,8 @@ class ConversionOptions:
             check_fit(self.fit, self._name("fit"))
         if self.exact is not None:
             check_exact(self.exact, self._name("exact"))
+        if self.spike_budget is not None:
+            check_spike_budget(self.spike_budget, self._name("spike_budget"))
         try:
             if prefix:
                 check_percentile_use(self.threshold, self.percentile)
