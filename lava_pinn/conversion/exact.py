@@ -89,14 +89,26 @@ def fit_clipped(
 
 
 def exact_pieces(
-    pl: PiecewiseLinear, lo: float, hi: float, centre: float
+    pl: PiecewiseLinear, lo: float, hi: float, z: torch.Tensor
 ) -> tuple[list[float], list[float], float]:
     """The breakpoints of ``f`` on ``[lo, hi]``: ``(pos, neg, c)`` as ``pwl`` uses them
     (``c = pos[0] = neg[0]``, ``pos`` increasing to ``hi``, ``neg`` decreasing to ``lo``): its knots
-    inside the range, ``c`` the edge nearest ``centre`` (fewest spikes near the bulk of the
-    points). Flat pieces stay in the lists; :func:`sloped` tells which need a neuron."""
+    inside the range, ``c`` the edge that makes the sloped pieces fire fewest spikes on the
+    unit's calibration pre-activations ``z`` (a piece above ``c`` fires ``clip((z - a)/(b - a),
+    0, 1)``, one below ``clip((b - z)/(b - a), 0, 1)``). Flat pieces stay in the lists;
+    :func:`sloped` tells which need a neuron."""
     edges = [lo, *(k for k in pl.knots if lo < k < hi), hi]
-    c = min(edges, key=lambda e: abs(e - centre))
+    cost = []
+    for c in edges:
+        total = 0.0
+        for a, b in zip(edges, edges[1:], strict=False):
+            if not sloped(pl, a, b):
+                continue
+            w = max(b - a, 1e-30)
+            r = (z - a) / w if a >= c else (b - z) / w
+            total += float(r.clamp(0, 1).mean())
+        cost.append(total)
+    c = edges[min(range(len(edges)), key=lambda i: cost[i])]
     pos = [e for e in edges if e >= c]
     neg = [e for e in reversed(edges) if e <= c]
     return pos, neg, c

@@ -21,9 +21,9 @@ output steps), so a unit's piece coefficients are equal and the compiled weights
 with current ``z - t_k`` and threshold ``w_k = t_{k+1} - t_k``; below ``c`` with current
 ``s_k - z``.
 A piecewise-linear ``f`` is cut at its own knots instead: only the pieces of non-zero slope
-its range reaches get a neuron (ReLU: one, LeakyReLU across its knot: two), ``c`` the edge nearest
-the median; with ``pieces_tol`` a smooth ``f`` gets, per unit, the fewest pieces within that
-error of ``f``.
+its range reaches get a neuron (ReLU: one, LeakyReLU across its knot: two), ``c`` the edge with
+the fewest spikes on the calibration points; with ``pieces_tol`` a smooth ``f`` gets, per unit,
+the fewest pieces within that error of ``f``.
 Then ``f(z) ~ f(c) + sum_k (f(t_{k+1}) - f(t_k)) r_k + sum_k (f(s_{k+1}) - f(s_k)) r'_k``
 (``r = clip(I/w, 0, 1)`` as ``T -> inf``): the interpolant of ``f`` at the breakpoints, refined by
 least squares. As ``T`` and ``K`` grow the SNN tends to the ANN: the quantisation step of a unit
@@ -389,7 +389,7 @@ def pwl(
             lo, hi = lo - margin * span, hi + margin * span
             c = float(med_all[j])
             if shape is not None:
-                pos_l, neg_l, c = exact_pieces(shape, lo, hi, c)
+                pos_l, neg_l, c = exact_pieces(shape, lo, hi, z[:, j])
                 pos = torch.tensor(pos_l, dtype=dtype)
                 neg = torch.tensor(neg_l, dtype=dtype)
             elif pieces_tol is not None:
