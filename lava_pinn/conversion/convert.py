@@ -18,8 +18,10 @@ import warnings
 import torch
 from torch import nn
 
-from lava_pinn.activations import activation_label, activation_of, frozen_copy
+from lava_pinn.activations import activation_label, activation_of, frozen_copy, piecewise_linear
 from lava_pinn.activations import available as available_activations
+from lava_pinn.conversion.budget import PIECES
+from lava_pinn.conversion.budget import search as budget_search
 from lava_pinn.conversion.calibration import CALIBRATIONS, calibrate
 from lava_pinn.conversion.network import SpikingNetwork
 from lava_pinn.conversion.options import (  # noqa: F401  check_boundary, CALIBRATION_BOUNDARY: public here too
@@ -297,6 +299,20 @@ def convert_mlp(
     b_out = b_out.to(dtype)
     with torch.no_grad():
         y_ann = _ann_output(ann, W_out, b_out, x)
+    if o.spike_budget is not None:
+        smooth = any(piecewise_linear(a.fn) is None for a in ann)
+        choose_pieces = representation == "pwl" and smooth and o.pieces is None
+        choose_pieces = choose_pieces and o.pieces_tol is None
+
+        def build(**kw: object) -> SpikingNetwork:
+            given = {**options, "spike_budget": None, **kw}
+            return convert_mlp(model, x, metadata=metadata, path=path, **given)
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the checks above already warned once
+            return budget_search(
+                build, x, y_ann, o.spike_budget, PIECES if choose_pieces else (None,)
+            )
     plan = rep.build(
         ann,
         W_out,
@@ -307,7 +323,7 @@ def convert_mlp(
         threshold=opts.get("threshold"),
         per_neuron=opts.get("per_neuron_threshold"),
         threshold_options={"p": opts["percentile"]} if opts.get("percentile") else {},
-        **{k: opts[k] for k in ("pieces", "placement") if k in opts},
+        **{k: opts[k] for k in ("pieces", "placement", "pieces_tol", "fit", "exact") if k in opts},
     )
     plan = calibrate(
         plan,
@@ -325,6 +341,11 @@ def convert_mlp(
         "representation": representation,
         "pieces": opts.get("pieces", 1),
         "placement": opts.get("placement"),
+        "pieces_tol": opts.get("pieces_tol"),
+        "fit": opts.get("fit"),
+        "exact": opts.get("exact"),
+        "neurons_per_unit": plan.info.get("neurons_per_unit", 1.0),
+        "exact_units": plan.info.get("exact_units"),
         "neuron": neuron,
         "threshold": opts.get("threshold"),
         "percentile": opts.get("percentile"),
@@ -406,6 +427,11 @@ def convert_spinn(
 ) -> SpikingSPINN:
     """Convert each axis MLP of ``model`` with the calibration points' coordinate on that axis."""
     cfg = model.config
+    if kwargs.get("spike_budget") is not None:
+        raise ValueError(
+            "spike_budget is for MLPs; a SPINN's axis networks fire separately: convert it with "
+            "a T instead (or convert each of model.axis_nets with its own budget)"
+        )
     x = _calibration_points(calibration_inputs, cfg.axes)
     nets = []
     for i, sub in enumerate(model.axis_nets):
@@ -456,11 +482,20 @@ def convert(
     Options of ``pwl`` only: ``pieces=8``, ``placement=0.0`` (breakpoints: 0 by curvature, 1
     equal output steps, which narrows the weights' range for 8-bit deployment; 0.75 keeps
     most of the accuracy: ``docs/neurons-and-calibration.md``); each neuron's threshold is
-    its piece's width. Options of ``direct`` only: ``threshold`` (``mse`` default, ``max``,
+    its piece's width; a piecewise-linear activation (ReLU, LeakyReLU, ReLU6, Hardtanh, PReLU)
+    gets exactly its own pieces instead, ``pieces_tol`` (smooth activations) the fewest pieces
+    per unit within that error. ``exact=True`` (``direct``, ``pwl``): refuse what cannot be
+    represented exactly (a smooth activation; in ``direct`` a unit spanning two sloped pieces).
+    Options of ``direct`` only: ``fit`` (``line``, the paper's least-squares line, or
+    ``clipped``, the clipped line the neuron computes; piecewise-linear activations are exact
+    either way), ``threshold`` (``mse`` default, ``max``,
     ``percentile``), ``percentile=99.9`` (with ``threshold="percentile"``),
     ``per_neuron_threshold=False``. An option the chosen representation would ignore is an
     error. Others: ``calibration_steps=300``, ``calibration_lr=1e-3``, ``finetune_iters=60``,
     ``finetune_lr=2e-4``, ``finetune_seconds=None`` (a time limit for fine-tuning),
+    ``spike_budget=None`` (spikes per inference: ``T``, and ``pwl``'s pieces for a smooth
+    activation, are chosen for the lowest calibration-set error within it, ``T`` ignored;
+    :mod:`lava_pinn.conversion.budget`),
     ``dtype=torch.float64`` (or ``torch.float32``).
 
     Returns a :class:`SpikingNetwork` (MLP) or :class:`SpikingSPINN`. Its outputs are the raw

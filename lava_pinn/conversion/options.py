@@ -19,13 +19,20 @@ from dataclasses import dataclass
 
 import torch
 
+from lava_pinn.conversion.budget import check_spike_budget
 from lava_pinn.conversion.calibration import CALIBRATIONS
 from lava_pinn.conversion.finetune import FinetuneConfig
-from lava_pinn.conversion.representations import REPRESENTATIONS, check_pieces, check_placement
+from lava_pinn.conversion.representations import (
+    REPRESENTATIONS,
+    check_exact,
+    check_fit,
+    check_pieces,
+    check_placement,
+)
 from lava_pinn.conversion.thresholds import THRESHOLDS, check_percentile_use
 from lava_pinn.neurons import NEURONS
 from lava_pinn.options import option, positive_int
-from lava_pinn.validation import check_count, check_T
+from lava_pinn.validation import check_count, check_real, check_T
 
 CALIBRATION_BOUNDARY = 0.25  # share of convert's default calibration points on the boundary
 DEFAULT_PERCENTILE = 99.9  # threshold "percentile" without a percentile
@@ -99,6 +106,22 @@ class ConversionOptions:
         "range) (0.0)",
         type=float,
     )
+    pieces_tol: float | None = option(
+        None,
+        "pwl only, smooth activations: per unit the fewest pieces (2-64) whose interpolant is "
+        "within this of the activation (none: `pieces` everywhere)",
+        type=float,
+    )
+    fit: str | None = option(
+        None,
+        "direct only, smooth activations: line (least squares, the paper's) or clipped (the "
+        "clipped line the neuron computes) (line)",
+    )
+    exact: bool | None = option(
+        None,
+        "direct, pwl: refuse activations (or units) that cannot be represented exactly",
+        cli=False,
+    )
     per_neuron_threshold: bool | None = option(
         None, "representation direct only: one threshold per neuron, not per layer"
     )
@@ -119,6 +142,12 @@ class ConversionOptions:
     finetune_lr: float | None = option(None, "finetune only: learning rate (2e-4)", cli=False)
     finetune_seconds: float | None = option(
         None, "finetune only: time limit in seconds (none)", cli=False
+    )
+    spike_budget: int | None = option(
+        None,
+        "spikes per inference (on the calibration points): choose T, and pwl's pieces for a "
+        "smooth activation, for the lowest error within it; T is then ignored",
+        type=positive_int,
     )
     dtype: torch.dtype = option(torch.float64, "float64 or float32 arithmetic", cli=False)
 
@@ -155,6 +184,14 @@ class ConversionOptions:
             check_pieces(self.pieces, self._name("pieces"))
         if self.placement is not None:
             check_placement(self.placement, self._name("placement"))
+        if self.pieces_tol is not None:
+            check_real(self.pieces_tol, self._name("pieces_tol"), low=0.0, low_open=True)
+        if self.fit is not None:
+            check_fit(self.fit, self._name("fit"))
+        if self.exact is not None:
+            check_exact(self.exact, self._name("exact"))
+        if self.spike_budget is not None:
+            check_spike_budget(self.spike_budget, self._name("spike_budget"))
         try:
             if prefix:
                 check_percentile_use(self.threshold, self.percentile)
@@ -193,6 +230,9 @@ class ConversionOptions:
                 "per_neuron_threshold": self.per_neuron_threshold,
                 "pieces": self.pieces,
                 "placement": self.placement,
+                "pieces_tol": self.pieces_tol,
+                "fit": self.fit,
+                "exact": self.exact,
             },
         )
         if "threshold" in opts:

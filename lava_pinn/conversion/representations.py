@@ -5,7 +5,11 @@ expansion into several IF neurons per unit (``pwl``). Each returns a :class:`Pla
 clipped-linear, so ``f`` is replaced by its least-squares line over the calibration range,
 ``f(z) ~ g z + d``, shifted so the neuron's output is non-negative (``lo = min f``, signed
 neurons use the midpoint): current ``I = g z + d - lo``, decoded ``h = lo + V r``. For tanh this
-is hard-tanh; its error does not vanish as ``T`` grows.
+is hard-tanh; its error does not vanish as ``T`` grows. ``fit="clipped"`` fits instead the clipped
+line the neuron really computes, ``lo + clip(g z + d - lo, 0, A)``, clipping included
+(:mod:`lava_pinn.conversion.exact`). A piecewise-linear ``f`` (ReLU, LeakyReLU, ReLU6, Hardtanh,
+PReLU) is that clipped line exactly wherever a unit's range reaches one sloped piece: ReLU is one
+IF neuron with slope 1 (the classic conversion), no line fit; ``exact=True`` refuses the rest.
 
 ``pwl`` (beyond the paper): unit ``j`` is split at a centre ``c`` (the median of its calibration
 pre-activations) into ``K`` pieces over ``[lo, hi]``, breakpoints placed with density
@@ -16,6 +20,10 @@ output steps), so a unit's piece coefficients are equal and the compiled weights
 (:mod:`exporters.quantizer`). In between trades the two. Above ``c`` piece ``k`` is an IF neuron
 with current ``z - t_k`` and threshold ``w_k = t_{k+1} - t_k``; below ``c`` with current
 ``s_k - z``.
+A piecewise-linear ``f`` is cut at its own knots instead: only the pieces of non-zero slope
+its range reaches get a neuron (ReLU: one, LeakyReLU across its knot: two), ``c`` the edge with
+the fewest spikes on the calibration points; with ``pieces_tol`` a smooth ``f`` gets, per unit,
+the fewest pieces within that error of ``f``.
 Then ``f(z) ~ f(c) + sum_k (f(t_{k+1}) - f(t_k)) r_k + sum_k (f(s_{k+1}) - f(s_k)) r'_k``
 (``r = clip(I/w, 0, 1)`` as ``T -> inf``): the interpolant of ``f`` at the breakpoints, refined by
 least squares. As ``T`` and ``K`` grow the SNN tends to the ANN: the quantisation step of a unit
@@ -34,12 +42,19 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from lava_pinn.activations import get_activation
+from lava_pinn.activations import get_activation, piecewise_linear, require_piecewise_linear
+from lava_pinn.conversion.exact import (
+    exact_pieces,
+    fit_clipped,
+    one_neuron_shape,
+    pieces_for_tol,
+    sloped,
+)
 from lava_pinn.conversion.plan import Plan, PlanLayer
 from lava_pinn.conversion.thresholds import choose_thresholds
 from lava_pinn.neurons import get_neuron
 from lava_pinn.registry import Registry
-from lava_pinn.validation import check_count
+from lava_pinn.validation import check_count, check_real
 
 
 @dataclass(frozen=True)
@@ -91,6 +106,46 @@ def _line_fit(z: torch.Tensor, h: torch.Tensor, f) -> tuple[torch.Tensor, torch.
     return g, hm - g * zm
 
 
+def layer_module(layer: AnnLayer) -> nn.Module:
+    """The activation module of ``layer`` (the model's instance, else the registered one)."""
+    return layer.fn if layer.fn is not None else get_activation(layer.activation).module()
+
+
+def _unit_shapes(la: AnnLayer, z: torch.Tensor, h: torch.Tensor, f, fit: str, exact: bool, l: int):
+    """Per unit ``(g, d, lo, A)`` of the clipped line ``lo + clip(g z + d - lo, 0, A)``
+    (:mod:`lava_pinn.conversion.exact`; ``A`` NaN where the threshold rule clips), and whether
+    each unit is exact. Piecewise-linear activations are exact where one neuron can be;
+    ``exact=True`` refuses the others."""
+    n = z.shape[1]
+    dtype = z.dtype
+    g, d = _line_fit(z, h, f)
+    lo = h.min(0).values
+    A = torch.full((n,), float("nan"), dtype=dtype)
+    module = layer_module(la)
+    pl = require_piecewise_linear(module, "direct with exact=True") if exact else None
+    pl = pl or piecewise_linear(module)
+    if fit == "clipped":  # the units a piecewise-linear f leaves inexact keep this fit
+        g, d, lo, A = fit_clipped(z, h, g, d)
+    is_exact = torch.zeros(n, dtype=torch.bool)
+    if pl is not None:
+        z_min, z_max = z.min(0).values, z.max(0).values
+        for j in range(n):
+            shape = one_neuron_shape(pl, f, float(z_min[j]), float(z_max[j]), dtype)
+            if shape is None:
+                if exact:
+                    raise ValueError(
+                        f"direct with exact=True: unit {j} of hidden layer {l} "
+                        f"({la.activation}) reaches two pieces of non-zero slope on the "
+                        "calibration points, which one neuron cannot compute; use "
+                        "representation='pwl' (one neuron per piece) or exact=False"
+                    )
+                continue
+            g[j], d[j], lo[j] = shape[0], shape[1], shape[2]
+            A[j] = float("nan") if shape[3] is None else shape[3]
+            is_exact[j] = True
+    return g, d, lo, A, is_exact
+
+
 def direct(
     ann: list[AnnLayer],
     W_out: torch.Tensor,
@@ -102,49 +157,100 @@ def direct(
     threshold: str,
     per_neuron: bool,
     threshold_options: dict,
+    fit: str = "line",
+    exact: bool = False,
     **_: object,
 ) -> Plan:
-    """One neuron per unit, clipped-linear approximation of ``f`` (see module docstring)."""
+    """One neuron per unit, clipped-linear approximation of ``f`` (see module docstring).
+
+    A unit whose clipped line has a known top ``A`` (a flat piece reached, or ``fit="clipped"``)
+    decodes ``h = lo + A r`` whatever the layer's threshold ``V``: its current is scaled by
+    ``V / A``."""
+    fit = check_fit(fit)
+    exact = check_exact(exact)
     signed = get_neuron(neuron).signed
     P = get_neuron(neuron).levels  # graded spikes: P quanta of V/P per step
     zs, hs = ann_forward(ann, x)
     layers = []
-    for la, z, h in zip(ann, zs, hs, strict=False):
+    n_exact = 0
+    for l, (la, z, h) in enumerate(zip(ann, zs, hs, strict=False)):
         f = act_fn(la)
-        g, d = _line_fit(z, h, f)
-        lo = (h.max(0).values + h.min(0).values) / 2 if signed else h.min(0).values
+        if signed:  # signed neurons: the paper's line, centred
+            g, d = _line_fit(z, h, f)
+            lo = (h.max(0).values + h.min(0).values) / 2
+            A = torch.full_like(lo, float("nan"))
+            if exact or fit != "line":
+                raise ValueError(
+                    f"direct with neuron {neuron!r} (signed) fits a straight line only; "
+                    "exact=True and fit='clipped' need a non-negative neuron ('if', "
+                    "'graded-if', 'lif-hard')"
+                )
+        else:
+            g, d, lo, A, is_exact = _unit_shapes(la, z, h, f, fit, exact, l)
+            n_exact += int(is_exact.sum())
+        fixed = ~torch.isnan(A)
         current = z * g + d - lo
         target = h - lo
-        V = choose_thresholds(
-            threshold,
-            target,
-            current,
-            T * P,
-            per_neuron=per_neuron,
-            signed=signed,
-            **threshold_options,
-        )
+        free = ~fixed
+        if bool(free.any()):
+            V_free = choose_thresholds(
+                threshold,
+                target[:, free],
+                current[:, free],
+                T * P,
+                per_neuron=per_neuron,
+                signed=signed,
+                **threshold_options,
+            )
+        else:
+            V_free = A[fixed].max().reshape(1)
+        n = z.shape[1]
+        V = torch.empty(n, dtype=z.dtype)
+        V[free] = V_free if per_neuron else V_free.max()
+        if bool(fixed.any()):
+            V[fixed] = A[fixed] if per_neuron else (V_free.max() if free.any() else V_free[0])
         V = V / P  # the quantum: the full scale V spans P quanta
+        dec = torch.where(fixed, A / P, V)  # decoded value of one quantum
+        scale = V / dec  # current scale: the threshold V stands for dec
         v0 = torch.zeros_like(V) if signed else V / 2
         rmin = -1.0 if signed else 0.0
-        n = z.shape[1]
         layers.append(
             PlanLayer(
-                U=g[:, None] * la.weight,
-                c=g * la.bias + d - lo,
+                U=(scale * g)[:, None] * la.weight,
+                c=scale * (g * la.bias + d - lo),
                 threshold=V,
                 v0=v0,
                 neuron=neuron,
-                E=torch.diag(V),
+                E=torch.diag(dec),
                 e=lo.clone(),
                 activation=la.activation,
                 unit_of=torch.arange(n),
                 z_ann=z,
                 h_ann=h,
-                target_rates=(target / V).clamp(rmin * P, float(P)),
+                target_rates=(target / dec).clamp(rmin * P, float(P)),
             )
         )
-    return Plan(layers, W_out.clone(), b_out.clone(), T, {"representation": "direct"})
+    info = {"representation": "direct", "fit": fit, "exact_units": n_exact}
+    return Plan(layers, W_out.clone(), b_out.clone(), T, info)
+
+
+FITS = ("line", "clipped")
+
+
+def check_fit(value: object, name: str = "fit") -> str:
+    """``value`` as ``direct``'s fit of a smooth activation: ``line`` or ``clipped``."""
+    if value not in FITS:
+        raise ValueError(
+            f"{name} must be 'line' (least-squares line, the paper's) or 'clipped' (the "
+            f"clipped line the neuron computes), got {value!r}"
+        )
+    return str(value)
+
+
+def check_exact(value: object, name: str = "exact") -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
 
 
 def _breakpoints(
@@ -243,11 +349,20 @@ def pwl(
     floor: float = 0.25,
     ridge: float = 1e-6,
     placement: float = 0.0,
+    pieces_tol: float | None = None,
+    exact: bool = False,
     **_: object,
 ) -> Plan:
-    """``pieces`` IF neurons per unit approximating ``f`` piecewise-linearly (module docstring)."""
+    """IF neurons approximating ``f`` piecewise-linearly (module docstring): a
+    piecewise-linear ``f`` gets exactly its own pieces the unit's range reaches (flat ones
+    need no neuron; ``exact=True`` refuses any other ``f``); a smooth one ``pieces`` per unit,
+    or with ``pieces_tol`` the fewest (2 .. 64) whose interpolant is within ``pieces_tol`` of
+    ``f`` on the unit's range."""
     pieces = check_pieces(pieces)
     placement = check_placement(placement)
+    exact = check_exact(exact)
+    if pieces_tol is not None:
+        pieces_tol = check_real(pieces_tol, "pieces_tol", low=0.0, low_open=True)
     if get_neuron(neuron).signed:
         raise ValueError(
             f"representation 'pwl' needs a non-negative neuron ('if', 'graded-if' or 'lif-hard'), "
@@ -257,8 +372,12 @@ def pwl(
     zs, hs = ann_forward(ann, x)
     dtype = x.dtype
     layers = []
+    per_unit: list[int] = []  # neurons of every unit, all layers
     for la, z, h in zip(ann, zs, hs, strict=False):
         f = act_fn(la)
+        module = layer_module(la)
+        shape = require_piecewise_linear(module, "pwl with exact=True") if exact else None
+        shape = shape or piecewise_linear(module)
         n_units, n_prev = la.weight.shape
         rows_u, rows_c, thr, coef, unit_of = [], [], [], [], []
         e = torch.empty(n_units, dtype=dtype)
@@ -269,22 +388,43 @@ def pwl(
             span = max(hi - lo, 1e-6)
             lo, hi = lo - margin * span, hi + margin * span
             c = float(med_all[j])
-            pos, neg = _breakpoints(f, lo, c, hi, pieces, floor, dtype, placement)
+            if shape is not None:
+                pos_l, neg_l, c = exact_pieces(shape, lo, hi, z[:, j])
+                pos = torch.tensor(pos_l, dtype=dtype)
+                neg = torch.tensor(neg_l, dtype=dtype)
+            elif pieces_tol is not None:
+                _, (pos, neg) = pieces_for_tol(
+                    f, lo, c, hi, pieces_tol, _breakpoints, floor, dtype, placement
+                )
+            else:
+                pos, neg = _breakpoints(f, lo, c, hi, pieces, floor, dtype, placement)
             fpos, fneg = f(pos), f(neg)
             e[j] = f(torch.tensor(c, dtype=dtype))
             w_row, b_j = la.weight[j], la.bias[j]
+            before = len(unit_of)
             for k in range(len(pos) - 1):
+                if shape is not None and not sloped(shape, float(pos[k]), float(pos[k + 1])):
+                    continue  # a flat piece: no neuron
                 rows_u.append(w_row)
                 rows_c.append(b_j - pos[k])
                 thr.append(pos[k + 1] - pos[k])
                 coef.append(fpos[k + 1] - fpos[k])
                 unit_of.append(j)
             for k in range(len(neg) - 1):
+                if shape is not None and not sloped(shape, float(neg[k]), float(neg[k + 1])):
+                    continue
                 rows_u.append(-w_row)
                 rows_c.append(neg[k] - b_j)
                 thr.append(neg[k] - neg[k + 1])
                 coef.append(fneg[k + 1] - fneg[k])
                 unit_of.append(j)
+            per_unit.append(len(unit_of) - before)
+        if not unit_of:  # every unit flat on its range: one silent neuron keeps the layer
+            rows_u.append(torch.zeros_like(la.weight[0]))
+            rows_c.append(torch.zeros((), dtype=dtype))
+            thr.append(torch.ones((), dtype=dtype))
+            coef.append(torch.zeros((), dtype=dtype))
+            unit_of.append(0)
         U = torch.stack(rows_u)
         cvec = torch.stack(rows_c)
         V = torch.stack(thr).clamp(min=1e-6 * float((hi_all - lo_all).max()) + 1e-9) / P
@@ -309,7 +449,12 @@ def pwl(
         )
         fit_decoder(pl, ideal, h, ridge=ridge)
         layers.append(pl)
-    info = {"representation": "pwl", "pieces": pieces}
+    info = {
+        "representation": "pwl",
+        "pieces": pieces,
+        "neurons_per_unit": sum(per_unit) / max(len(per_unit), 1),
+        "max_neurons_per_unit": max(per_unit, default=0),
+    }
     return Plan(layers, W_out.clone(), b_out.clone(), T, info)
 
 
@@ -352,7 +497,13 @@ REPRESENTATIONS.register(
         "direct",
         direct,
         "one neuron per unit, clipped-linear (paper)",
-        (("threshold", "mse"), ("percentile", None), ("per_neuron_threshold", False)),
+        (
+            ("threshold", "mse"),
+            ("percentile", None),
+            ("per_neuron_threshold", False),
+            ("fit", "line"),
+            ("exact", False),
+        ),
     ),
 )
 REPRESENTATIONS.register(
@@ -362,7 +513,7 @@ REPRESENTATIONS.register(
         pwl,
         "K IF neurons per unit, piecewise-linear activation; each neuron's threshold is its "
         "piece's width",
-        (("pieces", 8), ("placement", 0.0)),
+        (("pieces", 8), ("placement", 0.0), ("pieces_tol", None), ("exact", False)),
         # each unit's pieces span the range its calibration points reach
         min_points=64,
     ),

@@ -1,0 +1,69 @@
+"""``convert(..., spike_budget=N)``: the most accurate conversion within N spikes per inference
+on the calibration points; budgets nothing meets are errors naming the smallest that works."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import lava_pinn
+
+D = torch.float64
+X = torch.linspace(-1, 1, 300, dtype=D)[:, None]
+
+
+def _net(act: nn.Module) -> nn.Sequential:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(1, 16), act, nn.Linear(16, 16), act, nn.Linear(16, 1)).double()
+
+
+def test_budget_picks_the_largest_T_within_it():
+    net = _net(nn.ReLU())
+    snn = lava_pinn.convert(net, X, representation="direct", calibration="none", spike_budget=650)
+    tried = snn.metadata["budget_search"]
+    assert snn.metadata["spike_budget"] == 650
+    within = [r for r in tried if r["spikes"] <= 650]
+    assert all(r["spikes"] > 650 for r in tried if r["T"] > snn.T)
+    assert snn.T == max(r["T"] for r in within) and snn.T > 128  # bisected past a power of 2
+    with torch.no_grad():
+        snn(X)
+    assert snn.last_stats["spikes_per_point"] <= 650
+    best = min(within, key=lambda r: r["error"])
+    assert best["T"] == snn.T
+
+
+def test_budget_chooses_pieces_for_smooth_pwl():
+    net = _net(nn.Tanh())
+    snn = lava_pinn.convert(net, X, representation="pwl", calibration="none", spike_budget=2000)
+    tried = snn.metadata["budget_search"]
+    assert {r["pieces"] for r in tried} == {4, 8, 16}
+    with torch.no_grad():
+        snn(X)
+    assert snn.last_stats["spikes_per_point"] <= 2000
+
+
+def test_budget_bad_input_names_the_smallest_that_works():
+    net = _net(nn.ReLU())
+    with pytest.raises(ValueError, match=r"below one spike per neuron \(32 neurons\).*is 32"):
+        lava_pinn.convert(net, X, representation="direct", calibration="none", spike_budget=10)
+    with pytest.raises(ValueError, match="spike_budget"):
+        lava_pinn.convert(net, X, spike_budget=0)
+    from lava_pinn.models import SPINNConfig
+
+    torch.manual_seed(0)
+    spinn = SPINNConfig(axes=2, out_features=1, widths=(8, 8), rank=3).build().double()
+    x2 = torch.rand(200, 2, dtype=D) * 2 - 1
+    with pytest.raises(ValueError, match="spike_budget is for MLPs"):
+        lava_pinn.convert(spinn, x2, representation="direct", calibration="none", spike_budget=99)
+
+
+def test_budget_no_T_fits_names_the_smallest():
+    # 32 neurons but T=4 already fires more than 40 per point on a strongly driven network
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(1, 64), nn.ReLU(), nn.Linear(64, 1)).double()
+    with torch.no_grad():
+        net[0].bias.fill_(1.0)
+        net[0].weight.abs_()
+    with pytest.raises(ValueError, match=r"smallest budget that works is \d+ \(T=4\)"):
+        lava_pinn.convert(net, X + 2, representation="pwl", calibration="none", spike_budget=70)
