@@ -23,6 +23,8 @@ from lava_pinn.checkpoint import atomic_write_bytes
 WIDTHS_IN: dict[str, float] = {"column": 3.5, "full": 7.1}
 VECTOR_FORMATS: tuple[str, ...] = ("pdf", "svg")
 PNG_DPI = 300
+# no creation dates in vector files: the same figure gives the same bytes
+_STABLE_METADATA = {"pdf": {"CreationDate": None}, "svg": {"Date": None}, "png": None}
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,9 @@ def save(fig, path_stem: str | Path, style: FigStyle) -> list[Path]:
     if stem.suffix in (".png", ".pdf", ".svg"):
         stem = stem.with_suffix("")
     plt = pyplot()
+    import matplotlib
+
+    matplotlib.rcParams["svg.hashsalt"] = "lava-pinn"  # stable SVG ids: equal runs, equal bytes
     blobs = {}
     if _CHECKS:
         _CHECKS[-1][stem.name] = overlapping_texts(fig)
@@ -125,7 +130,7 @@ def save(fig, path_stem: str | Path, style: FigStyle) -> list[Path]:
     try:
         for fmt in ("png", style.vector):
             buf = io.BytesIO()
-            fig.savefig(buf, format=fmt, dpi=PNG_DPI)
+            fig.savefig(buf, format=fmt, dpi=PNG_DPI, metadata=_STABLE_METADATA.get(fmt))
             blobs[fmt] = buf.getvalue()
     finally:
         plt.close(fig)

@@ -9,7 +9,8 @@
   (spanning both columns) in ``\\footnotesize``, split into several tables (each repeating the
   profile or layer column) where the columns would be wider than a 506 pt text width.
 
-All need ``\\usepackage{booktabs}``; every cell is escaped (:func:`hardware.reports.latex_escape`).
+All need ``\\usepackage{booktabs}``; every cell is escaped
+(:func:`hardware.report_rows.latex_escape`).
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def _tabular(
     size: str = "small",
     note: str | None = None,
 ) -> str:
-    from hardware.reports import latex_escape
+    from hardware.report_rows import latex_escape
 
     lines = [rf"\begin{{{env}}}[htbp]", r"\centering", rf"\{size}"]
     lines.append(rf"\setlength{{\tabcolsep}}{{{TABCOLSEP_PT:g}pt}}")
@@ -84,7 +85,7 @@ def column_tables(
     report, profile: str | None = None, label: str | None = None, caption: str | None = None
 ) -> str:
     """The totals and per-layer tables of ``report`` for one paper column (see the module)."""
-    from hardware.reports import source_note
+    from hardware.report_rows import source_note
 
     prof = profile or report.estimates[0].profile
     e0 = report.estimates[0]
@@ -155,7 +156,7 @@ def column_tables(
 
 def _col_width_pt(cells: Sequence[str], font_pt: float) -> float:
     """Printed width of one column (see :func:`tabular_widths_pt`)."""
-    from hardware.reports import latex_escape
+    from hardware.report_rows import latex_escape
 
     return max(len(_plain(latex_escape(c))) for c in cells) * 0.5 * font_pt + 2 * TABCOLSEP_PT
 
@@ -180,7 +181,7 @@ def appendix_tables(report, label: str | None = None, caption: str | None = None
     """Every column of the totals and per-layer rows in two-column ``table*`` environments,
     each no wider than the text (:data:`TEXT_PT`): where the columns do not fit one table, they
     are split over several, each repeating the first column (profile / layer)."""
-    from hardware.reports import _cell, _headers, _pretty, layer_rows, totals_rows
+    from hardware.report_rows import _cell, _headers, _pretty, layer_rows, totals_rows
 
     cap = caption or report.label or "SNN vs ANN"
     out = []

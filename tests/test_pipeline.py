@@ -94,7 +94,7 @@ def test_resume_skips_finished_stages_and_completes(run_dir, capsys):
     for name in ("fields.png", "raster.png", "error_vs_T.png", "pareto.png", "figures.npz"):
         assert (figs / name).is_file(), name
     with np.load(figs / "figures.npz") as z:
-        assert list(z["sweep_T"]) == [4, 8]
+        assert json.loads(str(z["meta"]))["sweep"]["rows"]["T"] == [4, 8]
         assert z["field_x"].shape == (17, 1)
         assert np.isfinite(z["field_snn_lava_cpu"]).all()
     md = (run_dir / "report.md").read_text()

@@ -195,7 +195,7 @@ def energy_points(rd, reps: dict, profile: str):
     """One :class:`~hardware.plots.ParetoPoint` per network: backends whose predictions in
     ``predictions.npz`` are equal (``==``) where both ran are one point, labelled
     ``lava-cpu = torch-twin`` and priced from the member that ran the most points."""
-    from hardware.app.stages import array_key
+    from hardware.app.rundir import array_key
     from hardware.plots import ParetoPoint, merge_bit_exact
 
     pred = rd.load_predictions() if rd.file("predictions").is_file() else {}
@@ -261,7 +261,12 @@ def energy_figures(rd, reps: dict, activity, main_backend: str, profile: str, st
 
 def energy(rd, style: FigStyle) -> tuple[list[Path], list[str]]:
     """The energy figures from the activity records and the ``energy`` stage's profiles."""
-    from hardware.app.stages import ENERGY_BACKENDS, ENERGY_PROFILES, _profile, prediction_errors
+    from hardware.app.energy_common import (
+        ENERGY_BACKENDS,
+        ENERGY_PROFILES,
+        _profile,
+        prediction_errors,
+    )
     from hardware.costing import energy_report, load_activity
 
     backends = [b for b in ENERGY_BACKENDS if rd.file("activity", backend=b).is_file()]

@@ -24,6 +24,12 @@ from typing import Any
 import numpy as np
 
 from hardware.app import usermodules
+from hardware.app.energy_common import (  # noqa: F401  re-exported
+    ENERGY_BACKENDS,
+    ENERGY_PROFILES,
+    _profile,
+    prediction_errors,
+)
 from hardware.app.provenance import earlier_backends, writes
 from hardware.app.rundir import RunDir, RunDirError, array_key
 from lava_pinn.conversion.options import ConvertOptions
@@ -40,8 +46,6 @@ NETX_FILE = "network.net"
 LAVA_POINTS = 512
 LAVA_BATCH = 16
 # Whose measured activity the energy stage prices when none is named: the first present.
-ENERGY_BACKENDS = ("lava-cpu", "loihi2", "torch-twin", "lava-cpu-float", "torch-float")
-ENERGY_PROFILES = ("loihi2", "loihi", "cmos-45nm")
 
 
 def is_lava(backend: str) -> bool:
@@ -523,14 +527,6 @@ class EnergyOptions:
         return d
 
 
-def _profile(spec: str):
-    from hardware.energy import get_profile, load_profile
-
-    if spec.endswith(".toml") or Path(spec).is_file():
-        return load_profile(spec)
-    return get_profile(spec)
-
-
 def _pick_backend(rd: RunDir, wanted: str | None) -> str:
     if wanted:
         rd.require("activity", backend=wanted)
@@ -540,24 +536,6 @@ def _pick_backend(rd: RunDir, wanted: str | None) -> str:
             return b
     rd.require("activity", backend="lava-cpu")  # raises, naming `lava-pinn run`
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-def prediction_errors(rd: RunDir, backend: str) -> dict[str, float]:
-    """Errors of ``snn_<backend>`` in ``predictions.npz`` against the exact (or reference)
-    values, with the problem's gauge handling; ``{}`` where either is missing."""
-    if not rd.file("predictions").is_file():
-        return {}
-    pred = rd.load_predictions()
-    key = array_key(backend)
-    ref_key = "exact" if "exact" in pred else "reference"
-    if key not in pred or ref_key not in pred:
-        return {}
-    outputs = [f"y{i}" for i in range(pred[key].shape[1])]
-    gauge: tuple[str, ...] = ()
-    info = rd.problem_info()  # the registered problem or run.json's record of it
-    if info is not None:
-        outputs, gauge = list(info["outputs"]), tuple(info.get("gauge_fields") or ())
-    return field_errors(pred[key], pred[ref_key], outputs, gauge)
 
 
 @writes("energy")

@@ -17,7 +17,7 @@ from torch import nn
 
 from lava_pinn.neurons import NEURONS, get_neuron
 from lava_pinn.registry import unknown_name
-from lava_pinn.sigma_delta.network import DeltaLayer, DeltaNetwork
+from lava_pinn.sigma_delta.network import DeltaLayer, DeltaNetwork, _activation
 from lava_pinn.validation import check_real
 
 DEFAULT_VTH = 1e-3  # x each layer's largest |activation| on the calibration points
@@ -66,13 +66,6 @@ def _model_and_points(model: object, x: object) -> tuple[nn.Module, torch.Tensor
     n_in = net[0].in_features if isinstance(net, nn.Sequential) and len(net) else None
     pts = _calibration_points(x, n_in) if n_in is not None else x
     return net, pts, meta
-
-
-def _activation(la, dtype: torch.dtype) -> nn.Module:
-    from lava_pinn.activations import frozen_copy, get_activation
-
-    f = la.fn if la.fn is not None else get_activation(la.activation).module()
-    return frozen_copy(f, dtype)
 
 
 def convert_sigma_delta(

@@ -209,3 +209,10 @@ def run_float(net: DeltaNetwork, frames: torch.Tensor) -> tuple[torch.Tensor, li
             y = y + s @ net.out_weight.T
             outs.append(y + net.out_bias)
     return torch.stack(outs), msgs
+
+
+def _activation(la, dtype: torch.dtype) -> nn.Module:
+    from lava_pinn.activations import frozen_copy, get_activation
+
+    f = la.fn if la.fn is not None else get_activation(la.activation).module()
+    return frozen_copy(f, dtype)

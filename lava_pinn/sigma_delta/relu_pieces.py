@@ -134,7 +134,7 @@ def relu_layers(
     largest activation; ``pieces``: ``K`` (``>= 2``), or ``None`` for the smallest ``K`` within
     ``tol``; ``structure``: ``"pre"`` or ``"rows"``. The last layer's ``offset`` is what its
     outputs carry above ``f~`` (the readout bias absorbs ``W_out @ offset``)."""
-    from lava_pinn.sigma_delta.convert import _activation
+    from lava_pinn.sigma_delta.network import _activation
 
     if structure not in STRUCTURES:
         raise ValueError(f"structure must be one of {STRUCTURES}, got {structure!r}")
