@@ -42,10 +42,15 @@ def _short(v: float | None) -> str:
 
 
 def _ratio(snn_pj: float | None, ann_pj: float | None) -> str:
+    """The SNN's energy over the ANN's as the reports write it: ``0.276x``, ``78.9x``,
+    ``1,910x``, ``38,200x`` (three significant figures), ``1.2e5x`` from 100,000 on."""
     if not snn_pj or not ann_pj:
         return "--"
     r = snn_pj / ann_pj
-    return f"{r:,.3g}x" if r < 1e4 else f"{_short(r)}x"
+    if r >= 1e5:
+        return f"{_short(r)}x"
+    v = float(f"{r:.3g}")
+    return f"{v:,.0f}x" if v >= 100 else f"{v:.3g}x"
 
 
 def _tabular(

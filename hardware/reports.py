@@ -171,7 +171,8 @@ def to_latex_appendix(
 
 
 def _against(r: float | None, what: str) -> str | None:
-    """``loses to the INT8 ANN 3.2x`` / ``beats the FP32 ANN 5.1x`` / ``ties with ...``."""
+    """``loses to the INT8 ANN (3.2x its energy)`` / ``beats the FP32 ANN (0.2x its energy)`` /
+    ``ties with ...``: the ratio is always the SNN's energy over the ANN's."""
     if r is None:
         return None
     if r != r:
@@ -181,15 +182,15 @@ def _against(r: float | None, what: str) -> str | None:
     if r == 0:
         return f"beats the {what} ANN (the SNN costs nothing)"
     if r > 1:
-        return f"loses to the {what} ANN {_fmt_times(r)}x"
+        return f"loses to the {what} ANN ({_fmt_times(r)}x its energy)"
     if r < 1:
-        return f"beats the {what} ANN {_fmt_times(1 / r)}x"
+        return f"beats the {what} ANN ({_fmt_times(r)}x its energy)"
     return f"ties with the {what} ANN"
 
 
 def plain_verdict(e: EnergyEstimate) -> str:
-    """Where the SNN loses or wins, in words: ``beats the FP32 ANN 2.1x; loses to the INT8 ANN
-    3.2x`` (the ratios are ``snn_over_ann`` and ``snn_over_ann_int8``)."""
+    """Where the SNN loses or wins, in words: ``beats the FP32 ANN (0.48x its energy); loses to
+    the INT8 ANN (3.2x its energy)`` (the ratios are ``snn_over_ann`` and ``snn_over_ann_int8``)."""
     parts = [_against(e.snn_over_ann, "FP32"), _against(e.snn_over_ann_int8, "INT8")]
     return "; ".join(p for p in parts if p is not None)
 

@@ -289,7 +289,8 @@ def test_verdict_says_plainly_who_loses():
     assert _fmt_times(122.4) == "122" and _fmt_times(2440.0) == "2,440"
     assert _fmt_times(2.444) == "2.44" and _fmt_times(3.2e6) == "3.2e+06"
     assert _times(122.4, "FP32") == "costs 122x the FP32 ANN"
-    assert _times(0.25, "INT8") == "needs 1/4 of the INT8 ANN's energy"
+    assert _times(0.25, "INT8") == "costs 0.25x the INT8 ANN"  # one way either side of 1
+    assert _times(0.000446, "FP32") == "costs 0.000446x the FP32 ANN"
     e = estimate_energy(tiny(), ANNSpec((2, 3, 1)), ["cmos-45nm"]).estimates[0]
     assert e.verdict.startswith("SNN costs ") and e.verdict.count("costs") == 1
     assert "x the FP32 ANN, " in e.verdict and e.verdict.endswith("x the INT8 ANN")

@@ -240,7 +240,7 @@ def test_estimate_delta_by_hand_on_cmos_45nm():
     assert e.ann_total_pj == pytest.approx(9 * 4.6, rel=REL)
     assert e.ann_int8_total_pj == pytest.approx(9 * 0.23, rel=REL)
     assert e.snn_over_ann_int8 == pytest.approx(6.18125 / 2.07, rel=REL)
-    assert e.verdict == "SNN needs 1/6.7 of the FP32 ANN's energy, costs 2.99x the INT8 ANN"
+    assert e.verdict == "SNN costs 0.149x the FP32 ANN, 2.99x the INT8 ANN"
     c = dict(e.constants)
     assert c["graded_op[w8xp16,acc24]"] == pytest.approx(0.4625, rel=REL)
     assert c["graded_op[w8xp24,acc32]"] == pytest.approx(0.68125, rel=REL)
@@ -302,7 +302,9 @@ def test_delta_energy_table():
     cmos = rows[0].split("|")
     assert cmos[2].strip() == "estimated"
     assert cmos[3].strip() == "0.00618" and cmos[4].strip() == "0.0414"
-    assert cmos[-2].strip() == "beats the FP32 ANN 6.7x; loses to the INT8 ANN 2.99x"
+    assert cmos[-2].strip() == (
+        "beats the FP32 ANN (0.149x its energy); loses to the INT8 ANN (2.99x its energy)"
+    )
     assert "loses to the FP32 ANN" in rows[3] and "loses to the INT8 ANN" in rows[3]
     assert "graded_op[w8xp16,acc24]=0.4625" in md and "graded_op[w8xp24,acc32]=0.68125" in md
     assert "`loihi2-upper` (derived): Derived from Intel's Hala Point" in md

@@ -320,6 +320,15 @@ def test_appendix_tables_hold_every_column_within_the_text_width(problem_reports
         assert tex.count(f"\n{la.name} & ") == parts >= 1
 
 
+def test_latex_ratios_are_written_as_the_reports_write_them():
+    """Three significant figures with thousands separators, never ``1.91e+03x``."""
+    from hardware.latex_tables import _ratio
+
+    got = [_ratio(a, 1.0) for a in (0.2764, 78.94, 1909.6, 38190.0, 123456.0)]
+    assert got == ["0.276x", "78.9x", "1,910x", "38,200x", "1.23e5x"]
+    assert _ratio(None, 1.0) == _ratio(1.0, 0.0) == "--"
+
+
 def test_latex_tables_escape_every_cell():
     from hardware.latex_tables import column_tables, tabular_widths_pt
 

@@ -222,18 +222,17 @@ def _ratio(a: float, b: float) -> float:
 
 
 def _times(r: float, what: str) -> str:
-    """``costs 122x the FP32 ANN`` (r >= 1) or ``needs 1/3.2 of the INT8 ANN`` (r < 1)."""
+    """``costs 122x the FP32 ANN`` or ``costs 0.31x the INT8 ANN``: the SNN's energy over the
+    ANN's, one way of writing for either side of 1."""
     if r != r or r == float("inf"):
         return f"costs inf x the {what} ANN"
-    if r >= 1:
-        return f"costs {_fmt_times(r)}x the {what} ANN"
     if r == 0:
         return f"costs nothing beside the {what} ANN"
-    return f"needs 1/{_fmt_times(1 / r)} of the {what} ANN's energy"
+    return f"costs {_fmt_times(r)}x the {what} ANN"
 
 
 def _fmt_times(r: float) -> str:
-    """3 significant figures, thousands separated: 2.44, 122, 2,440, 1.23e+06."""
+    """3 significant figures, thousands separated: 0.0302, 2.44, 122, 2,440, 1.23e+06."""
     if r >= 1e6:
         return f"{r:.3g}"
     v = float(f"{r:.3g}")
