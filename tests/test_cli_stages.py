@@ -56,7 +56,7 @@ def test_export_then_run_twin_then_report(converted, tmp_path, capsys):
     art = exporters.load_artifact(converted / "network.h5")
     assert art.network.T == 8
     rec = json.loads((converted / "run.json").read_text())["stages"]["export"]
-    assert rec["options"]["calibration_points"] == 32 and rec["info"]["files"] == ["network.h5"]
+    assert rec["options"]["scoring_points"] == 32 and rec["info"]["files"] == ["network.h5"]
     assert main(["run", str(converted), "--backend", "torch-twin"]) == 0
     capsys.readouterr()
     assert main(["report", str(converted)]) == 0

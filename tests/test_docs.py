@@ -73,7 +73,7 @@ FAST: dict[str, list[str]] = {
     ],
     "demo": [],  # filled below: same as pipeline
     "convert": _CONVERT,
-    "export": ["--calibration-points", "32"],
+    "export": ["--scoring-points", "32"],
     "run": ["--points", "16"],
     "sigma-delta": ["--points", "256", "--lava-points", "8", "--stream-grid", "5"]
     + ["--stream-frames", "11,21"],

@@ -153,7 +153,7 @@ def test_run_twin_and_lava_cpu_agree_then_energy(tmp_path, snn, capsys):
     _export(rd, snn)
     before = lava_children()
     argv = ["run", str(rd.path), "--backend", "torch-twin", "--backend", "lava-cpu"]
-    assert main([*argv, "--points", "6", "--batch", "3"]) == 0
+    assert main([*argv, "--points", "6", "--lava-batch", "3"]) == 0
     deadline = time.monotonic() + 5
     while lava_children() - before and time.monotonic() < deadline:
         time.sleep(0.1)

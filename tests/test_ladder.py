@@ -161,7 +161,10 @@ def test_ladder_command_on_a_run_directory(tmp_path, capsys):
     tight = ["--quant-tolerance", "1e-9"]
     assert main(["ladder", str(d), "--points", "6", "--no-lava", *tight]) == 1
     assert "MISMATCH" in capsys.readouterr().out
-    assert main(["ladder", str(d), "--points", "6", "--batch", "6", "--quant-tolerance", "1"]) == 0
+    assert (
+        main(["ladder", str(d), "--points", "6", "--lava-batch", "6", "--quant-tolerance", "1"])
+        == 0
+    )
     out = capsys.readouterr().out
     assert "Lava fixed_pt" in out and "(identical)" in out and "reference: exact" in out
     rep = json.loads((d / "ladder.json").read_text())

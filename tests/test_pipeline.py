@@ -33,7 +33,7 @@ calibration = "light"
 calibration_points = 128
 
 [export]
-calibration_points = 32
+scoring_points = 32
 """
 
 

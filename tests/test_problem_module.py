@@ -61,8 +61,8 @@ class Cos1D(Problem):
 
 # The fastest pipeline: 60 Adam steps, T=4, one neuron per unit, the torch twin only.
 FAST = ["--train", "--T", "4", "--representation", "direct", "--calibration", "light"]
-FAST += ["--calibration-points", "64", "--export-points", "16", "--backends", "torch-twin"]
-FAST += ["--profiles", "loihi,cmos-45nm", "--no-figures", "--quiet"]
+FAST += ["--calibration-points", "64", "--scoring-points", "16", "--backend", "torch-twin"]
+FAST += ["--profile", "loihi", "--profile", "cmos-45nm", "--no-figures", "--quiet"]
 
 
 def _write_problem(tmp_path, name: str):

@@ -30,7 +30,7 @@ calibration = "light"
 calibration_points = 128
 
 [export]
-calibration_points = 32
+scoring_points = 32
 """
 
 TIMES = {"finished", "seconds", "wall_s"}  # in run.json only

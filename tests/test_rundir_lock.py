@@ -114,7 +114,7 @@ def test_two_pipelines_on_one_directory_never_interleave(tmp_path):
         "lava_points = 16\nlava_batch = 16\nfield_grid = 4\nsweep_T = [4, 8]\n"
         'sweep_points = 32\nprofiles = ["cmos-45nm"]\n[convert]\nT = 8\n'
         'representation = "direct"\ncalibration = "light"\ncalibration_points = 128\n'
-        "[export]\ncalibration_points = 32\n"
+        "[export]\nscoring_points = 32\n"
     )
     rundir = tmp_path / "run"
     argv = ["pipeline", "regression-1d", "--out", str(rundir), "--config", str(cfg), "--quiet"]

@@ -23,7 +23,7 @@ def _export_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", type=Path, help="run directory holding snn.pt")
     add_arguments(p, ExportOptions)
     deprecated_alias(
-        p, "--calibration-points", "--scoring-points", "calibration_points", type=positive_int
+        p, "--calibration-points", "--scoring-points", "scoring_points", type=positive_int
     )
     p.add_argument("--threads", type=positive_int, default=1, help="torch threads (default 1)")
 

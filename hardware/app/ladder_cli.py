@@ -20,6 +20,7 @@ from pathlib import Path
 
 from hardware.app.cli import CLIError, register_command
 from hardware.ladder import CHECKS
+from lava_pinn.options import deprecated_alias
 
 
 def _args(p: argparse.ArgumentParser) -> None:
@@ -27,7 +28,10 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--points", type=int, default=16, help="seeded domain points (16)")
     p.add_argument("--seed", type=int, default=2, help="seed of those points (2)")
     p.add_argument("--no-lava", action="store_true", help="skip the two Lava rungs")
-    p.add_argument("--batch", type=int, default=16, help="points side by side in Lava (16)")
+    p.add_argument(
+        "--lava-batch", dest="batch", type=int, default=16, help="points side by side in Lava (16)"
+    )
+    deprecated_alias(p, "--batch", "--lava-batch", "batch", type=int)
     p.add_argument(
         "--quant-tolerance",
         type=float,
@@ -49,8 +53,8 @@ def _run(args: argparse.Namespace) -> int:
     torch.set_num_threads(max(1, args.threads))
     if args.points < 1 or args.batch < 1:
         raise CLIError(
-            f"--points and --batch must be >= 1, got {args.points} and {args.batch}",
-            "use e.g. --points 16 --batch 16",
+            f"--points and --lava-batch must be >= 1, got {args.points} and {args.batch}",
+            "use e.g. --points 16 --lava-batch 16",
         )
     try:
         rd = RunDir(args.dir)

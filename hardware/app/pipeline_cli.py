@@ -72,7 +72,7 @@ def _pipeline_args(p: argparse.ArgumentParser, *, demo: bool = False) -> None:
         "--scoring-points",
         dest="export_points",
         type=positive_int,
-        help=f"quantization scoring points ({ExportOptions.calibration_points})",
+        help=f"quantization scoring points ({ExportOptions.scoring_points})",
     )
     deprecated_alias(g, "--export-points", "--scoring-points", "export_points", type=positive_int)
     g.add_argument("--netx", action="store_true", default=None, help="also write network.net")
@@ -185,6 +185,8 @@ def read_config(path: Path) -> dict:
     for table, cls in (("convert", "ConvertOptions"), ("export", "ExportOptions")):
         if table in data and not isinstance(data[table], dict):
             raise CLIError(f"config file {path}: '{table}' must be a table [{table}]", "fix it")
+        if table == "export":
+            _rename_legacy(path, data.get("export", {}))
         fields = _fields_of(cls)
         bad = sorted(set(data.get(table, {})) - fields)
         if bad:
@@ -194,6 +196,30 @@ def read_config(path: Path) -> dict:
                 f"known: {', '.join(sorted(fields))}",
             )
     return data
+
+
+# [export] keys renamed so that one option has one spelling on every command and in TOML
+LEGACY_EXPORT_KEYS = {"calibration_points": "scoring_points"}  # --scoring-points
+
+
+def _rename_legacy(path: Path, table: dict) -> None:
+    import warnings
+
+    for old, new in LEGACY_EXPORT_KEYS.items():
+        if old not in table:
+            continue
+        if new in table:
+            raise CLIError(
+                f"config file {path}: [export] has both {old} and {new}", f"keep {new} only"
+            )
+        warnings.warn(
+            f"config file {path}: [export] {old} is deprecated and will be removed; write "
+            f"{new} (the --scoring-points of export and pipeline; [convert] {old} is the "
+            f"conversion's points)",
+            FutureWarning,
+            stacklevel=2,
+        )
+        table[new] = table.pop(old)
 
 
 def _fields_of(cls: str) -> set[str]:
@@ -228,7 +254,7 @@ def build_config(args: argparse.Namespace, base: dict | None = None):
     if args.no_figures:
         values["figures"] = False
     if args.export_points is not None:
-        exp["calibration_points"] = args.export_points
+        exp["scoring_points"] = args.export_points
     if args.netx:
         exp["netx"] = True
     values.pop("problem", None)

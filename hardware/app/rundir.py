@@ -58,6 +58,8 @@ FORMAT_VERSION = 1
 MANIFEST = "run.json"
 PIPELINE = "pipeline"  # ``by`` of the stages the pipeline ran; anything else was made by hand
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the date of every member of an .npz written here
+# stage options renamed since a run directory may have recorded them: {stage: {old: new}}
+LEGACY_OPTIONS: dict[str, dict[str, str]] = {"export": {"calibration_points": "scoring_points"}}
 
 
 class RunDirError(ValueError):
@@ -302,7 +304,10 @@ class RunDir:
         entry = self._manifest["stages"].get(name)
         if entry is None:
             return False
-        if options is not None and entry.get("options") != _jsonable(options):
+        recorded = entry.get("options")
+        if isinstance(recorded, dict) and name in LEGACY_OPTIONS:  # written before a rename
+            recorded = {LEGACY_OPTIONS[name].get(k, k): v for k, v in recorded.items()}
+        if options is not None and recorded != _jsonable(options):
             return False
         return all(Path(a).is_file() for a in artifacts) and not self.stale(name)
 

@@ -172,17 +172,16 @@ def convert_stage(rd: RunDir, options: ConvertOptions):
 class ExportOptions:
     """Options of the ``export`` stage.
 
-    ``calibration_points`` seeded points of the problem's domain (``seed``) score the scale
+    ``scoring_points`` seeded points of the problem's domain (``seed``) score the scale
     search of :func:`exporters.quantize.quantize` (``search=False`` keeps the first candidate);
     ``netx`` also writes ``DIR/network.net`` (hardware-native ``lif-hard`` networks only);
     ``weight_groups=2`` gives every Dense synapse a fine second group (about 15-bit weights at
     twice the synapses; custom IF neurons only, not netx).
     """
 
-    calibration_points: int = option(
+    scoring_points: int = option(
         256,
-        "points scoring the scale search",
-        flag="--scoring-points",  # --calibration-points: convert's conversion points
+        "points scoring the scale search",  # calibration_points: convert's conversion points
         type=positive_int,
     )
     seed: int = option(1, "seed of those points", type=int)
@@ -196,9 +195,9 @@ class ExportOptions:
     )
 
     def __post_init__(self) -> None:
-        n = self.calibration_points
+        n = self.scoring_points
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"ExportOptions.calibration_points must be an integer >= 1, got {n!r}")
+            raise ValueError(f"ExportOptions.scoring_points must be an integer >= 1, got {n!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise ValueError(f"ExportOptions.seed must be an integer, got {self.seed!r}")
         for f in ("search", "netx"):
@@ -234,7 +233,7 @@ def export_stage(rd, options: ExportOptions) -> Path:
         x = calibration_points(
             problem,
             snn.metadata.get("problem_params", {}),
-            options.calibration_points,
+            options.scoring_points,
             options.seed,
         )
     ck = rd.file("checkpoint")
@@ -245,7 +244,7 @@ def export_stage(rd, options: ExportOptions) -> Path:
         calibration_inputs=x,
         source=ck if ck.is_file() else None,
         search=options.search,
-        n_points=options.calibration_points,
+        n_points=options.scoring_points,
         seed=options.seed,
         weight_groups=options.weight_groups,
     )
@@ -309,7 +308,9 @@ class RunOptions:
         None, "grid points of torch backends (None: the whole grid)", cli=False
     )
     seed: int = option(0, "seed of the point subset", type=int)
-    batch: int = option(LAVA_BATCH, "Lava: points per graph run", type=positive_int)
+    batch: int = option(
+        LAVA_BATCH, "Lava: points per graph run", flag="--lava-batch", type=positive_int
+    )
     timeout_s: float = option(600.0, "Lava watchdog (s)", flag="--timeout", type=positive_float)
 
     def __post_init__(self) -> None:
