@@ -6,6 +6,7 @@ The equations (units ``k_i``, row scales ``s_i``, exponents) are in :mod:`export
 
 from __future__ import annotations
 
+import logging
 import math
 import warnings
 from collections.abc import Callable
@@ -26,11 +27,13 @@ from exporters.quant_report import LayerReport
 from lava_pinn.neurons import NEURONS, NeuronModel
 from lava_pinn.registry import Registry, unknown_name
 
+log = logging.getLogger(__name__)
+
 INPUT_HEADROOM_BITS = 1  # x_q uses 14 of its 15 magnitude bits: twice the range still fits
 HOST_CURRENT_BITS = 22  # first-layer current: largest |I| ~ 2**22 of the 24-bit v
 LIF_BIAS_MAX = fp.LIF_BIAS_MANT_MAX << fp.LIF_BIAS_EXP_MAX
 ACC_LIMIT = 2**31  # keep T * max|Dense output| of the readout inside int32
-ZERO_WARN_FRACTION = 0.01  # warn when zeroed weights carry more than 1% of a layer's norm
+ZERO_WARN_FRACTION = 0.01  # say so when zeroed weights carry more than 1% of a layer's norm
 
 
 class QuantizationError(ValueError):
@@ -185,16 +188,6 @@ def _weight_stats(W: np.ndarray, W_deq: np.ndarray, Q: np.ndarray) -> dict:
     }
 
 
-def _warn_zeroed(name: str, stats: dict) -> None:
-    if stats["zeroed_norm_fraction"] > ZERO_WARN_FRACTION:
-        warnings.warn(
-            f"{name}: {stats['rounded_to_zero']} of {stats['nonzero_weights']} nonzero weights "
-            f"round to 0 ({100 * stats['zeroed_norm_fraction']:.1f}% of the layer's weight norm); "
-            "the layer's dynamic range exceeds 8 bits",
-            stacklevel=3,
-        )
-
-
 # --------------------------------------------------------------------------- row scales
 def _sign_mode(W: np.ndarray) -> str:
     """Lava's Dense sign mode of a *float* matrix (``fp.dense_sign_mode`` casts to int)."""
@@ -307,17 +300,20 @@ def _finish_neurons(fl, spec, k, T, where):
 
 def _clamp_v0(v0, th, spec, where: str) -> tuple[np.ndarray, int]:
     """Keep ``v0`` strictly inside the firing threshold (IntLayer's rule: no spike before the
-    first input arrives); count and warn about the neurons moved."""
+    first input arrives); count the neurons moved (a log record: each fires at most one spike
+    of ``T`` later, nothing a user can change, and the report counts them as saturated)."""
     th_v = th * spec.threshold_unit
     hi = th_v if spec.uniform_threshold else th_v - 1
     lo = -th_v + 1 if spec.signed else np.full_like(th_v, -fp.V_LIMIT)
     clamped = np.clip(v0, lo, hi)
     moved = int((clamped != v0).sum())
     if moved:
-        warnings.warn(
-            f"{where}: {moved} initial potential(s) v0 at or beyond the firing threshold were "
-            f"moved just inside it (counted as saturated in the report)",
-            stacklevel=4,
+        log.info(
+            "%s: %d initial potential(s) v0 at or beyond the firing threshold moved just inside "
+            "it (each neuron's first spike at most one step later; counted as saturated in the "
+            "quantization report)",
+            where,
+            moved,
         )
     return clamped, moved
 
@@ -393,7 +389,6 @@ def _quantize_host(
     layer = IntLayer(Q, e0, mant, bexp, th, v0, fl.neuron, name=fl.name)
     W_deq = Q * (k[:, None] * 2.0 ** (e0 + act)) / in_scale[None, :]
     stats = _weight_stats(fl.W, W_deq, Q)
-    _warn_zeroed(where, stats)
     rep = LayerReport(
         name=fl.name,
         kind="host",
@@ -466,7 +461,6 @@ def _quantize_dense(
     W_eff = fp.dense_effective_weights(Q)
     W_app = _applied(Q, fine)
     wstats = _weight_stats(W, W_app * s[:, None], W_app)
-    _warn_zeroed(where, wstats)
     rep = LayerReport(
         name=fl.name,
         kind="dense",
@@ -684,7 +678,6 @@ def _quantize_readout(
     ro = IntReadout(Q, e, bias, name=where, **_fine_fields(fine, e))
     W_eff = fp.dense_effective_weights(Q)
     wstats = _weight_stats(W, Qa * s[:, None], Qa)
-    _warn_zeroed(where, wstats)
     b_err = float(np.max(np.abs(bias * out_scale - b) / np.maximum(np.abs(W).sum(1), 1e-30)))
     rep = LayerReport(
         name=where,

@@ -57,6 +57,7 @@ from exporters.intnet import IntegerNetwork, check_weight_groups
 from exporters.quant_layers import (
     DEFAULT_CANDIDATES,
     ROUNDINGS,
+    ZERO_WARN_FRACTION,
     QuantizationError,
     ScaleCandidate,
     _float_layers,
@@ -69,6 +70,7 @@ from exporters.quant_layers import (
 )
 from exporters.quant_report import LayerReport, QuantizationReport
 from exporters.twin import run_twin
+from lava_pinn._warnings import outside
 from lava_pinn.conversion.convert import CALIBRATION_BOUNDARY, default_calibration_points
 from lava_pinn.conversion.network import SpikingNetwork
 from lava_pinn.neurons import NEURONS
@@ -371,10 +373,11 @@ def quantize(
             if err.mean() < best_err.mean():
                 best_err, choice = err, trial
     net = assemble(choice)
-    # warnings of the kept candidates (once each), then those of the twin runs
+    # warnings of the kept candidates (once each), then those of the twin runs, at the line of
+    # the caller outside the library
     kept = [w for i in range(1, L + 1) for w in warned.get((i, choice[i]), [])]
     for msg in {str(w.message): w for w in kept + caught}.values():
-        warnings.warn(msg.message, msg.category, stacklevel=2)
+        warnings.warn(msg.message, msg.category, stacklevel=outside())
     reports = [host_rep] + [
         _with_search(replace(part(i, choice[i])[1], choice=label(i, choice[i])), tried[i])
         for i in range(1, L)
@@ -392,8 +395,42 @@ def quantize(
         objective=float(best_err.mean()),
         search_evaluations=evaluations,
     )
+    _say_zeroed(report, weight_groups, lif_layers=bool(lif))
     log.info("%s", report.summary())
     return net, report
+
+
+def _say_zeroed(report: QuantizationReport, weight_groups: int, *, lif_layers: bool) -> None:
+    """One line for the layers whose weights rounding to 0 carry more than
+    :data:`ZERO_WARN_FRACTION` of the layer's norm: a warning saying what to do where a second
+    weight group would keep them (custom IF neurons, one group so far), a log record otherwise
+    (Lava's LIF takes one group; two groups already): the error it costs is in the report."""
+    hit = [
+        la
+        for la in (*report.layers, report.readout)
+        if la.zeroed_norm_fraction > ZERO_WARN_FRACTION
+    ]
+    if not hit:
+        return
+    pct = [100 * la.zeroed_norm_fraction for la in hit]
+    text = (
+        f"{', '.join(la.name for la in hit)}: {sum(la.rounded_to_zero for la in hit)} of "
+        f"{sum(la.nonzero_weights for la in hit)} nonzero weights round to 0 at "
+        f"{8 if weight_groups == 1 else 15} bits ({min(pct):.1f}"
+        + (f"-{max(pct):.1f}" if max(pct) - min(pct) >= 0.05 else "")
+        + "% of each layer's weight norm)"
+    )
+    fixable = weight_groups == 1 and not lif_layers and any(la.kind != "host" for la in hit)
+    if fixable:
+        warnings.warn(
+            f"{text}; if the error is too high, export with --weight-groups 2 (Python: "
+            f"weight_groups=2): a second 8-bit group per synapse keeps them, at twice the "
+            f"synapses and synaptic operations",
+            stacklevel=outside(),
+        )
+    else:
+        why = "Lava's LIF takes one weight group" if lif_layers else "nothing finer to add"
+        log.info("%s; %s; the reported error includes it", text, why)
 
 
 def _with_search(rep: LayerReport, tried: list[tuple[str, float]]) -> LayerReport:

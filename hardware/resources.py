@@ -229,8 +229,9 @@ class ResourceReport:
         return not self.violations
 
     def summary(self) -> str:
-        """One line: what does not fit (the first finding in full) and what the network needs
-        (custom microcode, with the layers); every finding is in :meth:`to_markdown`."""
+        """One line: what does not fit (the first finding in full) and which layers' neuron
+        model Loihi 2 runs only with custom microcode, with the model it runs as it is; every
+        finding is in :meth:`to_markdown` (``report.md`` of a run directory)."""
         parts = []
         if self.violations:
             more = len(self.violations) - 1
@@ -239,18 +240,15 @@ class ResourceReport:
                 + (f"; {more} more finding(s)" if more else "")
                 + ")"
             )
-        if self.requirements:
-            layers = [r.split(":", 1)[0] for r in self.requirements]
-            if all("microcode" in r for r in self.requirements):
-                parts.append(
-                    f"{', '.join(layers)} need custom microcode (neuron model not built into "
-                    "Loihi 2)"
-                )
-            else:
-                parts.append(f"{len(layers)} requirement(s) ({self.requirements[0]})")
+        micro = [r for r in self.requirements if "microcode" in r]
+        if micro:
+            parts.append(_microcode_line(self.layers, [r.split(":", 1)[0] for r in micro]))
+        other = [r for r in self.requirements if "microcode" not in r]
+        if other:
+            parts.append(f"{len(other)} requirement(s) ({other[0]})")
         return (
-            f"Loihi 2 resource check: {'; '.join(parts) or 'fits'}; details: the run's "
-            "ResourceReport (RunResult.resources.to_markdown())"
+            f"Loihi 2 resource check: {'; '.join(parts) or 'fits'}; every finding: "
+            "ResourceReport.to_markdown(), report.md of a run directory"
         )
 
     def to_dict(self) -> dict:
@@ -290,6 +288,35 @@ class ResourceReport:
         rows += [f"- requirement: {r}" for r in self.requirements]
         rows += [f"- note: {n}" for n in self.notes]
         return "\n".join(rows) + "\n"
+
+
+def _microcode_line(layers: Sequence[LayerMapping], names: Sequence[str]) -> str:
+    """``layer0, layer1 run neuron 'if', which Loihi 2 runs only with custom microcode (...);
+    Loihi 2 runs 'lif-hard' as it is: convert with --neuron lif-hard ...``."""
+    from lava_pinn.neurons import available
+
+    by_neuron: dict[str, list[str]] = {}
+    for la in layers:
+        if la.name in names:
+            by_neuron.setdefault(la.neuron, []).append(la.name)
+    said = "; ".join(
+        f"{', '.join(ls)} run{'s' if len(ls) == 1 else ''} neuron {n!r}"
+        for n, ls in by_neuron.items()
+    )
+    codings = {get_neuron(n).coding for n in by_neuron if n in available()}
+    natives = [m for c in sorted(codings) for m in available(c) if get_neuron(m).loihi_native]
+    text = (
+        f"{said}, which Loihi 2 runs only with custom microcode (Intel's non-public "
+        "lava-loihi; the CPU simulator and the twin need none)"
+    )
+    if "lif-hard" in natives:
+        text += (
+            "; Loihi 2 runs 'lif-hard' as it is: convert with --neuron lif-hard for a chip "
+            "without it (less accurate: docs/loihi2.md)"
+        )
+    elif natives:
+        text += f"; Loihi 2 runs {', '.join(map(repr, natives))} as it is (docs/loihi2.md)"
+    return text
 
 
 def check_layers(layers: Sequence[LayerShape], limits: ChipLimits = LOIHI2) -> ResourceReport:

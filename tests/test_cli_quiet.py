@@ -118,5 +118,90 @@ def test_one_spelling_per_option_old_spellings_warn():
         ]
     with pytest.warns(FutureWarning, match="--calibration-points is deprecated.*use --scoring"):
         args = parser.parse_args(["export", "x", "--calibration-points", "32"])
-    assert args.calibration_points == 32
-    assert parser.parse_args(["export", "x", "--scoring-points", "16"]).calibration_points == 16
+    assert args.scoring_points == 32
+    assert parser.parse_args(["export", "x", "--scoring-points", "16"]).scoring_points == 16
+
+
+def test_one_spelling_on_every_command_and_in_toml(tmp_path):
+    """A stage option has the same flag on its own command and on `pipeline`, and its TOML
+    key is that flag's name: the scoring points are --scoring-points / [export]
+    scoring_points, the Lava batch --lava-batch / lava_batch (run, ladder, pipeline)."""
+    import dataclasses
+
+    import hardware.app.export_cli  # noqa: F401  registers `export`
+    import hardware.app.ladder_cli  # noqa: F401  registers `ladder`
+    import hardware.app.run_cli  # noqa: F401  registers `run`
+    from hardware.app.cli import build_parser
+    from hardware.app.pipeline_cli import read_config
+    from hardware.app.stages import ExportOptions
+
+    parser = build_parser()
+    flags = {
+        name: {o for a in sub._actions for o in a.option_strings if a.help != "==SUPPRESS=="}
+        for name, sub in parser._command_parsers.items()
+    }
+    assert "--scoring-points" in flags["export"] & flags["pipeline"]
+    assert "--lava-batch" in flags["run"] & flags["pipeline"] & flags["ladder"]
+    assert "--batch" not in flags["run"] | flags["ladder"]  # kept working, hidden (below)
+    assert [f.name for f in dataclasses.fields(ExportOptions)][0] == "scoring_points"
+    with pytest.warns(FutureWarning, match="--batch is deprecated.*use --lava-batch"):
+        assert parser.parse_args(["run", "x", "--batch", "4"]).batch == 4
+    assert parser.parse_args(["run", "x", "--lava-batch", "4"]).batch == 4
+
+    cfg = tmp_path / "old.toml"
+    cfg.write_text("[export]\ncalibration_points = 32\n")
+    with pytest.warns(FutureWarning, match=r"\[export\] calibration_points is deprecated.*"
+                      r"write scoring_points"):  # fmt: skip
+        assert read_config(cfg)["export"] == {"scoring_points": 32}
+    cfg.write_text("[export]\ncalibration_points = 32\nscoring_points = 16\n")
+    with pytest.raises(Exception, match="both calibration_points and scoring_points"):
+        read_config(cfg)
+
+
+def test_a_run_directory_recorded_before_the_rename_is_still_done(tmp_path):
+    """run.json written with [export] calibration_points: the same options, export not redone."""
+    from hardware.app.rundir import RunDir
+    from hardware.app.stages import ExportOptions
+
+    rd = RunDir(tmp_path / "run", create=True)
+    rd.record("export", {**ExportOptions().to_dict()})
+    assert rd.is_done("export", ExportOptions().to_dict())
+    old = dict(ExportOptions().to_dict())
+    old["calibration_points"] = old.pop("scoring_points")
+    rd.record("export", old)
+    assert rd.is_done("export", ExportOptions().to_dict())
+    assert not rd.is_done("export", ExportOptions(scoring_points=7).to_dict())
+
+
+def test_pipeline_notice_one_line_per_kind_in_full():
+    """A stage's warnings on the terminal: one line per kind, the first in full (layer names
+    as they are, never folded to 'layers k'), how many more alike, dependencies' own left out."""
+    import io
+    import types
+    import warnings
+
+    from hardware.app.pipeline import LOG_FILE, _notice
+
+    def caught(*items):
+        out = []
+        for text, cat, filename in items:
+            out.append(warnings.WarningMessage(text, cat, filename, 1))
+        return out
+
+    res = "Loihi 2 resource check: layer0, layer1 run neuron 'if', which Loihi 2 runs only"
+    q = types.SimpleNamespace(
+        caught=caught(
+            (UserWarning("layer1: 978 of 16384 weights round to 0 (1.3%)"), UserWarning, "x.py"),
+            (UserWarning("layer2: 1489 of 16384 weights round to 0 (1.8%)"), UserWarning, "x.py"),
+            (UserWarning(res), UserWarning, "y.py"),
+            (ImportWarning("pandas not found"), ImportWarning, "/site-packages/networkx/c.py"),
+            (UserWarning("a dependency's own"), UserWarning, "/x/site-packages/dep/m.py"),
+        )
+    )
+    buf = io.StringIO()
+    _notice(q, buf)
+    assert buf.getvalue().splitlines() == [
+        "    warning: UserWarning: layer1: 978 of 16384 weights round to 0 (1.3%) "
+        f"(and 1 more like it in {LOG_FILE})",
+        f"    warning: UserWarning: {res}",
+    ]

@@ -162,14 +162,21 @@ def test_report_counts_zeroed_weights_and_warns_when_significant():
         [[1.0, 1.0]],
         [0.0],
     )
-    with pytest.warns(UserWarning, match=r"layer1.*39 of 80 nonzero weights round to 0"):
+    # one line for the network, at this line, saying what to do
+    with pytest.warns(UserWarning, match=r"layer1: 39 of 80 nonzero weights round to 0") as rec:
         quantize(snn2, points(), search=False)
+    assert len(rec) == 1 and rec[0].filename == __file__
+    assert "export with --weight-groups 2 (Python: weight_groups=2)" in str(rec[0].message)
+    with warnings.catch_warnings():  # with a second group: nothing more to do, no warning
+        warnings.simplefilter("error")
+        _, rep2 = quantize(snn2, points(), search=False, weight_groups=2)
     d = rep.to_dict()
     assert d["layers"][1]["rounded_to_zero"] == 39 and d["readout"]["kind"] == "readout"
     assert type(rep).from_dict(d) == rep
 
 
-def test_v0_at_threshold_is_moved_counted_and_warned():
+def test_v0_at_threshold_is_moved_counted_and_logged(caplog):
+    """Nothing a user can act on (a spike at most one step later): a log record, no warning."""
     snn = snn_from(
         [
             ([[1.0], [0.5]], [0.0, 0.1], [1.0, 1.0], [0.2, 0.3]),
@@ -178,8 +185,10 @@ def test_v0_at_threshold_is_moved_counted_and_warned():
         [[1.0, 1.0]],
         [0.0],
     )
-    with pytest.warns(UserWarning, match="layer1.*1 initial potential"):
+    with warnings.catch_warnings(), caplog.at_level("INFO", logger="exporters.quant_layers"):
+        warnings.simplefilter("error")
         net, rep = quantize(snn, points(d=1), search=False)
+    assert "1 initial potential(s) v0 at or beyond the firing threshold" in caplog.text
     assert rep.layers[1].saturated == 1
     assert net.hidden[1].v0[0] == net.hidden[1].threshold[0] - 1
 

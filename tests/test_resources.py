@@ -141,5 +141,7 @@ def test_one_summary_line_at_the_callers_line():
     assert w.filename == __file__
     msg = str(w.message)
     assert "\n" not in msg and "does not fit" in msg and "more finding" in msg
-    assert "layer1, layer2 need custom microcode" in msg
+    # actionable: which layers, which neuron, and the one Loihi 2 runs as it is
+    assert "layer1, layer2 run neuron 'if', which Loihi 2 runs only with custom microcode" in msg
+    assert "convert with --neuron lif-hard" in msg
     assert len(rep.violations) >= 2 and len(rep.requirements) == 2

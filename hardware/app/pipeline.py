@@ -492,18 +492,21 @@ _QUIET_WARNINGS = (ImportWarning, DeprecationWarning, PendingDeprecationWarning,
 
 
 def _notice(q: _Quiet, stream) -> None:
-    """One line per kind of warning a stage raised (layer names folded), full text in the log."""
+    """One line per kind of warning a stage raised, in full: warnings that differ only in their
+    numbers (one per layer, say) are one kind, shown once with how many more there are; every
+    one is in the log. Dependencies' own warnings stay out (as they stay out of the log)."""
     import re
 
-    kinds: dict[str, None] = {}
+    kinds: dict[str, list[str]] = {}
     for w in q.caught:
-        if issubclass(w.category, _QUIET_WARNINGS):
+        if issubclass(w.category, _QUIET_WARNINGS) or _from_dependency(w):
             continue
-        text = re.sub(r"\b(layer|hidden)\s*\[?\d+\]?", r"\1 k", str(w.message))
-        text = re.sub(r"\b(layer|hidden) k(?:, \1 k)+", r"\1s k", text)  # a list of layers
-        kinds.setdefault(f"{w.category.__name__}: {text}")
-    for text in list(kinds)[:3]:
-        print(f"    warning: {text[:200]}", file=stream)
+        text = f"{w.category.__name__}: {w.message}"
+        kinds.setdefault(re.sub(r"\d+(?:\.\d+)?", "#", text), []).append(text)
+    for texts in list(kinds.values())[:3]:
+        texts = list(dict.fromkeys(texts))
+        more = f" (and {len(texts) - 1} more like it in {LOG_FILE})" if len(texts) > 1 else ""
+        print(f"    warning: {texts[0]}{more}", file=stream)
     if len(kinds) > 3:
         print(f"    ... {len(kinds) - 3} more kinds of warnings in {LOG_FILE}", file=stream)
 
