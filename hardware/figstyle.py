@@ -238,7 +238,8 @@ def _lines_through(leg, ax, renderer) -> list[str]:
 def overlapping_texts(fig, pad_px: float = 0.5) -> list[tuple[str, str]]:
     """Pairs ``(a, b)`` of texts of the drawn ``fig`` whose boxes overlap by more than
     ``pad_px`` pixels on both axes; ``(legend, line)`` where a legend inside an axes covers a data
-    line; ``(text, "figure edge")`` where a text reaches outside the figure. ``[]`` is clean."""
+    line; ``(text, "figure edge")`` where a text reaches outside the figure, ``(text, "axes
+    frame")`` where a text of an axes (a point's label) crosses its frame. ``[]`` is clean."""
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     items = [(d, t, t.get_window_extent(renderer)) for d, t in _texts(fig)]
@@ -252,11 +253,31 @@ def overlapping_texts(fig, pad_px: float = 0.5) -> list[tuple[str, str]]:
             h = min(ba.y1, bb.y1) - max(ba.y0, bb.y0)
             if w > pad_px and h > pad_px:
                 pairs.append((da, db))
-    for ax in fig.axes:
+    for i, ax in enumerate(fig.axes):
         leg = ax.get_legend()
         if leg is not None:
             pairs += [("legend", f"line {n!r}") for n in _lines_through(leg, ax, renderer)]
+        ab = ax.bbox
+        for t in ax.texts:  # a label of a data point crossing the axes' frame
+            if not (t.get_visible() and t.get_text().strip()):
+                continue
+            b = t.get_window_extent(renderer)
+            if not _within(b, ab, _FRAME_PX):
+                pairs.append((f"axes {i} text {t.get_text()!r}", "axes frame"))
     return pairs
+
+
+_FRAME_PX = 1.0  # a label inside an axes keeps this far from its frame (the spine's width)
+
+
+def _within(b, frame, margin: float) -> bool:
+    """The box ``b`` lies inside ``frame`` at least ``margin`` pixels from its edges."""
+    return (
+        b.x0 >= frame.x0 + margin
+        and b.y0 >= frame.y0 + margin
+        and b.x1 <= frame.x1 - margin
+        and b.y1 <= frame.y1 - margin
+    )
 
 
 def thin_annotations(fig, texts: Sequence, offsets: Sequence[tuple[float, float]]) -> int:
@@ -268,10 +289,12 @@ def thin_annotations(fig, texts: Sequence, offsets: Sequence[tuple[float, float]
     placed, removed = [], 0
     for t in texts:
         ok = False
+        ax = t.axes
+        frame = ax.bbox if ax is not None else fig.bbox  # a point's label stays in its axes
         for off in offsets:
             t.set_position(off)
             b = t.get_window_extent(renderer)
-            inside = fig.bbox.contains(b.x0, b.y0) and fig.bbox.contains(b.x1, b.y1)
+            inside = _within(b, frame, _FRAME_PX if ax is not None else 0.0)
             if inside and not any(b.overlaps(o) for o in (*fixed, *placed)):
                 placed.append(b)
                 ok = True

@@ -90,7 +90,8 @@ def _texts(ax) -> list[str]:
 
 def _check_fields(fig, name: str) -> None:
     imaged = [ax for ax in fig.axes if ax.images]
-    bars = [ax for ax in fig.axes if hasattr(ax, "_colorbar")]
+    # colorbars: beside their panel, as tall as it (inset axes of the panel)
+    bars = [c for ax in fig.axes for c in [ax, *ax.child_axes] if hasattr(c, "_colorbar")]
     if name == "navier-stokes-tg":
         assert len(imaged) == 3 * 5  # u, v, p x exact, ANN, SNN, |ANN - exact|, |SNN - exact|
         assert len(bars) == len(imaged)  # a colorbar on every panel, the ANN error's too
@@ -246,3 +247,61 @@ def test_the_overlap_check_finds_overlaps_edges_and_covered_lines():
     assert ("axes 0 text 'first label'", "axes 0 text 'second label'") in pairs
     assert ('axes 0 text "beyond the figure\'s edge"', "figure edge") in pairs
     assert ("legend", "line 'line'") in pairs
+
+
+@pytest.mark.parametrize(
+    "outs, low, high",
+    [
+        (["u"], [-1.0, -1.0], [1.0, 1.0]),  # poisson-2d: one field, a square domain
+        (["u"], [-1.0, 0.0], [1.0, 1.0]),  # burgers-1d / heat: x beside t, twice as wide
+        (["u", "v"], [0.0, 0.0], [10.0, 1.0]),  # two fields on a 10:1 domain
+    ],
+)
+def test_field_figures_of_other_shapes_fit_a_page(tmp_path, outs, low, high):
+    """Problems the pipeline runs above do not cover: one or two outputs and domains that are
+    not square. At either width the figure is no taller than a page column allows, every
+    panel has a colorbar exactly as tall as the panel, nothing overlaps."""
+    from hardware.app.figures_draw import _fields_2d
+
+    n = 11
+    X, Y = np.meshgrid(np.linspace(low[0], high[0], n), np.linspace(low[1], high[1], n))
+    exact = np.stack([np.sin(X.ravel() + k) * Y.ravel() for k in range(len(outs))], 1)
+    rng = np.random.default_rng(0)
+    cols = {
+        "exact": exact,
+        "ANN": exact + 1e-3 * rng.normal(size=exact.shape),
+        "SNN": exact + 1e-1 * rng.normal(size=exact.shape),
+    }
+    meta = {"outputs": outs, "inputs": ["x", "t"], "low": low, "high": high}
+    for style in (FigStyle("column", "pdf"), FigStyle("full", "svg")):
+        with recording_figures() as figs:
+            _fields_2d(cols, meta, (n, n), tmp_path / style.width, "a title", style)
+        fig = figs[style.width]
+        w, h = fig.get_size_inches()
+        assert w == pytest.approx(style.inches) and h <= 1.5 * w, (style, h)
+        assert overlapping_texts(fig) == [], style
+        imaged = [ax for ax in fig.axes if ax.images]
+        assert len(imaged) == 5 * len(outs)
+        r = fig.canvas.get_renderer()
+        for ax in imaged:
+            (cax,) = [c for c in ax.child_axes if hasattr(c, "_colorbar")]
+            a, b = ax.get_window_extent(r), cax.get_window_extent(r)
+            assert abs(a.height - b.height) <= 1 and abs(a.y0 - b.y0) <= 1, ax.get_title()
+        _check_files(tmp_path, [style.width], style)
+
+
+def test_point_labels_stay_inside_the_axes(tmp_path):
+    """T labels of a sweep whose first point is the highest: none crosses the axes' frame
+    (the overlap check reports a label crossing it)."""
+    from hardware.plots import plot_pareto
+
+    sweep = ((8, 1.395e-6, 0.265), (16, 2.79e-6, 0.196), (32, 5.58e-6, 0.1746))  # poisson-2d's
+    pts = [ParetoPoint("float SNN, calibrated at T=16", T, e, err) for T, e, err in sweep]
+    pts.append(ParetoPoint("exported: lava-cpu = torch-twin", 16, 2.73e-6, 0.1867))
+    xlabel = "energy per inference (nJ)\nSNN loihi2, ANN FP32 cmos-45nm"
+    with recording_figures() as figs:
+        plot_pareto(pts, tmp_path / "pareto.png", ann=(9.86e-9, 0.00099), xlabel=xlabel)
+    fig = figs["pareto"]
+    assert overlapping_texts(fig) == []
+    (ax,) = fig.axes
+    assert {t.get_text() for t in ax.texts} == {"T=8", "T=16", "T=32"}

@@ -24,10 +24,28 @@ def _fmt(v: float, _pos=None) -> str:
 
 
 # ------------------------------------------------------------------------------------ fields
+def _field_grid(k: int, values: int, errors: int, full: bool) -> list[list[tuple[int, int]]]:
+    """Where each panel goes: ``grid[i][j] = (row, col)`` of panel ``j`` of output ``i``.
+
+    Full width, or three or more outputs at column width: one row (column) per output.
+    One or two outputs at column width: each output is two rows, its values above its error
+    maps, so the figure stays about as tall as it is wide."""
+    m = values + errors
+    if full:
+        return [[(i, j) for j in range(m)] for i in range(k)]
+    if k >= 3:
+        return [[(j, i) for j in range(m)] for i in range(k)]
+    return [
+        [(2 * i, j) for j in range(values)] + [(2 * i + 1, j) for j in range(errors)]
+        for i in range(k)
+    ]
+
+
 def _fields_2d(cols: dict[str, np.ndarray], meta: dict, shape, path: Path, title: str, style):
     """One panel per (output, column): values share a color scale per output, each error map has
-    its own (the ANN's error is often far below the SNN's); a colorbar on every panel.
-    Full width: outputs as rows; column width: outputs as columns."""
+    its own (the ANN's error is often far below the SNN's); a colorbar on every panel, as tall
+    as its panel. Panels keep the domain's aspect where its sides differ by at most 2x (a
+    ``t`` axis beside an ``x`` axis is drawn square instead)."""
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     outs, ins = meta["outputs"], meta["inputs"]
@@ -35,22 +53,27 @@ def _fields_2d(cols: dict[str, np.ndarray], meta: dict, shape, path: Path, title
     ref = "exact" if "exact" in cols else names[0]
     panels = [(n, cols[n], False) for n in names]
     panels += [(f"|{n} - {ref}|", np.abs(cols[n] - cols[ref]), True) for n in names if n != ref]
-    k, m = len(outs), len(panels)
-    rows_are_outputs = style.width == "full"
-    nr, nc = (k, m) if rows_are_outputs else (m, k)
-    cell = style.inches / nc
-    extent = (meta["low"][0], meta["high"][0], meta["low"][1], meta["high"][1])
+    n_err = sum(1 for p in panels if p[2])
+    k = len(outs)
+    grid = _field_grid(k, len(panels) - n_err, n_err, style.width == "full")
+    nr = 1 + max(r for g in grid for r, _ in g)
+    nc = 1 + max(c for g in grid for _, c in g)
+    lo, hi = meta["low"], meta["high"]
+    extent = (lo[0], hi[0], lo[1], hi[1])
+    ratio = (hi[1] - lo[1]) / (hi[0] - lo[0]) if hi[0] > lo[0] else 1.0
+    box = ratio if 0.5 <= ratio <= 2.0 else 1.0  # panel height / width
+    cell = style.inches / nc  # a panel, its colorbar and its labels
     with rc(style):
-        fig, axes = figure(
-            style, cell * nr * 0.82 + 0.35, nr, nc, squeeze=False, sharex=True, sharey=True
-        )
+        fig, axes = figure(style, nr * (cell * 0.72 * box + 0.3) + 0.3, nr, nc, squeeze=False)
         fs = style.small - 1
+        used = set()
         for i, out in enumerate(outs):
             vals = [p[1][:, i] for p in panels if not p[2]]
             vmin = min(float(v.min()) for v in vals)
             vmax = max(float(v.max()) for v in vals)
-            for j, (name, v, is_err) in enumerate(panels):
-                ax = axes[i, j] if rows_are_outputs else axes[j, i]
+            for (name, v, is_err), (r, c) in zip(panels, grid[i], strict=True):
+                ax = axes[r, c]
+                used.add((r, c))
                 im = ax.imshow(
                     v[:, i].reshape(shape),
                     origin="lower",
@@ -58,26 +81,34 @@ def _fields_2d(cols: dict[str, np.ndarray], meta: dict, shape, path: Path, title
                     vmin=0 if is_err else vmin,
                     vmax=(float(v[:, i].max()) or 1.0) if is_err else vmax,
                     cmap="magma" if is_err else "RdBu_r",
-                    aspect="equal",
+                    aspect="auto",
                 )
+                ax.set_box_aspect(box)
                 ax.set_title(f"{out}: {name}", fontsize=fs, pad=2)
-                cb = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03, shrink=0.9)
+                cax = ax.inset_axes([1.04, 0.0, 0.07, 1.0])  # exactly the panel's height
+                cb = fig.colorbar(im, cax=cax)
                 cb.locator = MaxNLocator(3)
                 cb.formatter = FuncFormatter(_fmt)
                 cb.update_ticks()
                 cb.ax.tick_params(labelsize=fs - 0.5, length=2, pad=1)
-                lo, hi = meta["low"], meta["high"]
                 ax.set_xticks([lo[0], (lo[0] + hi[0]) / 2, hi[0]], [_fmt(lo[0]), "", _fmt(hi[0])])
                 ax.set_yticks(
                     [(lo[1] + hi[1]) / 2, hi[1]], [_fmt((lo[1] + hi[1]) / 2), _fmt(hi[1])]
                 )
                 ax.tick_params(labelsize=fs - 0.5, length=2, pad=1)
-        for ax in axes[-1, :]:
-            ax.set_xlabel(ins[0], fontsize=fs, labelpad=1)
-        for ax in axes[:, 0]:
-            ax.set_ylabel(ins[1], fontsize=fs, labelpad=1)
-        for ax in axes.ravel():
-            ax.label_outer()
+                below = (r + 1, c) not in {p for g in grid for p in g}
+                if below:
+                    ax.set_xlabel(ins[0], fontsize=fs, labelpad=1)
+                else:
+                    ax.tick_params(labelbottom=False)
+                if c == 0:
+                    ax.set_ylabel(ins[1], fontsize=fs, labelpad=1)
+                else:
+                    ax.tick_params(labelleft=False)
+        for r in range(nr):
+            for c in range(nc):
+                if (r, c) not in used:
+                    fig.delaxes(axes[r, c])
         fig.suptitle(title, fontsize=style.small)
         return save(fig, path, style)
 
