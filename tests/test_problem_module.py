@@ -1,6 +1,7 @@
 """A problem in a single user file on the command line: ``--problem-module FILE`` (and
 ``$LAVA_PINN_PROBLEM_MODULES``) registers it for every command, ``run.json`` records the file,
-and ``report`` / ``energy`` work from the run directory alone in a fresh process without it."""
+and ``report`` / ``energy`` / ``figures`` work from the run directory alone in a fresh process
+without it. The file holds a PDE problem and the user's own activation for its network."""
 
 from __future__ import annotations
 
@@ -17,46 +18,61 @@ import hardware.app.run_cli  # noqa: F401  registers `run`, `energy`
 from hardware.app import usermodules
 from hardware.app.cli import main
 from hardware.app.rundir import RunDir, RunDirError
+from lava_pinn.activations import ACTIVATIONS
 from lava_pinn.problems import PROBLEMS
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 PROBLEM_FILE = '''
-"""A user's problem: u(x) = cos(pi x / 2) on [-1, 1], fitted to 32 samples."""
-import torch
+"""A user's problem and model: the heat equation u_t = 4 u_xx / pi^2 on [-1, 1] x [0, 1],
+u = cos(pi x / 2) e^-t, on a network with the user's own activation."""
+import math
 
+import torch
+from torch import nn
+
+from lava_pinn.activations import register_activation
 from lava_pinn.models import MLPConfig
-from lava_pinn.problems import Box, Problem, exact_conditions, register_problem
+from lava_pinn.problems import Box, Problem, exact_conditions, grad, register_problem
+
+
+class HalfTanh(nn.Module):
+    """tanh(x / 2): the user's activation."""
+
+    def forward(self, x):
+        return torch.tanh(x / 2)
+
+
+register_activation("{name}-act", HalfTanh)
 
 
 @register_problem
-class Cos1D(Problem):
+class Heat1D(Problem):
     name = "{name}"
-    inputs = ("x",)
+    inputs = ("x", "t")
     outputs = ("u",)
-    description = "u = cos(pi x / 2) on [-1, 1]"
-    train_defaults = {{"adam_steps": 60, "lbfgs_steps": 0, "lr": 1e-2}}
+    description = "u_t = 4 u_xx / pi^2, u = cos(pi x / 2) e^-t"
+    train_defaults = {{"adam_steps": 60, "lbfgs_steps": 0, "lr": 1e-2, "n_collocation": 64,
+                       "n_boundary": 32}}
 
     @property
     def domain(self):
-        return Box((-1.0,), (1.0,))
-
-    @property
-    def has_pde(self):
-        return False
+        return Box((-1.0, 0.0), (1.0, 1.0))
 
     def residual(self, x, u):
-        return {{}}
+        g = grad(u[:, 0], x)
+        return {{"pde": g[:, 1] - 4 * grad(g[:, 0], x)[:, 0] / math.pi**2}}
 
     def conditions(self, n, generator):
-        xs = torch.linspace(-1, 1, 32, dtype=torch.float64)[:, None]
-        return [exact_conditions(self, xs, "data", "data")]
+        ic = self.domain.sample_face(n, 1, 0, generator)
+        bc = self.domain.sample_boundary(n, (0,), generator)
+        return [exact_conditions(self, ic, "ic", "ic"), exact_conditions(self, bc, "bc", "bc")]
 
     def exact(self, x):
-        return torch.cos(torch.pi * x[:, :1] / 2)
+        return torch.cos(math.pi * x[:, :1] / 2) * torch.exp(-x[:, 1:2])
 
     def default_model(self):
-        return MLPConfig(1, 1, (8, 8), "tanh")
+        return MLPConfig(2, 1, (8, 8), "{name}-act")
 '''
 
 # The fastest pipeline: 60 Adam steps, T=4, one neuron per unit, the torch twin only.
@@ -105,9 +121,11 @@ def test_pipeline_runs_a_problem_from_one_user_file(user_run):
         {"path": str(path.resolve()), "sha256": usermodules.file_sha256(path)}
     ]
     info = m["problem_info"]
-    assert info["outputs"] == ["u"] and info["inputs"] == ["x"] and info["gauge_fields"] == []
-    assert info["domain"] == {"low": [-1.0], "high": [1.0]}
-    assert info["description"] == "u = cos(pi x / 2) on [-1, 1]"
+    assert info["outputs"] == ["u"] and info["inputs"] == ["x", "t"]
+    assert info["gauge_fields"] == []
+    assert info["domain"] == {"low": [-1.0, 0.0], "high": [1.0, 1.0]}
+    assert info["description"] == "u_t = 4 u_xx / pi^2, u = cos(pi x / 2) e^-t"
+    assert "(user-cos-act)" in r.stdout or "user-cos-act" in m["stages"]["train"]["info"]["model"]
 
 
 def test_report_and_energy_work_without_the_file(user_run, tmp_path):
@@ -123,10 +141,14 @@ def test_report_and_energy_work_without_the_file(user_run, tmp_path):
         r = _cli("energy", str(out), "--profile", "loihi")
         assert r.returncode == 0, r.stderr
         assert "errors: u " in r.stdout
+        r = _cli("figures", str(out))  # the energy figures, from the records alone
+        assert r.returncode == 0, r.stderr
+        assert (out / "figures" / "energy_pareto.png").is_file()
         # a command that needs the problem's code names the recorded file
         r = _cli("run", str(out), "--backend", "torch-twin")
         assert r.returncode == 2
         assert "unknown problem 'user-cos'" in r.stderr and str(path.resolve()) in r.stderr
+        assert "hint: pass --problem-module FILE, the Python file that registers" in r.stderr
     finally:
         hidden.rename(path)
 
@@ -208,13 +230,14 @@ def test_in_process_load_is_once_and_not_recorded_after_the_command(tmp_path, ca
         assert main(["problems", "--problem-module", str(path)]) == 0  # not registered twice
         capsys.readouterr()
         mod = usermodules.load(path)
-        assert mod.registered == ("problem 'user-inproc'",)
+        assert mod.registered == ("activation 'user-inproc-act'", "problem 'user-inproc'")
         assert usermodules.given() == []  # later run directories of this process: not recorded
         rd = RunDir(tmp_path / "later", create=True)
         rd.set_problem("regression-1d")
         assert "problem_modules" not in rd.manifest
     finally:
         PROBLEMS.unregister("user-inproc")
+        ACTIVATIONS.unregister("user-inproc-act")
 
 
 def test_split_argv_keeps_everything_after_double_dash():

@@ -416,7 +416,7 @@ def _hint_for(err: BaseException) -> str:
     if "is being written by" in text:
         return "wait for that command to finish, or set LAVA_PINN_WAIT=SECONDS to wait for it"
     if "unknown problem" in text:
-        return "run `lava-pinn problems` for the list"
+        return rundir_hint(err, "run `lava-pinn problems` for the list")
     if "MLPs only" in text:
         return "convert a SPINN in Python: lava_pinn.convert(load_checkpoint(PATH))"
     if "does not use it" in text or "does not use them" in text or "is read by" in text:
@@ -430,6 +430,16 @@ def _hint_for(err: BaseException) -> str:
     if "lava-pinn " in text:
         return "run the command named above"
     return "run with --debug for the traceback"
+
+
+def rundir_hint(err: Exception, default: str = "run the command named above first") -> str:
+    """The hint beside a run directory's error: the problem's file where its code is missing
+    (the error names the file run.json records), ``default`` otherwise."""
+    from hardware.app.usermodules import OPTION
+
+    if OPTION in str(err):
+        return f"pass {OPTION} FILE, the Python file that registers the problem"
+    return default
 
 
 def _terminate(signum: int, frame: object) -> None:

@@ -20,7 +20,13 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from hardware.app.cli import CLIError, add_convert_arguments, positive_int, register_command
+from hardware.app.cli import (
+    CLIError,
+    add_convert_arguments,
+    positive_int,
+    register_command,
+    rundir_hint,
+)
 from hardware.app.stages import LAVA_BATCH, LAVA_POINTS, ExportOptions
 from lava_pinn.options import deprecated_alias
 from lava_pinn.registry import did_you_mean
@@ -304,7 +310,7 @@ def _report_run(args: argparse.Namespace) -> int:
         rd = RunDir(args.dir)
         path = write_report(rd)
     except RunDirError as err:
-        raise CLIError(str(err), "run the command named above first") from None
+        raise CLIError(str(err), rundir_hint(err)) from None
     print(to_text(summarize(rd)))
     print(f"\nreport: {path}")
     return 0

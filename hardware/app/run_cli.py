@@ -34,7 +34,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from hardware.app.cli import CLIError, positive_int, register_command
+from hardware.app.cli import CLIError, positive_int, register_command, rundir_hint
 from hardware.app.stages import (
     EnergyOptions,
     RunOptions,
@@ -73,7 +73,7 @@ def _run_run(args: argparse.Namespace) -> int:
     try:
         run_stage(rd, opts, say=print)
     except RunDirError as err:
-        raise CLIError(str(err), "run the command named above first") from None
+        raise CLIError(str(err), rundir_hint(err)) from None
     except BackendUnavailable as err:
         raise CLIError(str(err), "pick another backend") from None
     print(f"predictions {rd.file('predictions')}")
@@ -94,7 +94,7 @@ def _run_energy(args: argparse.Namespace) -> int:
     try:
         rep = energy_stage(rd, opts)
     except RunDirError as err:
-        raise CLIError(str(err), "run the command named above first") from None
+        raise CLIError(str(err), rundir_hint(err)) from None
     for e in rep.estimates:
         print(
             f"{e.profile:12s} ({e.kind:11s}) SNN {e.snn_total_pj * 1e-3:10.4g} nJ   "
