@@ -283,6 +283,8 @@ def _points(inputs: Any, n_in: int) -> np.ndarray:
         raise TypeError(
             f"inputs must be an array of points (n, {n_in}), got {type(inputs).__name__}"
         ) from None
+    if x.ndim == 1 and n_in == 1:  # one input: a plain vector of points, as convert takes
+        x = x[:, None]
     if x.ndim != 2 or x.shape[1] != n_in or x.shape[0] < 1:
         raise ValueError(f"inputs must have shape (n_points >= 1, {n_in}), got {x.shape}")
     if not np.isfinite(x).all():

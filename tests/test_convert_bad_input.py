@@ -168,8 +168,8 @@ def test_calibration_inputs_shape_and_type():
     net = _mlp(nn.Tanh())
     with pytest.raises(ValueError, match=r"\(n >= 2, 1\).*\(64, 3\)"):
         lava_pinn.convert(net, _x(d=3))
-    with pytest.raises(TypeError, match="torch.Tensor"):
-        lava_pinn.convert(net, [[0.0], [1.0]])
+    with pytest.raises(TypeError, match=r"torch.Tensor or numpy array of numbers.*dtype <U"):
+        lava_pinn.convert(net, [["0.0"], ["1.0"]])
     with pytest.raises(ValueError, match="calibration_inputs"):
         lava_pinn.convert(net, None)
 
@@ -351,8 +351,8 @@ def test_calling_checks_points_and_T():
     snn = _small_snn()
     with pytest.raises(ValueError, match=r"points are empty \(shape \(0, 2\)\)"):
         snn(torch.empty(0, 2))
-    with pytest.raises(TypeError, match="torch.Tensor of shape \\(n, 2\\), got ndarray"):
-        snn(np.zeros((3, 2)))
+    with pytest.raises(TypeError, match=r"numpy array of numbers of shape \(n, 2\), got list"):
+        snn([["a", "b"]])
     with pytest.raises(ValueError, match=r"T \(number of time steps\).*got 0"):
         snn(_x(4, 2), T=0)
     assert snn(_x(4, 2), T=np.int64(4)).shape == (4, 1)
@@ -378,8 +378,9 @@ def test_spinn_points_and_grid_coordinates_are_checked():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         snn = lava_pinn.convert(model, _x(64, 2), T=4, calibration="none")
-    with pytest.raises(TypeError, match=r"shape \(n, 2\), got ndarray"):
-        snn(np.zeros((3, 2)))
+    assert torch.equal(snn(np.zeros((3, 2))), snn(torch.zeros(3, 2, dtype=torch.float64)))
+    with pytest.raises(TypeError, match=r"shape \(n, 2\), got str"):
+        snn("0, 1")
     with pytest.raises(ValueError, match=r"coords\[1\] must be a 1-D tensor.*\(2, 3\)"):
         snn.grid([torch.zeros(4, dtype=torch.float64), torch.zeros(2, 3, dtype=torch.float64)])
     assert snn(torch.tensor([[0, 1]])).dtype == torch.float64
@@ -435,3 +436,44 @@ def test_every_unknown_name_is_one_error_type_with_a_suggestion():
         with pytest.raises(UnknownNameError, match=f"did you mean '{close}'.*available: ") as info:
             lookup(name)
         assert isinstance(info.value, ValueError) and isinstance(info.value, KeyError)
+
+
+def test_numpy_points_are_accepted_wherever_points_are(tmp_path):
+    """convert, the SNN's call and run, quantize/export, hardware.run (a plain vector too for
+    one input), the sigma-delta path: numpy arrays (and lists) of points work as tensors do."""
+    import exporters
+    import hardware
+    from exporters.sigma_delta import quantize_delta, run_static
+    from exporters.sigma_delta.thresholds import choose_thresholds, static_evaluator
+    from lava_pinn.sigma_delta import convert_sigma_delta
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(1, 8), nn.Tanh(), nn.Linear(8, 1)).double()
+    xt = _x(64, 1)
+    xn = xt.numpy()
+    kw = dict(T=8, pieces=2, calibration="light")
+    ref = lava_pinn.convert(model, xt, **kw)
+    for pts in (xn, xn.tolist(), xn[:, 0]):
+        assert torch.equal(lava_pinn.convert(model, pts, **kw)(xt), ref(xt))
+    assert lava_pinn.convert(model, xn.astype(np.float32), **kw).neurons == ref.neurons
+    assert torch.equal(ref(xn), ref(xt)) and torch.equal(ref.run(xn)[0], ref.run(xt)[0])
+    path = exporters.export(ref, tmp_path / "n.h5", calibration_inputs=xn)
+    a = hardware.run(path, xn, backend="torch-twin")
+    b = hardware.run(path, xn[:, 0], backend="torch-twin")  # a vector of 1-D points
+    assert np.array_equal(a.y, b.y) and np.array_equal(a.y, hardware.run(path, xt, "torch-twin").y)
+    net = convert_sigma_delta(model, xn)
+    inet = quantize_delta(net)
+    assert torch.equal(run_static(inet, xn).y, run_static(inet, xt).y)
+    with torch.no_grad():
+        ann = model(xt).numpy()
+    choice = choose_thresholds(inet, static_evaluator(xn, ann, np.sin(xn), run_static), 2.0)
+    assert choice.error > 0
+
+
+def test_a_state_dict_given_as_the_model_names_mlp_from_state_dict():
+    from lava_pinn.sigma_delta import convert_sigma_delta
+
+    state = nn.Sequential(nn.Linear(1, 4), nn.Tanh(), nn.Linear(4, 1)).state_dict()
+    for call in (lava_pinn.convert, convert_sigma_delta):
+        with pytest.raises(TypeError, match=r"state_dict \(4 tensors\).*mlp_from_state_dict"):
+            call(state, _x(16, 1))

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from exporters.sigma_delta.intnet import IntDeltaNetwork
@@ -133,9 +134,17 @@ def choose_thresholds(
     )
 
 
+def _tensor(v):
+    """A numpy array (or list) of values as a float64 tensor; tensors and ``None`` as they are."""
+    if v is None or isinstance(v, torch.Tensor):
+        return v
+    return torch.as_tensor(np.asarray(v, dtype=np.float64))
+
+
 def field_ratio(y: torch.Tensor, ann: torch.Tensor, ref: torch.Tensor | None) -> float:
     """The largest, over output fields, of ``rel_l2(y_k, ref_k) / rel_l2(ann_k, ref_k)``; with
-    no reference (``None``), the largest ``rel_l2(y_k, ann_k)``."""
+    no reference (``None``), the largest ``rel_l2(y_k, ann_k)``. Tensors or numpy arrays."""
+    y, ann, ref = _tensor(y), _tensor(ann), _tensor(ref)
     if ref is None:
         d = (y - ann).norm(dim=0) / ann.norm(dim=0).clamp(min=1e-30)
         return float(d.max())
@@ -148,7 +157,8 @@ def static_evaluator(
     x: torch.Tensor, ann: torch.Tensor, ref: torch.Tensor | None, run: Callable[..., DeltaRun]
 ) -> Evaluate:
     """An ``evaluate`` for :func:`choose_thresholds`: run the points ``x`` statically and score
-    with :func:`field_ratio`."""
+    with :func:`field_ratio` (tensors or numpy arrays)."""
+    ann, ref = _tensor(ann), _tensor(ref)
 
     def evaluate(net: IntDeltaNetwork) -> tuple[float, float]:
         r = run(net, x)
@@ -167,7 +177,8 @@ def frame_evaluator(
     """An ``evaluate`` for a stream: frames ``(F, lanes, n_in)`` run statically (a
     ``sigma-delta`` network is memoryless, so each frame's static output is what the stream
     gives there), scored as the worst over frames of :func:`field_ratio` on ``fields``
-    (default all); ``ann``, ``ref``: ``(F, lanes, n_out)``."""
+    (default all); ``ann``, ``ref``: ``(F, lanes, n_out)`` (tensors or numpy arrays)."""
+    frames, ann, ref = _tensor(frames), _tensor(ann), _tensor(ref)
     F, n, _ = frames.shape
     cols = list(range(ann.shape[-1])) if fields is None else list(fields)
 

@@ -23,7 +23,7 @@ from lava_pinn.activations import available as available_activations
 from lava_pinn.conversion.budget import PIECES
 from lava_pinn.conversion.budget import search as budget_search
 from lava_pinn.conversion.calibration import CALIBRATIONS, calibrate
-from lava_pinn.conversion.network import SpikingNetwork
+from lava_pinn.conversion.network import SpikingNetwork, as_points
 from lava_pinn.conversion.options import (  # noqa: F401  check_boundary, CALIBRATION_BOUNDARY: public here too
     CALIBRATION_BOUNDARY,
     ConversionOptions,
@@ -245,11 +245,23 @@ def _warn_outliers(x: torch.Tensor, path: str) -> None:
         )
 
 
-def _calibration_points(x: object, n_in: int) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
+def refuse_state_dict(model: object, call: str = "convert") -> None:
+    """A ``state_dict`` (a mapping of names to tensors) where a model belongs: a TypeError
+    saying how to rebuild the model from it."""
+    from collections.abc import Mapping
+
+    if isinstance(model, Mapping) and any(isinstance(v, torch.Tensor) for v in model.values()):
         raise TypeError(
-            f"calibration_inputs must be a torch.Tensor of shape (n, {n_in}), got {type(x)}"
+            f"{call} got a state_dict ({len(model)} tensors), not a model: rebuild the network "
+            f"with lava_pinn.models.mlp_from_state_dict(state, activation='tanh') (your "
+            f"activation) and pass that"
         )
+
+
+def _calibration_points(x: object, n_in: int) -> torch.Tensor:
+    x = as_points(x, n_in, "calibration_inputs")  # a numpy array is as good as a tensor
+    if not x.is_floating_point():
+        x = x.to(torch.float64)
     if x.ndim == 1 and n_in == 1:
         x = x[:, None]
     if x.ndim != 2 or x.shape[1] != n_in or x.shape[0] < 2:
@@ -506,6 +518,7 @@ def convert(
 
     check_T(T)
     _check_option_names(options)
+    refuse_state_dict(model)
     meta: dict = {}
     net = model
     if isinstance(model, Checkpoint):

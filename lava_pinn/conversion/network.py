@@ -406,14 +406,30 @@ def _plain(obj: object) -> object:
     return str(obj)
 
 
+def as_points(x: object, n_in: int, what: str = "points") -> torch.Tensor:
+    """``x`` as a tensor: a torch.Tensor as it is, a numpy array (or nested list of numbers)
+    as the tensor of its values and dtype; anything else is a TypeError naming ``what``."""
+    if isinstance(x, torch.Tensor):
+        return x
+    import numpy as np
+
+    try:
+        arr = np.asarray(x)
+    except (TypeError, ValueError):
+        arr = None
+    if arr is None or arr.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{what} must be a torch.Tensor or numpy array of numbers of shape (n, {n_in}), "
+            f"got {type(x).__name__}" + ("" if arr is None else f" of dtype {arr.dtype}")
+        )
+    return torch.as_tensor(arr)
+
+
 def check_points(x: object, n_in: int, float_dtype: torch.dtype) -> tuple[torch.Tensor, object]:
     """``(points, dtype of the outputs)``: a float ``(n >= 1, n_in)`` tensor (``(n,)`` when
-    ``n_in == 1``); integer or boolean points become ``float_dtype`` (the network's)."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(
-            f"points must be a torch.Tensor of shape (n, {n_in}), got {type(x).__name__} "
-            "(convert with torch.as_tensor)"
-        )
+    ``n_in == 1``; a numpy array or list of numbers is read as one); integer or boolean points
+    become ``float_dtype`` (the network's)."""
+    x = as_points(x, n_in)
     if x.ndim == 1 and n_in == 1:
         x = x[:, None]
     if x.ndim != 2 or x.shape[1] != n_in:

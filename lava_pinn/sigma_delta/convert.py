@@ -35,10 +35,12 @@ def _model_and_points(model: object, x: object) -> tuple[nn.Module, torch.Tensor
         _calibration_points,
         checkpoint_metadata,
         default_calibration_points,
+        refuse_state_dict,
     )
     from lava_pinn.conversion.options import ConvertOptions
     from lava_pinn.models import SPINN
 
+    refuse_state_dict(model, "convert_sigma_delta")
     meta: dict = {}
     net = model
     if isinstance(model, Checkpoint):
