@@ -45,12 +45,21 @@ def lif_step_int(
     ``a_in``: Dense output (int32 range); ``bias = bias_mant << bias_exp``; ``vth``: the 17-bit
     threshold mantissa (the comparison uses ``vth << 6``). ``s`` is int 0/1.
     """
-    decayed_u = wrap(trunc_shift_right(u * (DECAY_UNITY - (du + 1)), DECAY_SHIFT), 32)
-    cur = wrap(decayed_u + wrap(a_in << ACT_SHIFT, 32), 32)
+    # the decays with their factor at 0 (du = 4095) or unity (dv = 0) are exact shortcuts of
+    # the general expressions: the same integers, without the sign/shift work per element
+    syn = wrap(a_in << ACT_SHIFT, 32)
+    if du + 1 == DECAY_UNITY:
+        cur = syn  # sign(0) (0 >> 12) = 0: u is this step's input alone
+    else:
+        decayed_u = wrap(trunc_shift_right(u * (DECAY_UNITY - (du + 1)), DECAY_SHIFT), 32)
+        cur = wrap(decayed_u + syn, 32)
     # Lava's wrap (not a true modulo): both tests look at the unwrapped value.
     w1 = where(cur > UV_MAX, cur - 2 * UV_MAX, cur)
     u = where(w1 <= -UV_MAX, cur + 2 * UV_MAX, w1)
-    decayed_v = wrap(trunc_shift_right(v * (DECAY_UNITY - dv), DECAY_SHIFT), 32)
+    if dv == 0:
+        decayed_v = wrap(v, 32)  # sign(4096 v) (|4096 v| >> 12) = v
+    else:
+        decayed_v = wrap(trunc_shift_right(v * (DECAY_UNITY - dv), DECAY_SHIFT), 32)
     v = (decayed_v + u + bias).clip(-V_LIMIT, V_LIMIT)
     s = (v > (int(vth) << VTH_SHIFT)) * 1
     return s, u, v * (1 - s)
