@@ -107,6 +107,8 @@ def test_run_of_one_backend_keeps_the_others_and_never_cites_stale_energy(rundir
     # the energy report priced the twin's earlier activity too: said, and its numbers left out
     assert "energy (made by" not in out and "energy is stale: activity_torch-twin.json" in out
     assert "lava-pinn energy" in out and "SNN costs" not in out
+    # figures drew the twin's earlier predictions: the command to redo them names the problem
+    assert f"`lava-pinn pipeline regression-1d --out {rundir} --redo figures`" in out
     # a new network: the other backend's results no longer belong to it and are removed
     conv = ["--T", "4", "--representation", "direct", "--calibration", "light"]
     assert main(["convert", str(rundir), *conv, "--calibration-points", "64"]) == 0

@@ -20,12 +20,12 @@ from collections.abc import Callable
 from typing import Any
 
 STAGE_COMMANDS = {  # in the pipeline's order of stages
-    "train": "lava-pinn train PROBLEM --out {dir}",
+    "train": "lava-pinn train {problem} --out {dir}",
     "convert": "lava-pinn convert {dir}",
     "export": "lava-pinn export {dir}",
     "run": "lava-pinn run {dir}",
     "energy": "lava-pinn energy {dir}",
-    "figures": "lava-pinn pipeline PROBLEM --out {dir} --redo figures",
+    "figures": "lava-pinn pipeline {problem} --out {dir} --redo figures",
     "report": "lava-pinn report {dir}",
 }
 
@@ -49,12 +49,12 @@ def stale_message(rd, stage: str) -> str | None:
     changed = rd.stale(stage)
     if not changed:
         return None
-    cmd = STAGE_COMMANDS.get(stage, f"lava-pinn pipeline PROBLEM --out {{dir}} --redo {stage}")
+    cmd = STAGE_COMMANDS.get(stage, f"lava-pinn pipeline {{problem}} --out {{dir}} --redo {stage}")
     by = rd.made_by_hand(stage)
     made = f" (made by `{by}`)" if by else ""
     return (
         f"{stage}{made} is stale: {', '.join(changed)} changed since it ran; "
-        f"run `{cmd.format(dir=rd.path)}` again"
+        f"run `{cmd.format(dir=rd.path, problem=rd.problem or 'PROBLEM')}` again"
     )
 
 
