@@ -9,9 +9,14 @@ A fenced ``bash`` or ``python`` block in the docs carries a marker comment on th
   run directory an earlier page made (the order is :data:`PAGES`).
 * ``<!-- test: file NAME -->``: the block's text is written to ``NAME`` (config files the
   commands then use).
-* ``<!-- test: output rel=0.03 -->`` on a ``text`` block: what the python block before it
-  printed, checked number by number (same count; each within ``rel`` of the stated value, 3%
-  by default), so a page's stated results are the results it gets.
+* ``<!-- test: run as-is -->`` on a bash block: its ``lava-pinn`` commands run exactly as
+  written, without the :data:`FAST` flags (a section short enough to run as the reader does,
+  whose stated numbers are then checked).
+* ``<!-- test: output rel=0.03 -->`` on a ``text`` block: what the block before it printed
+  (a python block's output; a bash block's last ``lava-pinn`` command's standard output),
+  checked number by number (same count; each within ``rel`` of the stated value, 3% by
+  default; wall-clock times, a number followed by `` s``, are left out), so a page's stated
+  results are the results it gets.
 * ``<!-- test: make -->``: a ``make TARGET`` line; the Makefile recipe of ``demo`` is run as a
   ``lava-pinn`` command, ``test`` is checked to be the CI command (running the suite from inside
   the suite would recurse).
@@ -81,10 +86,11 @@ FAST: dict[str, list[str]] = {
 FAST["demo"] = FAST["pipeline"]
 
 NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?(?:e[+-]?\d+)?")
+SECONDS = re.compile(r"(?<![\w.])\d+(?:\.\d+)? s\b")  # a wall-clock time: not a result
 
 
 def _numbers(text: str) -> list[float]:
-    return [float(m.replace(",", "")) for m in NUMBER.findall(text)]
+    return [float(m.replace(",", "")) for m in NUMBER.findall(SECONDS.sub(" ", text))]
 
 
 def check_output(printed: str, stated: str, rel: float, where: str) -> None:
@@ -140,22 +146,33 @@ def _commands(body: str) -> list[str]:
     return cmds
 
 
-def _lava_pinn(argv: list[str], where: str) -> None:
+def _lava_pinn(argv: list[str], where: str, *, fast: bool = True) -> str:
+    """Run ``lava-pinn ARGV`` in this process (with :data:`FAST` unless ``fast=False``);
+    returns what it printed."""
     name = argv[0] if argv else ""
-    if name == "train" and "--pretrained" not in argv:
+    if fast and name == "train" and "--pretrained" not in argv:
         argv = [*argv, "--adam-steps", "30", "--lbfgs-steps", "0"]
-    argv = [*argv, *FAST.get(name, [])]
-    assert main(argv) == 0, f"{where}: `lava-pinn {' '.join(argv)}` failed"
+    if fast:
+        argv = [*argv, *FAST.get(name, [])]
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        rc = main(argv)
+    print(buf.getvalue(), end="")
+    assert rc == 0, f"{where}: `lava-pinn {' '.join(argv)}` failed"
+    return buf.getvalue()
 
 
-def _run_bash(body: str, where: str) -> None:
+def _run_bash(body: str, where: str, *, fast: bool = True) -> str:
+    """Run each command of a bash block; returns the last ``lava-pinn`` command's output."""
+    printed = ""
     for cmd in _commands(body):
         argv = shlex.split(cmd, comments=True)
         if argv and argv[0] == "lava-pinn":
-            _lava_pinn(argv[1:], f"{where}: {cmd}")
+            printed = _lava_pinn(argv[1:], f"{where}: {cmd}", fast=fast)
         else:
             r = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=120)
             assert r.returncode == 0, f"{where}: `{cmd}` failed: {r.stderr[-2000:]}"
+    return printed
 
 
 def _make_target(target: str) -> list[str]:
@@ -229,6 +246,35 @@ def test_page_runs(page, workdir):
             assert m, f"{where}: output marker takes 'rel=NUMBER', got {arg!r}"
             check_output(printed, body, float(m.group(1) or 0.03), where)
         elif marker == "run" and lang in ("bash", "sh"):
-            _run_bash(body, where)
+            assert arg in ("", "as-is"), f"{where}: run marker takes nothing or 'as-is'"
+            printed = _run_bash(body, where, fast=arg != "as-is")
         elif marker == "make":
             _run_make(body, where)
+
+
+def _anchors(text: str) -> set[str]:
+    """GitHub's anchors of a page's headings: lower case, punctuation dropped, spaces -> '-'."""
+    out = set()
+    for line in text.splitlines():
+        m = re.match(r"#+\s+(.*)", line)
+        if m:
+            out.add(re.sub(r"[^\w\- ]", "", m.group(1).strip().lower()).replace(" ", "-"))
+    return out
+
+
+def test_every_link_between_pages_resolves():
+    """Relative links of README.md and docs/ (results included) name existing files, and
+    their #anchors existing headings: a renamed section breaks no page that points at it."""
+    bad = []
+    pages = [REPO / "README.md", *REPO.glob("docs/*.md"), *REPO.glob("docs/results/*.md")]
+    for page in pages:
+        for link in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
+            if re.match(r"[a-z]+:", link):
+                continue
+            path, _, frag = link.partition("#")
+            target = (page.parent / path) if path else page
+            if not target.exists():
+                bad.append(f"{page.relative_to(REPO)}: {link} (no such file)")
+            elif frag and target.suffix == ".md" and frag not in _anchors(target.read_text()):
+                bad.append(f"{page.relative_to(REPO)}: {link} (no such heading)")
+    assert not bad, bad
