@@ -132,16 +132,26 @@ def kill_pids(pids: set[int], grace_s: float = 2.0) -> None:
             pass
 
 
-def exit_of(pid: int) -> str:
+WORKER_ERROR_GRACE_S = 2.0  # how long a call may take to raise a dead worker's own error
+
+
+def exit_of(pid: int, settle_s: float = 1.0) -> str:
     """How child ``pid`` ended, as far as can be told: ``"killed by SIGKILL"``, ``"exit code
-    1"``, or ``"ended"`` (reaped by someone else)."""
+    1"``, or ``"ended"`` (reaped by someone else). A process seen dying may not report its
+    status yet (a loaded machine tears it down slowly): asked again for up to ``settle_s``."""
     import multiprocessing as mp
 
     for proc in list(getattr(mp.process, "_children", ())):
         try:
             if proc.pid != pid:
                 continue
-            code = proc._popen.poll() if proc._popen is not None else None  # no join: no close
+            code = None
+            deadline = time.monotonic() + settle_s
+            while proc._popen is not None:  # poll, no join: no close
+                code = proc._popen.poll()
+                if code is not None or time.monotonic() >= deadline:
+                    break
+                time.sleep(0.02)
         except (ValueError, AttributeError, OSError):
             break
         if code is None:
@@ -188,6 +198,11 @@ def call_with_watchdog(
         th.join(min(left, 0.2))
         problem = check() if check is not None and th.is_alive() else None
         if problem:
+            # a worker that failed with an error exits once it has sent the error on: give
+            # the call a moment to raise that (it says more) before reporting the death
+            th.join(WORKER_ERROR_GRACE_S)
+            if not th.is_alive():
+                break
             raise LavaWorkerDied(
                 f"Lava {what} cannot finish: {problem}; the runtime was stopped and its other "
                 f"workers ended. Run again; if it recurs, check memory (the kernel's "

@@ -192,3 +192,23 @@ def test_cli_run_whose_lava_worker_is_sigkilled_ends_with_one_line(tmp_path):
         left = [w for w in left if os.path.exists(f"/proc/{w}")]
     assert not left, f"processes left: {[open(f'/proc/{w}/cmdline').read() for w in left]}"
     assert not (d / "predictions.npz").exists() and not list(d.glob(".*.tmp"))
+
+
+def test_watchdog_prefers_the_calls_own_error_to_a_dead_worker():
+    """A worker that fails exits after sending its error on; on a loaded machine the watchdog
+    may see it gone first. The call's own error (what failed) wins when it comes within the
+    grace; a call that stays stuck is a LavaWorkerDied naming the worker."""
+    from exporters.runtime import LavaWorkerDied, call_with_watchdog
+
+    def fails_late():
+        time.sleep(0.5)
+        raise ValueError("process model failed")
+
+    with pytest.raises(ValueError, match="process model failed"):
+        call_with_watchdog(fails_late, 30, "run 1", check=lambda: "worker process 1 died")
+    t0 = time.monotonic()
+    with pytest.raises(LavaWorkerDied, match="worker process 2 died"):
+        call_with_watchdog(
+            lambda: time.sleep(30), 30, "run 2", check=lambda: "worker process 2 died"
+        )
+    assert time.monotonic() - t0 < 10
