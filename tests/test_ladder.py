@@ -155,7 +155,7 @@ def test_ladder_command_on_a_run_directory(tmp_path, capsys):
     assert main(["train", "regression-1d", "--out", str(d), "--pretrained"]) == 0
     fast = ["--T", "8", "--representation", "direct", "--calibration", "light"]
     assert main(["convert", str(d), *fast, "--calibration-points", "64"]) == 0
-    assert main(["export", str(d), "--calibration-points", "32", "--no-search"]) == 0
+    assert main(["export", str(d), "--scoring-points", "32", "--no-search"]) == 0
     capsys.readouterr()
     # a tolerance no quantized network meets: the mismatch is reported, exit status 1
     tight = ["--quant-tolerance", "1e-9"]
