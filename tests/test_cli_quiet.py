@@ -125,7 +125,8 @@ def test_one_spelling_per_option_old_spellings_warn():
 def test_one_spelling_on_every_command_and_in_toml(tmp_path):
     """A stage option has the same flag on its own command and on `pipeline`, and its TOML
     key is that flag's name: the scoring points are --scoring-points / [export]
-    scoring_points, the Lava batch --lava-batch / lava_batch (run, ladder, pipeline)."""
+    scoring_points, the Lava batch --lava-batch / lava_batch (run, ladder, pipeline), the
+    watchdog --timeout-s / timeout_s (run, pipeline)."""
     import dataclasses
 
     import hardware.app.export_cli  # noqa: F401  registers `export`
@@ -147,6 +148,12 @@ def test_one_spelling_on_every_command_and_in_toml(tmp_path):
     with pytest.warns(FutureWarning, match="--batch is deprecated.*use --lava-batch"):
         assert parser.parse_args(["run", "x", "--batch", "4"]).batch == 4
     assert parser.parse_args(["run", "x", "--lava-batch", "4"]).batch == 4
+    assert "--timeout-s" in flags["run"] & flags["pipeline"]  # TOML: timeout_s
+    assert "--timeout" not in flags["run"] | flags["pipeline"]
+    for cmd in (["run", "x"], ["pipeline", "regression-1d", "--out", "x"]):
+        assert parser.parse_args([*cmd, "--timeout-s", "30"]).timeout_s == 30.0
+        with pytest.warns(FutureWarning, match="--timeout is deprecated.*use --timeout-s"):
+            assert parser.parse_args([*cmd, "--timeout", "30"]).timeout_s == 30.0
 
     cfg = tmp_path / "old.toml"
     cfg.write_text("[export]\ncalibration_points = 32\n")

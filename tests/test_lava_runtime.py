@@ -164,7 +164,7 @@ def test_cli_run_whose_lava_worker_is_sigkilled_ends_with_one_line(tmp_path):
     assert main(["export", str(d), "--scoring-points", "16"]) == 0
     cmd = [sys.executable, "-m", "hardware.app.cli", "run", str(d), "--backend", "lava-cpu"]
     p = subprocess.Popen(
-        [*cmd, "--points", "1001", "--lava-batch", "1", "--timeout", "300"],
+        [*cmd, "--points", "1001", "--lava-batch", "1", "--timeout-s", "300"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -28,7 +28,7 @@ from hardware.app.cli import (
     rundir_hint,
 )
 from hardware.app.stages import LAVA_BATCH, LAVA_POINTS, ExportOptions
-from lava_pinn.options import deprecated_alias
+from lava_pinn.options import deprecated_alias, positive_float
 from lava_pinn.registry import did_you_mean
 
 DEMO_PROBLEM = "navier-stokes-tg"
@@ -103,11 +103,12 @@ def _pipeline_args(p: argparse.ArgumentParser, *, demo: bool = False) -> None:
         help=f"torch backends: a subset ({_default('grid_points')})",
     )
     g.add_argument(
-        "--timeout",
-        type=float,
+        "--timeout-s",
+        type=positive_float,
         dest="timeout_s",
         help=f"Lava watchdog, s ({_default('timeout_s')})",
     )
+    deprecated_alias(g, "--timeout", "--timeout-s", "timeout_s", type=positive_float)
     g = p.add_argument_group("energy and figures")
     g.add_argument(
         "--profile",

@@ -41,7 +41,7 @@ from hardware.app.stages import (
     energy_stage,
     run_stage,
 )
-from lava_pinn.options import add_arguments, deprecated_alias, from_args
+from lava_pinn.options import add_arguments, deprecated_alias, from_args, positive_float
 
 
 def _rundir(path: Path):
@@ -58,6 +58,7 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", type=Path, help="run directory (with network.h5 or snn.pt)")
     add_arguments(p, RunOptions)
     deprecated_alias(p, "--batch", "--lava-batch", "batch", type=positive_int)
+    deprecated_alias(p, "--timeout", "--timeout-s", "timeout_s", type=positive_float)
     p.add_argument("--threads", type=positive_int, default=1, help="torch threads (default 1)")
 
 

@@ -311,7 +311,7 @@ class RunOptions:
     batch: int = option(
         LAVA_BATCH, "Lava: points per graph run", flag="--lava-batch", type=positive_int
     )
-    timeout_s: float = option(600.0, "Lava watchdog (s)", flag="--timeout", type=positive_float)
+    timeout_s: float = option(600.0, "Lava watchdog (s)", type=positive_float)
 
     def __post_init__(self) -> None:
         from hardware.backends import get_backend
