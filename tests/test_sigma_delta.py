@@ -125,6 +125,43 @@ def test_fine_group_sums_enter_exactly_with_a_remainder():
     assert int(state[0]) == 3 and int(state[3]) == 1000 - 3 * 256
 
 
+def test_wide_sums_enter_sigma_through_a_k_bit_remainder():
+    p = DeltaParams(
+        bias=torch.tensor([0]),
+        vth=torch.tensor([1]),
+        lo=torch.tensor(0),
+        shift=torch.tensor(0),
+        table=torch.arange(0, 1001),
+        sum_shift=torch.tensor([12]),
+    )
+    state = (torch.tensor([0]), torch.tensor([0]), torch.tensor([0]), torch.tensor([0]))
+    for _ in range(10):  # (3 << 8) + 100 = 868 fine units a step: 8,680 = 2 * 4096 + 488
+        _, state = int_step(state, (torch.tensor([3]), torch.tensor([100])), p)
+    assert int(state[0]) == 2 and int(state[3]) == 488
+
+
+def test_formats_keep_every_row_its_own_exponent():
+    from exporters.sigma_delta.intnet import ACT_BITS, SIGMA_BITS, row_exponents
+
+    model = _mlp(nn.Tanh())
+    x = _points()
+    net = convert_sigma_delta(model, x)
+    for payload, groups in ((24, 1), (24, 2), (16, 2)):
+        inet = quantize_delta(net, weight_groups=groups, payload_bits=payload)
+        ws = [la.weight.numpy() for la in net.layers] + [net.out_weight.numpy()]
+        for e, w in zip(row_exponents(inet), ws, strict=True):
+            assert (e == weight_rows(w)).all()  # the whole 8-bit mantissa, whatever sigma holds
+        assert inet.in_bits == min(ACT_BITS, payload - 3)
+        assert inet.layers[0].act_bits == (ACT_BITS if payload == 24 else 13)
+        for la in inet.layers:  # sigma holds 1.25x the pre-activation range in 24 bits
+            zmax = max(abs(v) for v in _z_range(net, la.name)) * 1.25
+            assert (zmax * 2.0**la.sigma_exp < 2**SIGMA_BITS).all() and (la.sum_shift >= 8).all()
+
+
+def _z_range(net, name: str) -> tuple[float, float]:
+    return next(la.z_range for la in net.layers if la.name == name)
+
+
 def test_relu_step_drops_the_low_bits_as_lava_0_10_does():
     p = DeltaParams(bias=torch.tensor([0]), vth=torch.tensor([64]), state_exp=6)
     state = (torch.tensor([0]), torch.tensor([0]), torch.tensor([0]))

@@ -75,11 +75,12 @@ def _snap(w: torch.Tensor, groups: int, e: torch.Tensor | None) -> torch.Tensor:
 
 def deployed_exponents(inet) -> list[torch.Tensor]:
     """The row exponents ``E_r`` an :class:`~exporters.sigma_delta.IntDeltaNetwork` deployed,
-    per layer and the readout: ``sigma_exp - F`` of the layer before (duck-typed: this module
-    does not import the exporters)."""
+    per layer and the readout: ``sigma_exp + sum_shift - 8 - F`` of the layer before
+    (duck-typed: this module does not import the exporters)."""
     out, prev = [], inet.in_bits
     for la in inet.layers:
-        out.append(torch.as_tensor(la.sigma_exp - prev, dtype=torch.float64))
+        e = la.sigma_exp + la.sum_shift - GROUP_SHIFT - prev
+        out.append(torch.as_tensor(e, dtype=torch.float64))
         prev = la.act_bits
     out.append(torch.as_tensor(inet.out_exp - prev, dtype=torch.float64))
     return out
