@@ -1,13 +1,15 @@
 """One 8-bit weight group: quantization-aware fine-tuning of the Navier-Stokes sigma-delta network.
 
-For each weight-group layout (one count per layer and the readout), with and without
-fine-tuning through the deployed formats (:func:`lava_pinn.sigma_delta.qat.finetune_quantized`
-on the exporter's own row exponents and payload bits), the deployed network on the integer
-twin: u, v, p errors vs exact on 20,000 domain points, error / ANN error, synaptic ops per point
-against the ANN's 20,864 MACs. Thresholds: 1 payload unit (the finest). Writes
-docs/results/qat.md and .json.
+Per row (weight groups per layer and the readout, fine-tuning steps, seed, PDE weight), the
+deployed network on the integer twin: u, v, p errors vs exact on 20,000 domain points, error
+/ ANN error, synaptic ops per point against the ANN's 20,864 MACs; for fine-tuned rows Lava
+``fixed_pt`` on 256 of the points, compared ``==`` with the twin. Fine-tuning:
+:func:`lava_pinn.sigma_delta.qat.finetune_quantized` through the exporter's own row exponents
+and payload bits, against the ANN on 8,192 domain points (a tenth on the boundary) and, where
+the PDE weight is > 0, the PDE residual on 512 fresh uniform points per step. Thresholds: 1
+payload unit (the finest). Writes docs/results/qat.md and .json.
 
-    .venv/bin/python benchmarks/qat.py [--steps 3000] [--no-write]
+    .venv/bin/python benchmarks/qat.py [--steps 10000] [--short 3000] [--no-write]
 """
 
 from __future__ import annotations
@@ -24,16 +26,25 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-LAYOUTS = {
-    "2 groups everywhere": [2] * 7,
-    "1 group everywhere": [1] * 7,
-    "2 groups in layers 1, 3, 4 and the readout": [2, 1, 2, 2, 1, 1, 2],
-    "2 groups in layers 1, 4, 5 and the readout": [2, 1, 1, 2, 2, 1, 2],
-}
+MACS = 20864
+
+
+def rows_for(steps: int, short: int) -> list[dict]:
+    """The benchmark's rows: layout, fine-tuning steps, seed, PDE weight."""
+    one = [1] * 7
+    return [
+        {"layout": "2 groups everywhere", "groups": [2] * 7, "steps": 0},
+        {"layout": "1 group everywhere", "groups": one, "steps": 0},
+        {"layout": "1 group everywhere", "groups": one, "steps": short, "seed": 0},
+        {"layout": "1 group everywhere", "groups": one, "steps": steps, "seed": 0},
+        {"layout": "1 group everywhere", "groups": one, "steps": steps, "seed": 1},
+        {"layout": "1 group everywhere", "groups": one, "steps": steps, "seed": 0, "pde": 1.0},
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
     from exporters.sigma_delta import quantize_delta, run_static
+    from exporters.sigma_delta.lava_graph import run_lava_static
     from lava_pinn.checkpoint import load_pretrained
     from lava_pinn.conversion.convert import default_calibration_points
     from lava_pinn.problems import get_problem
@@ -41,11 +52,14 @@ def main(argv: list[str] | None = None) -> int:
     from lava_pinn.sigma_delta.qat import deployed_exponents, finetune_quantized
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--steps", type=int, default=10000)
+    ap.add_argument("--short", type=int, default=3000, help="steps of the short fine-tune row")
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--lava-points", type=int, default=256)
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
     torch.manual_seed(0)
+    torch.set_num_threads(1)  # small batches: threads only contend
     warnings.simplefilter("ignore", UserWarning)
     ck = load_pretrained("navier-stokes-tg")
     prob = get_problem(ck.problem, **ck.problem_params)
@@ -61,65 +75,52 @@ def main(argv: list[str] | None = None) -> int:
 
     e_ann = err(ann)
     rows = []
-    for name, groups in LAYOUTS.items():
-        for qat in (False, True) if set(groups) != {2} else (False,):
-            t0 = time.monotonic()
-            net = convert_sigma_delta(ck, xc, dtype=torch.float32 if qat else torch.float64)
-            first = quantize_delta(net, weight_groups=groups, payload_bits=24, vth=[1] * 6)
-            inet = first
-            if qat:
-                q = finetune_quantized(
-                    net,
-                    xt,
-                    weight_groups=groups,
-                    act_bits=[la.act_bits for la in first.layers],
-                    exponents=deployed_exponents(first),
-                    steps=args.steps,
-                    lr=args.lr,
-                )
-                inet = quantize_delta(
-                    q, weight_groups=groups, payload_bits=24, vth=[1] * 6, grid_of=first
-                )
-            r = run_static(inet, x)
-            e = err(r.y)
-            rows.append(
-                {
-                    "layout": name,
-                    "groups": groups,
-                    "qat_steps": args.steps if qat else 0,
-                    "errors": dict(zip("uvp", e, strict=True)),
-                    "over_ann": dict(
-                        zip("uvp", [a / b for a, b in zip(e, e_ann, strict=True)], strict=True)
-                    ),
-                    "synops_per_point": r.synops_per_point(),
-                    "synops_over_macs": r.synops_per_point() / 20864,
-                    "act_bits": [la.act_bits for la in inet.layers],
-                    "seconds": time.monotonic() - t0,
-                }
+    for spec in rows_for(args.steps, args.short):
+        groups, steps = spec["groups"], spec["steps"]
+        t0 = time.monotonic()
+        net = convert_sigma_delta(ck, xc, dtype=torch.float32 if steps else torch.float64)
+        first = quantize_delta(net, weight_groups=groups, payload_bits=24, vth=[1] * 6)
+        inet = first
+        if steps:
+            q = finetune_quantized(
+                net,
+                xt,
+                weight_groups=groups,
+                act_bits=[la.act_bits for la in first.layers],
+                exponents=deployed_exponents(first),
+                steps=steps,
+                lr=args.lr,
+                seed=spec["seed"],
+                problem=prob,
+                pde_weight=spec.get("pde", 0.0),
             )
-            print(rows[-1], flush=True)
-    lines = [
-        "# One 8-bit weight group: quantization-aware fine-tuning (Navier-Stokes sigma-delta)",
-        "",
-        f"Deployed integers on the twin, 20,000 domain points, errors vs exact (ANN: u "
-        f"{100 * e_ann[0]:.3f}%, v {100 * e_ann[1]:.3f}%, p {100 * e_ann[2]:.2f}%); 24-bit "
-        f"payloads, thresholds 1 payload unit; fine-tuning: {args.steps} Adam steps, lr "
-        f"{args.lr:g} (cosine), batches of 1,024 of 8,192 domain points, through the deployed "
-        "row exponents and payload bits.",
-        "",
-        "| weight groups | fine-tuned | u | v | p | u, v / ANN | synops / point | / ANN MACs | s |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|",
-    ]
-    for r in rows:
-        e, o = r["errors"], r["over_ann"]
-        lines.append(
-            f"| {r['layout']} | {'yes' if r['qat_steps'] else 'no'} | {100 * e['u']:.3f}% | "
-            f"{100 * e['v']:.3f}% | {100 * e['p']:.2f}% | {o['u']:.2f}, {o['v']:.2f} | "
-            f"{r['synops_per_point']:,.0f} | {r['synops_over_macs']:.2f} | {r['seconds']:.0f} |"
-        )
-    cmd = "python benchmarks/qat.py " + " ".join(argv or sys.argv[1:])
-    lines += ["", f"Command: `{cmd}`.", ""]
-    md = "\n".join(lines)
+            inet = quantize_delta(
+                q, weight_groups=groups, payload_bits=24, vth=[1] * 6, grid_of=first
+            )
+        secs = time.monotonic() - t0
+        r = run_static(inet, x)
+        e = err(r.y)
+        row = {
+            **spec,
+            "errors": dict(zip("uvp", e, strict=True)),
+            "over_ann": {k: a / b for k, a, b in zip("uvp", e, e_ann, strict=True)},
+            "synops_per_point": r.synops_per_point(),
+            "synops_over_macs": r.synops_per_point() / MACS,
+            "act_bits": [la.act_bits for la in inet.layers],
+            "seconds": secs,
+        }
+        if steps and args.lava_points:
+            xl = x[: args.lava_points]
+            lv, tw = run_lava_static(inet, xl), run_static(inet, xl)
+            row["lava_equal"] = bool(
+                torch.equal(lv.acc, tw.acc)
+                and all(torch.equal(a, b) for a, b in zip(lv.messages, tw.messages, strict=True))
+            )
+            row["lava_points"] = int(xl.shape[0])
+        rows.append(row)
+        print(row, flush=True)
+    cmd = "python benchmarks/qat.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    md = markdown(rows, e_ann, args, cmd)
     print(md)
     if not args.no_write:
         out = ROOT / "docs" / "results"
@@ -128,6 +129,36 @@ def main(argv: list[str] | None = None) -> int:
             json.dumps({"ann": e_ann, "rows": rows, "command": cmd}, indent=1)
         )
     return 0
+
+
+def markdown(rows: list[dict], e_ann: list[float], args, cmd: str) -> str:
+    lines = [
+        "# One 8-bit weight group: quantization-aware fine-tuning (Navier-Stokes sigma-delta)",
+        "",
+        f"Deployed integers on the twin, 20,000 domain points, errors vs exact (ANN: u "
+        f"{100 * e_ann[0]:.3f}%, v {100 * e_ann[1]:.3f}%, p {100 * e_ann[2]:.2f}%); 24-bit "
+        f"payloads (16 fraction bits), every row its own 8-bit exponent, thresholds 1 payload "
+        f"unit; fine-tuning: Adam, lr {args.lr:g} (cosine to 0), batches of 1,024 of 8,192 "
+        "domain points against the ANN, through the deployed row exponents and payload bits; "
+        "PDE weight > 0: plus the PDE residual of the deployed network on 512 fresh uniform "
+        "points per step (never the exact solution). Lava: `fixed_pt` on the first 256 points "
+        "`==` the twin (accumulators and every population's messages).",
+        "",
+        "| weight groups | fine-tune steps | seed | PDE weight | u | v | p | u, v / ANN | "
+        "synops / point | / ANN MACs | Lava == twin | s |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|",
+    ]
+    for r in rows:
+        e, o = r["errors"], r["over_ann"]
+        lava = "" if "lava_equal" not in r else f"{r['lava_equal']} ({r['lava_points']})"
+        lines.append(
+            f"| {r['layout']} | {r['steps']:,} | {r.get('seed', '')} | {r.get('pde', 0):g} | "
+            f"{100 * e['u']:.3f}% | {100 * e['v']:.3f}% | {100 * e['p']:.2f}% | "
+            f"{o['u']:.2f}, {o['v']:.2f} | {r['synops_per_point']:,.0f} | "
+            f"{r['synops_over_macs']:.2f} | {lava} | {r['seconds']:.0f} |"
+        )
+    lines += ["", f"Command: `{cmd}` (seconds: conversion and fine-tuning, 1 torch thread).", ""]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -316,6 +316,29 @@ def test_qat_reduces_the_one_group_error():
     assert e1 < 0.7 * e0
 
 
+@pytest.mark.usefixtures("one_torch_thread")
+def test_qat_pde_term_needs_a_problem_and_lowers_the_residual():
+    from lava_pinn.problems import get_problem
+
+    prob = get_problem("navier-stokes-tg")
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 16), nn.Tanh(), nn.Linear(16, 3)).double()
+    x = prob.domain.sample(512, torch.Generator().manual_seed(1))
+    net = convert_sigma_delta(model, x)
+    with pytest.raises(ValueError, match="pde_weight > 0 needs problem"):
+        finetune_quantized(net, x, steps=2, pde_weight=1.0)  # no problem given
+
+    def residual(n):
+        xp = prob.domain.sample(256, torch.Generator().manual_seed(2)).requires_grad_(True)
+        return float(sum(r.pow(2).mean() for r in prob.residual(xp, n.ann(xp)).values()))
+
+    kw = {"weight_groups": 2, "steps": 40, "lr": 1e-2, "seed": 0, "problem": prob, "batch": 128}
+    plain = finetune_quantized(net, x, **kw)
+    pde = finetune_quantized(net, x, pde_weight=10.0, **kw)
+    assert pde.metadata["qat"]["pde_weight"] == 10.0
+    assert residual(pde) < 0.5 * residual(plain)  # the ANN itself is untrained here
+
+
 def test_hardware_run_streams_a_delta_network_and_refuses_rate_networks():
     import hardware
 

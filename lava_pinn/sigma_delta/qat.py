@@ -11,6 +11,13 @@ Fine-tuning minimises, over points ``x`` from the domain,
 where ``N_q`` runs the network with every weight replaced by :func:`fake_quant_rows` (forward:
 the deployed value; backward: straight through) and every activation rounded to the deployed
 payload unit ``2**-F_l`` (straight through), and ``N_ann`` is the network before fine-tuning.
+With a ``problem`` and ``pde_weight = lam > 0`` the PDE residuals of the deployed network
+join the loss, on points drawn uniformly from the domain each step:
+
+    L += lam sum_e mean r_e(x_pde, N_q(x_pde))^2        (e: the problem's equations)
+
+so the fine-tune may also correct what the ANN itself gets wrong; it never sees the exact
+solution.
 """
 
 from __future__ import annotations
@@ -98,6 +105,9 @@ def finetune_quantized(
     seconds: float | None = None,
     seed: int = 0,
     exponents: list[torch.Tensor] | None = None,
+    problem: object | None = None,
+    pde_weight: float = 0.0,
+    pde_points: int = 512,
 ) -> DeltaNetwork:
     """Fine-tune ``net``'s weights and biases through the deployed formats (see the module
     docstring) on points ``x`` ``(n, n_in)``; returns a new network (``net`` is unchanged).
@@ -107,11 +117,20 @@ def finetune_quantized(
     float. ``steps`` Adam steps from ``lr`` down to 0 (cosine) on batches of ``batch`` points
     (seeded), stopping early after ``seconds`` when given. ``exponents``: the deployed row
     exponents ``E_r`` per layer and the readout (:func:`deployed_exponents` of a first
-    quantization; the exporter may give a row fewer bits than its weights allow, to keep
-    ``sigma`` within 24 bits); default: every row's own."""
+    quantization); default: every row's own. ``problem``, ``pde_weight``, ``pde_points``:
+    the PDE term (see the module docstring; ``problem`` a :class:`~lava_pinn.problems.Problem`
+    with a PDE, ``pde_points`` residual points per step; its hard boundary transform applies
+    when ``net.metadata["hard_bc"]``)."""
     check_count(steps, "steps", 1)
     check_count(batch, "batch", 1)
+    check_count(pde_points, "pde_points", 1)
     lr = check_real(lr, "lr", low=0.0, low_open=True)
+    pde_weight = check_real(pde_weight, "pde_weight", low=0.0)
+    if pde_weight > 0 and (problem is None or not getattr(problem, "has_pde", False)):
+        raise ValueError(
+            "pde_weight > 0 needs problem=<a Problem with a PDE> (lava_pinn.problems.get_problem)"
+            f"; got {problem!r}"
+        )
     groups = _groups(weight_groups, len(net.layers))
     if exponents is not None and len(exponents) != len(net.layers) + 1:
         raise ValueError(
@@ -137,19 +156,28 @@ def finetune_quantized(
     opt = torch.optim.Adam([*ws, *bs, wo, bo], lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     gen = torch.Generator().manual_seed(seed)
-    h0 = x / net.in_scale
-    t0 = time.monotonic()
-    loss = torch.tensor(float("nan"))
-    for it in range(steps):
-        idx = torch.randint(0, x.shape[0], (min(batch, x.shape[0]),), generator=gen)
-        h = h0[idx]
+
+    def deployed(xb: torch.Tensor) -> torch.Tensor:
+        h = xb / net.in_scale
         for i, la in enumerate(net.layers):
             h = la.activation(h @ fake_quant_rows(ws[i], groups[i], ex[i]).T + bs[i])
             if act_bits is not None:
                 u = 2.0 ** act_bits[i]
                 h = _ste(h, torch.round(h * u) / u)
-        y = h @ fake_quant_rows(wo, groups[-1], ex[-1]).T + bo
-        loss = ((y - target[idx]).pow(2).mean(0) / scale).sum()
+        return h @ fake_quant_rows(wo, groups[-1], ex[-1]).T + bo
+
+    t0 = time.monotonic()
+    loss = torch.tensor(float("nan"))
+    for it in range(steps):
+        idx = torch.randint(0, x.shape[0], (min(batch, x.shape[0]),), generator=gen)
+        loss = ((deployed(x[idx]) - target[idx]).pow(2).mean(0) / scale).sum()
+        if pde_weight > 0:
+            xp = problem.domain.sample(pde_points, gen).to(dt).requires_grad_(True)
+            yp = deployed(xp)
+            if net.metadata.get("hard_bc"):
+                yp = problem.apply_hard_bc(xp, yp)
+            res = problem.residual(xp, yp)
+            loss = loss + pde_weight * sum(r.pow(2).mean() for r in res.values())
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -163,7 +191,15 @@ def finetune_quantized(
         replace(la, weight=_snap(w, g, e), bias=b.detach().clone())
         for la, w, b, g, e in zip(net.layers, ws, bs, groups, ex, strict=False)
     )
-    meta = {**net.metadata, "qat": {"steps": steps, "lr": lr, "weight_groups": list(groups)}}
+    meta = {
+        **net.metadata,
+        "qat": {
+            "steps": steps,
+            "lr": lr,
+            "weight_groups": list(groups),
+            "pde_weight": pde_weight,
+        },
+    }
     return replace(
         net,
         layers=layers,
