@@ -39,7 +39,7 @@ class DeltaJob:
     # None: thresholds and the streamed input's encoder step chosen against ``budget`` at every
     # checked frame; an int: that threshold (payload units) in every layer
     stream_vth: int | None = None
-    stream_check_frames: int = 21
+    stream_check_frames: int = 101
     # each sweep's error is checked at every frame up to this many frames, else at this many
     # evenly spaced ones (every ceil(K / n)-th frame)
     stream_verify_frames: int = 2001
