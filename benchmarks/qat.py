@@ -10,6 +10,11 @@ the PDE weight is > 0, the PDE residual on 512 fresh uniform points per step. Th
 payload unit (the finest). Writes docs/results/qat.md and .json.
 
     .venv/bin/python benchmarks/qat.py [--steps 10000] [--short 3000] [--no-write]
+    .venv/bin/python benchmarks/qat.py --formats-only   # where one group's error comes from
+
+``--formats-only`` prints, for the float network (no fine-tuning, 20,000 points), the error of
+each rounding alone: activations rounded to ``F`` payload fraction bits (float weights), and
+the weights rounded to one 8-bit group per row (float activations).
 """
 
 from __future__ import annotations
@@ -43,6 +48,42 @@ def rows_for(steps: int, short: int) -> list[dict]:
     ]
 
 
+def formats(net, x, err, e_ann) -> str:
+    """The ``--formats-only`` table (see the module docstring)."""
+    from exporters.sigma_delta.intnet import quantize_weights, weight_rows
+
+    def run(bits=None, one_group=False):
+        h = x / net.in_scale
+        ws = [la.weight for la in net.layers] + [net.out_weight]
+        if one_group:
+            q = []
+            for w in ws:
+                e = weight_rows(w.numpy())
+                g = quantize_weights(w.numpy(), e, 1).groups[0][0]
+                q.append(torch.from_numpy(g * 2.0 ** -e[:, None].astype(float)))
+            ws = q
+        with torch.no_grad():
+            for la, w in zip(net.layers, ws, strict=False):
+                h = la.activation(h @ w.T + la.bias)
+                if bits is not None:
+                    h = torch.round(h * 2.0**bits) / 2.0**bits
+            return h @ ws[-1].T + net.out_bias
+
+    lines = [
+        "| rounding alone (float network otherwise) | u | v | u, v / ANN |",
+        "|---|--:|--:|--:|",
+    ]
+    cases = [(f"activations to {b} fraction bits", run(bits=b)) for b in (11, 12, 14, 16)]
+    cases.append(("weights to one 8-bit group per row", run(one_group=True)))
+    for name, y in cases:
+        e = err(y)
+        lines.append(
+            f"| {name} | {100 * e[0]:.3f}% | {100 * e[1]:.3f}% | "
+            f"{e[0] / e_ann[0]:.2f}, {e[1] / e_ann[1]:.2f} |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     from exporters.sigma_delta import quantize_delta, run_static
     from exporters.sigma_delta.lava_graph import run_lava_static
@@ -58,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--lava-points", type=int, default=256)
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--formats-only", action="store_true", help="print the rounding table only")
     args = ap.parse_args(argv)
     torch.manual_seed(0)
     torch.set_num_threads(1)  # small batches: threads only contend
@@ -76,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
         return [float((y[:, i] - ex[:, i]).norm() / ex[:, i].norm()) for i in range(3)]
 
     e_ann = err(ann)
+    if args.formats_only:
+        print(formats(convert_sigma_delta(ck, xc), x, err, e_ann))
+        return 0
     rows = []
     for spec in rows_for(args.steps, args.short):
         groups, steps = spec["groups"], spec["steps"]

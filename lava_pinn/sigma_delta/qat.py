@@ -125,9 +125,9 @@ def finetune_quantized(
     with a PDE, ``pde_points`` residual points per step; its hard boundary transform applies
     when ``net.metadata["hard_bc"]``). ``val``: held-out points; every ``val_every`` steps
     (and at the end) the loss is measured there (the ANN term on ``val``, the PDE term on its
-    first ``pde_points``) and the weights with the lowest are returned, not the last: a
-    straight-through fine-tune can drift late (measured on Navier-Stokes, one group: 20,000
-    steps at lr 1e-3 ended at 5.5x the ANN's u error after 1.2x at 10,000)."""
+    first ``pde_points``) and the weights with the lowest are returned, not the last (a
+    straight-through fine-tune keeps flipping weights between grid points, and its loss
+    jumps from step to step)."""
     check_count(steps, "steps", 1)
     check_count(batch, "batch", 1)
     check_count(pde_points, "pde_points", 1)
