@@ -30,8 +30,8 @@ def _thresholds(th: dict) -> str:
     how = "within" if th["budget_met"] else "missing"
     return (
         f"thresholds {th['vth']} (payload units per layer) and encoder steps {th['in_vth']}, "
-        f"the coarsest {how} {th['budget']}x the ANN's error at each of "
-        f"{th['check_frames']} checked frames ({th['error']:.3f}x reached there)"
+        f"the coarsest {how} {th['budget']:.3g}x the ANN's error (half the budget's slack) at "
+        f"each of {th['check_frames']} evenly spaced frames ({th['error']:.3f}x reached there)"
     )
 
 
@@ -42,7 +42,8 @@ def markdown(st: dict, grid: int, seconds: float) -> str:
         "",
         f"{grid}x{grid} grid ({st['lanes']} lanes), t swept once over [0, 1], no reset;"
         f" 2 weight groups, 24-bit payloads; {_thresholds(st['thresholds'])}. Errors: worst "
-        "over checked frames of the SNN's u, v error / the ANN's at that frame.",
+        "over the checked frames of the SNN's u, v, p error / the ANN's at that frame (relative "
+        "L2 over the grid, against the exact solution).",
         "",
         "| frames | active steps | messages (total) | vs previous | messages / point-frame | "
         "synops / point-frame | nJ / point-frame (cmos-45nm, loihi2-lower, loihi2-upper) | "
@@ -59,7 +60,8 @@ def markdown(st: dict, grid: int, seconds: float) -> str:
             f"{r['messages_per_point_frame']:.3g} | {r['synops_per_point_frame']:.3g} | "
             f"{e['cmos-45nm']:.3g}, {e['loihi2-lower']:.3g}, {e['loihi2-upper']:.3g} | "
             f"{r['ann_fp32_nj']:.3g} / {r['ann_int8_nj']:.3g} | "
-            f"{r['worst_frame_error_over_ann']:.3f} ({r['frames_checked']:,} frames) | "
+            f"{r['worst_frame_error_over_ann']:.3f} ({r['frames_checked']:,} frames, t = "
+            f"{r['worst_frame_t']:.4g}) | "
             f"{r['seconds']:.0f} |"
         )
     lines += ["", f"Command: `{st['command']}` ({seconds:.0f} s so far).", ""]
@@ -93,6 +95,15 @@ def main(argv: list[str] | None = None) -> int:
         help="threshold, payload units, every layer (default: chosen against --budget)",
     )
     ap.add_argument("--budget", type=float, default=1.2, help="worst frame error x the ANN's")
+    ap.add_argument(
+        "--check-frames", type=int, default=201, help="frames the thresholds are chosen on"
+    )
+    ap.add_argument(
+        "--verify-frames",
+        type=int,
+        default=10001,
+        help="each sweep checks every frame up to this many, else this many evenly spaced",
+    )
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
     frames = tuple(int(v) for v in args.frames.split(","))
@@ -106,13 +117,18 @@ def main(argv: list[str] | None = None) -> int:
         warnings.simplefilter("ignore", UserWarning)
         inet = quantize_delta(convert_sigma_delta(ck, xc), weight_groups=2, payload_bits=24)
     model = ck.model.double().eval()
-    job = DeltaJob(stream_grid=args.grid, stream_vth=args.vth, budget=args.budget)
+    opts = {
+        "stream_grid": args.grid,
+        "stream_vth": args.vth,
+        "budget": args.budget,
+        "stream_check_frames": args.check_frames,
+        "stream_verify_frames": args.verify_frames,
+    }
+    job = DeltaJob(**opts)
     inet, thr = stream_thresholds(job, prob, model, inet, lambda x, y: y)
     st: dict = {"rows": []}
     for K in frames:  # one frame count at a time, the page rewritten after each
-        job = DeltaJob(
-            stream_grid=args.grid, stream_frames=(K,), stream_vth=args.vth, budget=args.budget
-        )
+        job = DeltaJob(stream_frames=(K,), **opts)
         one = stream_sweep(job, prob, model, inet, lambda x, y: y, list(prob.outputs))
         st = {**one, "rows": [*st["rows"], *one["rows"]], "thresholds": thr}
         st["command"] = "python benchmarks/streaming.py " + " ".join(argv or sys.argv[1:])

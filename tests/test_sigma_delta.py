@@ -125,6 +125,43 @@ def test_fine_group_sums_enter_exactly_with_a_remainder():
     assert int(state[0]) == 3 and int(state[3]) == 1000 - 3 * 256
 
 
+def test_wide_sums_enter_sigma_through_a_k_bit_remainder():
+    p = DeltaParams(
+        bias=torch.tensor([0]),
+        vth=torch.tensor([1]),
+        lo=torch.tensor(0),
+        shift=torch.tensor(0),
+        table=torch.arange(0, 1001),
+        sum_shift=torch.tensor([12]),
+    )
+    state = (torch.tensor([0]), torch.tensor([0]), torch.tensor([0]), torch.tensor([0]))
+    for _ in range(10):  # (3 << 8) + 100 = 868 fine units a step: 8,680 = 2 * 4096 + 488
+        _, state = int_step(state, (torch.tensor([3]), torch.tensor([100])), p)
+    assert int(state[0]) == 2 and int(state[3]) == 488
+
+
+def test_formats_keep_every_row_its_own_exponent():
+    from exporters.sigma_delta.intnet import ACT_BITS, SIGMA_BITS, row_exponents
+
+    model = _mlp(nn.Tanh())
+    x = _points()
+    net = convert_sigma_delta(model, x)
+    for payload, groups in ((24, 1), (24, 2), (16, 2)):
+        inet = quantize_delta(net, weight_groups=groups, payload_bits=payload)
+        ws = [la.weight.numpy() for la in net.layers] + [net.out_weight.numpy()]
+        for e, w in zip(row_exponents(inet), ws, strict=True):
+            assert (e == weight_rows(w)).all()  # the whole 8-bit mantissa, whatever sigma holds
+        assert inet.in_bits == min(ACT_BITS, payload - 3)
+        assert inet.layers[0].act_bits == (ACT_BITS if payload == 24 else 13)
+        for la in inet.layers:  # sigma holds 1.25x the pre-activation range in 24 bits
+            zmax = max(abs(v) for v in _z_range(net, la.name)) * 1.25
+            assert (zmax * 2.0**la.sigma_exp < 2**SIGMA_BITS).all() and (la.sum_shift >= 8).all()
+
+
+def _z_range(net, name: str) -> tuple[float, float]:
+    return next(la.z_range for la in net.layers if la.name == name)
+
+
 def test_relu_step_drops_the_low_bits_as_lava_0_10_does():
     p = DeltaParams(bias=torch.tensor([0]), vth=torch.tensor([64]), state_exp=6)
     state = (torch.tensor([0]), torch.tensor([0]), torch.tensor([0]))
@@ -277,6 +314,29 @@ def test_qat_reduces_the_one_group_error():
     e0 = float((before.y - ya).norm() / ya.norm())
     e1 = float((after.y - ya).norm() / ya.norm())
     assert e1 < 0.7 * e0
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_qat_pde_term_needs_a_problem_and_lowers_the_residual():
+    from lava_pinn.problems import get_problem
+
+    prob = get_problem("navier-stokes-tg")
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 16), nn.Tanh(), nn.Linear(16, 3)).double()
+    x = prob.domain.sample(512, torch.Generator().manual_seed(1))
+    net = convert_sigma_delta(model, x)
+    with pytest.raises(ValueError, match="pde_weight > 0 needs problem"):
+        finetune_quantized(net, x, steps=2, pde_weight=1.0)  # no problem given
+
+    def residual(n):
+        xp = prob.domain.sample(256, torch.Generator().manual_seed(2)).requires_grad_(True)
+        return float(sum(r.pow(2).mean() for r in prob.residual(xp, n.ann(xp)).values()))
+
+    kw = {"weight_groups": 2, "steps": 40, "lr": 1e-2, "seed": 0, "problem": prob, "batch": 128}
+    plain = finetune_quantized(net, x, **kw)
+    pde = finetune_quantized(net, x, pde_weight=10.0, **kw)
+    assert pde.metadata["qat"]["pde_weight"] == 10.0
+    assert residual(pde) < 0.5 * residual(plain)  # the ANN itself is untrained here
 
 
 def test_hardware_run_streams_a_delta_network_and_refuses_rate_networks():

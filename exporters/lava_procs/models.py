@@ -278,6 +278,7 @@ _DELTA_VARS = (
     "vth",
     "lo",
     "shift",
+    "sum_shift",
 )
 
 
@@ -313,6 +314,7 @@ class PyDeltaNeuronModelFixed(PyLoihiProcessModel):
             shift=self.shift,
             table=self.table,
             origin=self.act0,
+            sum_shift=self.sum_shift,
         )
         state = (self.sigma, self.act, self.residue, self.rem)
         s, (sigma, act, residue, rem) = int_step(state, (a, a_fine), p)

@@ -188,7 +188,7 @@ class DeltaNeuron(AbstractProcess):
 
     Per step: ``(s, state) = int_step((sigma, act, residue, rem), (a_in, a_fine), params)``
     (``a_fine``: the raw sums of a fine weight group, added exactly)
-    with ``params = (bias, vth, lo, shift, table)`` (integers in the units of
+    with ``params = (bias, vth, lo, shift, table, sum_shift)`` (integers in the units of
     :mod:`exporters.sigma_delta.intnet`); ``s`` (the graded payload) goes out on ``s_out``;
     ``messages += [s != 0]``, ``payload_abs += |s|``. At step 1 of each ``period``-step batch
     the state returns to the rest state (``sigma = sigma0``, ``act = act0``, ``residue = 0``)
@@ -197,7 +197,20 @@ class DeltaNeuron(AbstractProcess):
     """
 
     def __init__(
-        self, *, shape, sigma, act, rem, bias, vth, lo, shift, table, period: int, name=None
+        self,
+        *,
+        shape,
+        sigma,
+        act,
+        rem,
+        bias,
+        vth,
+        lo,
+        shift,
+        table,
+        period: int,
+        sum_shift=8,
+        name=None,
     ):
         shape = _flat_shape(shape)
         super().__init__(shape=shape, name=name)
@@ -217,6 +230,7 @@ class DeltaNeuron(AbstractProcess):
         self.vth = Var(shape=shape, init=vth)
         self.lo = Var(shape=shape, init=lo)
         self.shift = Var(shape=shape, init=shift)
+        self.sum_shift = Var(shape=shape, init=sum_shift)
         self.table = Var(shape=table.shape, init=table)
         self.messages = Var(shape=shape, init=0)
         self.payload_abs = Var(shape=shape, init=0)

@@ -4,8 +4,13 @@ Units (``F_l``: fractional bits of layer ``l``'s payload; the input encoder is l
 
 * payloads of layer ``l`` (and its ``act``, ``residue``, ``vth``, table): ``2**-F_l`` of the
   ANN activation unit; the input payload is ``x / in_scale`` in units of ``2**-F_0``;
-* ``sigma`` of neuron ``r`` in layer ``l`` (and its ``bias``, ``lo``): ``2**-(E_r + F_{l-1})``
-  of the pre-activation unit, where ``2**-E_r`` is the scale of row ``r``'s 8-bit weights.
+* ``sigma`` of neuron ``r`` in layer ``l`` (and its ``bias``, ``lo``): ``2**-S_r`` of the
+  pre-activation unit, ``S_r = E_r + F_{l-1} - (K_r - 8)``, where ``2**-E_r`` is the scale of
+  row ``r``'s 8-bit weights and ``K_r`` (``sum_shift``) the neuron's remainder bits: the
+  weighted sums arrive in units of ``2**-(E_r + F_{l-1} + 8)`` and enter ``sigma`` through a
+  ``K_r``-bit remainder register (:func:`lava_pinn.neurons.sigma_delta.int_step`), so
+  ``sigma``'s 24 bits hold the pre-activation's range at ``S_r`` fraction bits while the
+  payloads keep ``F_l`` and the weights their whole mantissa.
 
 Synapses are Lava ``Dense`` layers with graded messages: group ``g`` computes
 ``(W_g @ s) << e_g`` (``>> -e_g``: a floor); one group holds the weights' 8-bit mantissas
@@ -13,6 +18,12 @@ Synapses are Lava ``Dense`` layers with graded messages: group ``g`` computes
 matrix), a second one, when asked for, the next 8 bits (``e_2 = -8``). A layer's activation is
 its table (:func:`lava_pinn.neurons.sigma_delta.table_act`), sized so that linear interpolation
 stays within half a payload unit of ``f`` over the calibration range.
+
+Formats (:func:`quantize_delta`): every row its own exponent (``E_r`` the largest with
+``max |w_r| 2**E_r <= 254``), payloads ``F_l = min(ACT_BITS, what the payload width holds for
+the layer's activation range)``, the input ``min(ACT_BITS, payload_bits - 3)``, and ``S_r`` the
+largest that keeps ``1.25 x`` the calibration range of the pre-activation within 24 bits
+(``K_r = 8 + E_r + F_{l-1} - S_r``, at least 8).
 
 ``sigma-delta-relu`` layers (Lava's ``SigmaDelta`` as netx builds it,
 :mod:`exporters.sigma_delta.relu_quant`) use :class:`Synapses` with ``lava_shift``: every group
@@ -34,12 +45,15 @@ import torch
 from lava_pinn.neurons.model import V_LIMIT
 from lava_pinn.neurons.sigma_delta import DeltaParams, table_act
 from lava_pinn.sigma_delta.network import DeltaNetwork
+from lava_pinn.validation import check_count
 
 WEIGHT_MAX = 254  # even mantissas in [-256, 254]
 GROUP_SHIFT = 8
 SIGMA_HEADROOM = 1.25  # sigma holds 1.25x the (padded) calibration range of |z| in 24 bits
 SIGMA_BITS = 23  # |sigma| < 2**23: the 24-bit state of Loihi 2 neurons
 MAX_SEGMENTS = 4096
+ACT_BITS = 16  # payload fraction bits (at most; the payload width may allow fewer)
+SUM_SHIFT_MAX = 32  # remainder register bits of a sigma-delta neuron (sum_shift), at most
 PAYLOAD_BITS = (8, 16, 24)
 
 
@@ -135,14 +149,24 @@ class IntDeltaLayer:
     table: np.ndarray
     payload_bits: int
     act_bits: int  # F_l
-    sigma_exp: np.ndarray  # E_r + F_{l-1}: sigma of row r is 2**-sigma_exp[r] pre-activation units
+    sigma_exp: np.ndarray  # S_r: sigma of row r is 2**-sigma_exp[r] pre-activation units
     neuron: str = "sigma-delta"
     name: str = ""
     state_exp: int = 0  # sigma-delta-relu: messages are s >> state_exp (netx: 6)
     spike_exp: int = 0  # sigma-delta-relu: bias, vth are the file's << (spike_exp + state_exp)
+    sum_shift: np.ndarray | None = None  # K_r, sigma-delta's remainder bits (None: 8 each)
 
     def __post_init__(self) -> None:
         n = self.synapses.n_out
+        if self.sum_shift is None:
+            object.__setattr__(self, "sum_shift", np.full(n, GROUP_SHIFT, np.int64))
+        k = _frozen(self.sum_shift)
+        if k.shape != (n,) or (k < GROUP_SHIFT).any() or (k > SUM_SHIFT_MAX).any():
+            raise ValueError(
+                f"IntDeltaLayer.sum_shift must hold {n} remainder widths in [{GROUP_SHIFT}, "
+                f"{SUM_SHIFT_MAX}], got {self.sum_shift!r}"
+            )
+        object.__setattr__(self, "sum_shift", k)
         for f in ("bias", "vth", "lo", "shift", "sigma_exp"):
             a = _frozen(getattr(self, f))
             if a.shape != (n,):
@@ -188,6 +212,7 @@ class IntDeltaLayer:
             shift=t(np.array(self.shift)),
             table=t(np.array(self.table)),
             state_exp=int(self.state_exp),
+            sum_shift=None if self.relu else t(np.array(self.sum_shift)),
         )
 
     @property
@@ -378,8 +403,10 @@ def compute_rest(layers, output) -> tuple[tuple, np.ndarray]:
         rem = torch.zeros_like(sigma)
         if prev is not None:
             a, fine = la.synapses.apply(prev[None])
-            sigma = a[0] + (fine[0] >> GROUP_SHIFT)
-            rem = fine[0] - ((fine[0] >> GROUP_SHIFT) << GROUP_SHIFT)
+            k = torch.from_numpy(np.array(la.sum_shift))
+            t = (a[0] << GROUP_SHIFT) + fine[0]
+            sigma = t >> k
+            rem = t - (sigma << k)
         act = la.act(sigma)
         rest.append((sigma.numpy().copy(), act.numpy().copy(), rem.numpy().copy()))
         prev = act >> la.state_exp if la.relu else act
@@ -444,15 +471,15 @@ def _table(f, lo: float, hi: float, act_bits: int, s_min: int, name: str):
 OUT_ACT_BITS = 16
 
 
-def _balanced_bits(nxt, groups: int, sigma_bits: int) -> int:
-    """Payload fraction bits ``F`` of the layer before ``nxt``: ``nxt``'s sigma holds
-    ``E_r + F`` fraction bits within 24 bits, split between the activation (resolution
-    ``2**-F``) and the weights (``2**-(E_r + 8 (groups - 1))``): ``F = E + 8 (groups - 1)``
-    balances the two, unless the weights' own mantissa leaves more room for ``F``."""
-    zn = max(abs(nxt.z_range[0]), abs(nxt.z_range[1]), 1e-6) * SIGMA_HEADROOM
-    cap = sigma_bits - math.ceil(math.log2(zn))
-    wr = int(np.median(weight_rows(nxt.weight.double().numpy())))
-    return max((cap + GROUP_SHIFT * (groups - 1)) // 2, cap - wr)
+def row_exponents(inet: IntDeltaNetwork) -> list[np.ndarray]:
+    """The row exponents ``E_r`` a ``sigma-delta`` network deployed, per layer and the readout
+    (``S_r + K_r - 8 - F_{l-1}``; the readout's ``out_exp - F_L``)."""
+    out, prev = [], inet.in_bits
+    for la in inet.layers:
+        out.append(np.array(la.sigma_exp) + np.array(la.sum_shift) - GROUP_SHIFT - prev)
+        prev = la.act_bits
+    out.append(np.array(inet.out_exp) - prev)
+    return out
 
 
 def layer_groups(weight_groups: int | Sequence[int], n_layers: int) -> tuple[int, ...]:
@@ -480,49 +507,46 @@ def quantize_delta(
     weight_groups: int | Sequence[int] = 2,
     vth: list[int] | None = None,
     grid_of: IntDeltaNetwork | None = None,
+    act_bits: int = ACT_BITS,
 ) -> IntDeltaNetwork:
     """Quantize ``net`` (see the module docstring). ``vth``: per-layer thresholds in payload
     units (default: the network's float thresholds, at least 1). ``grid_of``: a network of
     the same shape whose formats (input and payload fraction bits, row exponents) are kept,
-    so weights fine-tuned on that grid (:mod:`lava_pinn.sigma_delta.qat`) deploy exactly."""
+    so weights fine-tuned on that grid (:mod:`lava_pinn.sigma_delta.qat`) deploy exactly.
+    ``act_bits``: the most payload fraction bits a layer (and the input) gets."""
     if payload_bits not in PAYLOAD_BITS:
         raise ValueError(f"payload_bits must be one of {PAYLOAD_BITS}, got {payload_bits!r}")
     if vth is not None and len(vth) != len(net.layers):
         raise ValueError(f"vth needs one threshold per layer ({len(net.layers)}), got {len(vth)}")
+    check_count(act_bits, "act_bits", 1)
     groups = layer_groups(weight_groups, len(net.layers))
     pmax = (1 << (payload_bits - 1)) - 1
-    sigma_bits = SIGMA_BITS
     # a jump of the encoded input from -1 to 1 fits the payload
-    in_bits = min(payload_bits - 3, _balanced_bits(net.layers[0], groups[0], sigma_bits))
+    in_bits = min(payload_bits - 3, act_bits)
     if grid_of is not None:
         if [la.n_out for la in grid_of.layers] != [la.n_out for la in net.layers]:
             raise ValueError("grid_of must have the same layer sizes as the network")
         in_bits = grid_of.in_bits
+    rows = None if grid_of is None else row_exponents(grid_of)
     prev_bits = in_bits
     layers = []
     for i, la in enumerate(net.layers):
         w = la.weight.double().numpy()
         zlo, zhi = la.z_range
         zmax = max(abs(zlo), abs(zhi), 1e-6) * SIGMA_HEADROOM
-        s_cap = sigma_bits - math.ceil(math.log2(zmax))
-        e = np.minimum(weight_rows(w), s_cap - prev_bits)
-        if grid_of is not None:
-            e = np.array(grid_of.layers[i].sigma_exp) - prev_bits
+        s_cap = SIGMA_BITS - math.ceil(math.log2(zmax))
+        e = weight_rows(w) if rows is None else rows[i]
         syn = quantize_weights(w, e, groups[i])
-        s_exp = e + prev_bits
+        s_exp = np.minimum(e + prev_bits, s_cap)  # sigma's unit; the rest waits in rem
         with torch.no_grad():
             g = torch.linspace(zlo, zhi, 4097, dtype=torch.float64)
             amax = max(float(la.activation(g).abs().max()), 1e-9)
-        act_bits = int(math.floor(math.log2(pmax / (2 * amax + 1))))
-        if i + 1 < len(net.layers):
-            nxt = net.layers[i + 1]
-            act_bits = min(act_bits, _balanced_bits(nxt, groups[i + 1], sigma_bits))
-        else:
-            act_bits = min(act_bits, OUT_ACT_BITS)
+        bits = int(math.floor(math.log2(pmax / (2 * amax + 1))))
+        bits = min(bits, act_bits if i + 1 < len(net.layers) else max(act_bits, OUT_ACT_BITS))
         if grid_of is not None:
-            act_bits = grid_of.layers[i].act_bits
-        k, lo_real, tab = _table(la.activation, zlo, zhi, act_bits, int(s_exp.min()), la.name)
-        t = int(vth[i]) if vth is not None else max(1, round(la.vth * 2.0**act_bits))
+            bits = grid_of.layers[i].act_bits
+        k, lo_real, tab = _table(la.activation, zlo, zhi, bits, int(s_exp.min()), la.name)
+        t = int(vth[i]) if vth is not None else max(1, round(la.vth * 2.0**bits))
         layers.append(
             IntDeltaLayer(
                 synapses=syn,
@@ -532,17 +556,16 @@ def quantize_delta(
                 shift=(s_exp - k).astype(np.int64),
                 table=tab,
                 payload_bits=payload_bits,
-                act_bits=act_bits,
+                act_bits=bits,
                 sigma_exp=s_exp,
                 neuron=la.neuron,
                 name=la.name or f"layer{i + 1}",
+                sum_shift=GROUP_SHIFT + e + prev_bits - s_exp,
             )
         )
-        prev_bits = act_bits
+        prev_bits = bits
     wo = net.out_weight.double().numpy()
-    e = np.minimum(weight_rows(wo), 30 - prev_bits)
-    if grid_of is not None:
-        e = np.array(grid_of.out_exp) - prev_bits
+    e = np.minimum(weight_rows(wo), 30 - prev_bits) if rows is None else rows[-1]
     out = quantize_weights(wo, e, groups[-1])
     return IntDeltaNetwork(
         layers=tuple(layers),

@@ -152,6 +152,7 @@ def build_delta_graph(
             vth=_tile(la.vth, lanes),
             lo=_tile(la.lo, lanes),
             shift=_tile(la.shift, lanes),
+            sum_shift=_tile(la.sum_shift, lanes),
             table=np.asarray(la.table, dtype=np.int64),
             period=period,
             name=la.name or f"layer{i + 1}",

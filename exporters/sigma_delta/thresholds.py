@@ -5,9 +5,13 @@ A threshold ``vth`` (payload units, per layer) trades messages for accuracy: a `
 neuron sends its activation rounded to a grid of spacing ``vth``, so downstream layers see it
 within ``vth / 2`` and a stream sends once per grid line crossed; an encoder step (``in_vth``,
 per input feature) rounds an input the same way. :func:`choose_thresholds` walks a ladder
-``1, 2, 4, ...`` per layer, last layer first (its errors reach the output undamped by later
-layers), then per streamed input, and revisits every rung until no doubling fits: a doubling
-is kept when the error measured by ``evaluate`` stays within ``budget``.
+``1, 2, 4, ...`` per layer and per streamed input in turns: each pass tries one doubling of
+every rung still climbing, last layer first (its errors reach the output undamped by later
+layers), then the streamed inputs; a doubling is kept when the error measured by ``evaluate``
+stays within ``budget``, and a rung whose doubling misses stops climbing. Taking turns shares
+the budget between the layers and the streamed input (climbing one rung to its top first
+would spend it all there; over a stream the input's step is what bounds the number of steps
+that send anything at all).
 """
 
 from __future__ import annotations
@@ -100,9 +104,8 @@ def choose_thresholds(
         )
     # ladder rungs: ("layer", i) last layer first, then the streamed inputs
     rungs = [("layer", i) for i in reversed(range(len(vth)))] + [("input", int(i)) for i in inputs]
-    changed = True
-    while changed:
-        changed = False
+    while rungs:
+        climbing = []
         for kind, i in rungs:
             if kind == "layer":
                 cap = min(1 << max_exp, (1 << (net.layers[i].payload_bits - 1)) - 1)
@@ -110,16 +113,17 @@ def choose_thresholds(
             else:
                 cap = min(1 << max_exp, (1 << net.in_bits) - 1)
                 vals = in_vth
-            while vals[i] * 2 <= cap:
-                trial = vals.copy()
-                trial[i] *= 2
-                tv, ti = (trial, in_vth) if kind == "layer" else (vth, trial)
-                t_net = with_thresholds(net, tv, ti)
-                e, m = evaluate(t_net)
-                if e > budget:
-                    break
-                vth, in_vth, cur, err, msgs, changed = tv, ti, t_net, e, m, True
-                vals = vth if kind == "layer" else in_vth
+            if vals[i] * 2 > cap:
+                continue
+            trial = vals.copy()
+            trial[i] *= 2
+            tv, ti = (trial, in_vth) if kind == "layer" else (vth, trial)
+            t_net = with_thresholds(net, tv, ti)
+            e, m = evaluate(t_net)
+            if e <= budget:
+                vth, in_vth, cur, err, msgs = tv, ti, t_net, e, m
+                climbing.append((kind, i))
+        rungs = climbing
     log.info(
         "thresholds %s, encoder steps %s: error %.4g (budget %.4g), %.1f messages/point",
         vth,

@@ -30,9 +30,14 @@ Float (``step``): ``f`` is the ANN's activation itself, all quantities in the AN
 
 Integer, ``sigma-delta`` (:func:`int_step`): ``sigma``, ``act``, ``residue`` and the payload are
 integers; ``sigma`` is saturated to 24 bits. The input is ``a`` or a pair ``(a, a_fine)``:
-``a_fine``, the raw sum of a second, finer weight group (weights ``2**-8`` of the first's
-unit), enters exactly: ``t = rem + a_fine``, ``sigma += a + (t >> 8)``, ``rem = t mod 256``
-(an 8-bit remainder register), so no rounding error accumulates over a stream. ``f`` is a
+``a``, the sum of the first weight group, in units of ``2**8`` fine units; ``a_fine``, the
+raw sum of a second, finer group (weights ``2**-8`` of the first's unit). Both enter exactly
+through a remainder register of ``K`` bits (``K = p.sum_shift`` per neuron, default 8):
+``t = rem + (a << 8) + a_fine``, ``sigma += t >> K``, ``rem = t mod 2**K``, so no rounding
+error accumulates over a stream, and ``sigma``'s unit is ``2**(K - 8)`` of the first group's
+product unit: the 24 bits of ``sigma`` need only hold the pre-activation's range, while the
+payloads and weights keep all their fraction bits (``K = 8``: ``sigma += a + ((rem + a_fine)
+>> 8)``). ``f`` is a
 per-layer table ``tab`` of ``N + 1`` activation values at ``N`` equal segments, read with
 linear interpolation (:func:`table_act`): ``d = u - lo``, ``i = clip(d >> sh, 0, N - 1)``,
 ``r = d - (i << sh)``, ``f(u) = tab[i] + ((tab[i + 1] - tab[i]) r) >> sh``, per neuron
@@ -55,7 +60,7 @@ from typing import Any
 from lava_pinn.neurons.model import V_LIMIT, Array, NeuronModel, saturate
 
 STATE_VARS = ("sigma", "act", "residue", "rem")
-FINE_SHIFT = 8  # a fine weight group's sums enter sigma >> FINE_SHIFT, the remainder kept
+FINE_SHIFT = 8  # a fine weight group's weights are 2**-8 of the first's; default remainder bits
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,8 @@ class DeltaParams:
     tensors). ``lo``, ``shift``, ``table``: the integer ``sigma-delta`` activation table
     (:func:`table_act`). ``state_exp``: ``sigma-delta-relu``'s message shift. ``origin``:
     ``sigma-delta``'s send-grid origin per neuron (its rest activation; ``None``: 0).
+    ``sum_shift``: ``sigma-delta``'s remainder bits ``K`` per neuron (``None``:
+    :data:`FINE_SHIFT`; see :func:`int_step`).
     """
 
     bias: Any
@@ -77,6 +84,7 @@ class DeltaParams:
     table: Any = None
     state_exp: int = 0
     origin: Any = None
+    sum_shift: Any = None
 
 
 def _delta(state: tuple, act_new: Array, vth: Array) -> tuple[Array, tuple]:
@@ -124,13 +132,12 @@ def int_step(state: tuple, a, p: DeltaParams) -> tuple[Array, tuple]:
     """Integer ``sigma-delta`` step: ``(s, (sigma, act, residue, rem))``; ``a``: the incoming
     sum, or ``(a, a_fine)`` (see the module docstring)."""
     sigma, act, residue, rem = state
-    if isinstance(a, tuple):
-        a, a_fine = a
-        t = rem + a_fine
-        carry = t >> FINE_SHIFT
-        rem = t - (carry << FINE_SHIFT)
-        a = a + carry
-    sigma = saturate(sigma + a)
+    a, a_fine = a if isinstance(a, tuple) else (a, 0)
+    k = FINE_SHIFT if p.sum_shift is None else p.sum_shift
+    t = rem + (a << FINE_SHIFT) + a_fine
+    carry = t >> k
+    rem = t - (carry << k)
+    sigma = saturate(sigma + carry)
     act_new = table_act(sigma + p.bias, p.lo, p.shift, p.table)
     o = 0 if p.origin is None else p.origin
     target = o + ((act_new - o + (p.vth >> 1)) // p.vth) * p.vth

@@ -11,6 +11,13 @@ Fine-tuning minimises, over points ``x`` from the domain,
 where ``N_q`` runs the network with every weight replaced by :func:`fake_quant_rows` (forward:
 the deployed value; backward: straight through) and every activation rounded to the deployed
 payload unit ``2**-F_l`` (straight through), and ``N_ann`` is the network before fine-tuning.
+With a ``problem`` and ``pde_weight = lam > 0`` the PDE residuals of the deployed network
+join the loss, on points drawn uniformly from the domain each step:
+
+    L += lam sum_e mean r_e(x_pde, N_q(x_pde))^2        (e: the problem's equations)
+
+so the fine-tune may also correct what the ANN itself gets wrong; it never sees the exact
+solution.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from dataclasses import replace
 
 import torch
 
+from lava_pinn.sigma_delta.convert import Z_MARGIN
 from lava_pinn.sigma_delta.network import DeltaNetwork
 from lava_pinn.validation import check_count, check_real
 
@@ -75,11 +83,12 @@ def _snap(w: torch.Tensor, groups: int, e: torch.Tensor | None) -> torch.Tensor:
 
 def deployed_exponents(inet) -> list[torch.Tensor]:
     """The row exponents ``E_r`` an :class:`~exporters.sigma_delta.IntDeltaNetwork` deployed,
-    per layer and the readout: ``sigma_exp - F`` of the layer before (duck-typed: this module
-    does not import the exporters)."""
+    per layer and the readout: ``sigma_exp + sum_shift - 8 - F`` of the layer before
+    (duck-typed: this module does not import the exporters)."""
     out, prev = [], inet.in_bits
     for la in inet.layers:
-        out.append(torch.as_tensor(la.sigma_exp - prev, dtype=torch.float64))
+        e = la.sigma_exp + la.sum_shift - GROUP_SHIFT - prev
+        out.append(torch.as_tensor(e, dtype=torch.float64))
         prev = la.act_bits
     out.append(torch.as_tensor(inet.out_exp - prev, dtype=torch.float64))
     return out
@@ -97,6 +106,11 @@ def finetune_quantized(
     seconds: float | None = None,
     seed: int = 0,
     exponents: list[torch.Tensor] | None = None,
+    problem: object | None = None,
+    pde_weight: float = 0.0,
+    pde_points: int = 512,
+    val: torch.Tensor | None = None,
+    val_every: int = 250,
 ) -> DeltaNetwork:
     """Fine-tune ``net``'s weights and biases through the deployed formats (see the module
     docstring) on points ``x`` ``(n, n_in)``; returns a new network (``net`` is unchanged).
@@ -106,11 +120,25 @@ def finetune_quantized(
     float. ``steps`` Adam steps from ``lr`` down to 0 (cosine) on batches of ``batch`` points
     (seeded), stopping early after ``seconds`` when given. ``exponents``: the deployed row
     exponents ``E_r`` per layer and the readout (:func:`deployed_exponents` of a first
-    quantization; the exporter may give a row fewer bits than its weights allow, to keep
-    ``sigma`` within 24 bits); default: every row's own."""
+    quantization); default: every row's own. ``problem``, ``pde_weight``, ``pde_points``:
+    the PDE term (see the module docstring; ``problem`` a :class:`~lava_pinn.problems.Problem`
+    with a PDE, ``pde_points`` residual points per step; its hard boundary transform applies
+    when ``net.metadata["hard_bc"]``). ``val``: held-out points; every ``val_every`` steps
+    (and at the end) the loss is measured there (the ANN term on ``val``, the PDE term on its
+    first ``pde_points``) and the weights with the lowest are returned, not the last (a
+    straight-through fine-tune keeps flipping weights between grid points, and its loss
+    jumps from step to step)."""
     check_count(steps, "steps", 1)
     check_count(batch, "batch", 1)
+    check_count(pde_points, "pde_points", 1)
+    check_count(val_every, "val_every", 1)
     lr = check_real(lr, "lr", low=0.0, low_open=True)
+    pde_weight = check_real(pde_weight, "pde_weight", low=0.0)
+    if pde_weight > 0 and (problem is None or not getattr(problem, "has_pde", False)):
+        raise ValueError(
+            "pde_weight > 0 needs problem=<a Problem with a PDE> (lava_pinn.problems.get_problem)"
+            f"; got {problem!r}"
+        )
     groups = _groups(weight_groups, len(net.layers))
     if exponents is not None and len(exponents) != len(net.layers) + 1:
         raise ValueError(
@@ -136,36 +164,93 @@ def finetune_quantized(
     opt = torch.optim.Adam([*ws, *bs, wo, bo], lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     gen = torch.Generator().manual_seed(seed)
-    h0 = x / net.in_scale
-    t0 = time.monotonic()
-    loss = torch.tensor(float("nan"))
-    for it in range(steps):
-        idx = torch.randint(0, x.shape[0], (min(batch, x.shape[0]),), generator=gen)
-        h = h0[idx]
+
+    def deployed(xb: torch.Tensor) -> torch.Tensor:
+        h = xb / net.in_scale
         for i, la in enumerate(net.layers):
             h = la.activation(h @ fake_quant_rows(ws[i], groups[i], ex[i]).T + bs[i])
             if act_bits is not None:
                 u = 2.0 ** act_bits[i]
                 h = _ste(h, torch.round(h * u) / u)
-        y = h @ fake_quant_rows(wo, groups[-1], ex[-1]).T + bo
-        loss = ((y - target[idx]).pow(2).mean(0) / scale).sum()
+        return h @ fake_quant_rows(wo, groups[-1], ex[-1]).T + bo
+
+    def objective(xb: torch.Tensor, tb: torch.Tensor, xp: torch.Tensor | None) -> torch.Tensor:
+        loss = ((deployed(xb) - tb).pow(2).mean(0) / scale).sum()
+        if xp is not None:
+            xp = xp.detach().requires_grad_(True)
+            yp = deployed(xp)
+            if net.metadata.get("hard_bc"):
+                yp = problem.apply_hard_bc(xp, yp)
+            res = problem.residual(xp, yp)
+            loss = loss + pde_weight * sum(r.pow(2).mean() for r in res.values())
+        return loss
+
+    params = [*ws, *bs, wo, bo]
+    best: tuple[float, list[torch.Tensor] | None, int] = (float("inf"), None, 0)
+    if val is not None:
+        val = val.detach().to(dt)
+        with torch.no_grad():
+            t_val = net.ann(val)
+        xp_val = val[:pde_points] if pde_weight > 0 else None
+
+    def validate(step: int) -> None:
+        nonlocal best
+        v = float(objective(val, t_val, xp_val).detach())
+        log.debug("quantization-aware fine-tuning: step %d, validation loss %.4g", step, v)
+        if v < best[0]:
+            best = (v, [p.detach().clone() for p in params], step)
+
+    t0 = time.monotonic()
+    loss = torch.tensor(float("nan"))
+    for it in range(steps):
+        idx = torch.randint(0, x.shape[0], (min(batch, x.shape[0]),), generator=gen)
+        xp = problem.domain.sample(pde_points, gen).to(dt) if pde_weight > 0 else None
+        loss = objective(x[idx], target[idx], xp)
         opt.zero_grad()
         loss.backward()
         opt.step()
         sched.step()
-        if seconds is not None and time.monotonic() - t0 > seconds:
+        stop = seconds is not None and time.monotonic() - t0 > seconds
+        if val is not None and ((it + 1) % val_every == 0 or it + 1 == steps or stop):
+            validate(it + 1)
+        if stop:
             log.info("quantization-aware fine-tuning stopped at step %d (time limit)", it + 1)
             break
     log.info("quantization-aware fine-tuning: final relative loss %.3g", float(loss))
-    # the weights are kept on the grid they were trained on, so export reproduces them
-    layers = tuple(
-        replace(la, weight=_snap(w, g, e), bias=b.detach().clone())
-        for la, w, b, g, e in zip(net.layers, ws, bs, groups, ex, strict=False)
-    )
-    meta = {**net.metadata, "qat": {"steps": steps, "lr": lr, "weight_groups": list(groups)}}
+    if best[1] is not None:
+        log.info(
+            "quantization-aware fine-tuning: kept step %d (validation loss %.3g)", best[2], best[0]
+        )
+        with torch.no_grad():
+            for p, v in zip(params, best[1], strict=True):
+                p.copy_(v)
+    # the weights are kept on the grid they were trained on, so export reproduces them; each
+    # layer's pre-activation range (which sizes sigma's format and the activation table) grows
+    # to cover what the tuned network reaches on x
+    layers = []
+    h = x / net.in_scale
+    with torch.no_grad():
+        for la, w, b, g, e in zip(net.layers, ws, bs, groups, ex, strict=False):
+            wq = _snap(w, g, e)
+            z = h @ wq.T + b
+            h = la.activation(z)
+            lo, hi = float(z.min()), float(z.max())
+            pad = Z_MARGIN * max(hi - lo, 1e-6)
+            zr = (min(la.z_range[0], lo - pad), max(la.z_range[1], hi + pad))
+            layers.append(replace(la, weight=wq, bias=b.detach().clone(), z_range=zr))
+    meta = {
+        **net.metadata,
+        "qat": {
+            "steps": steps,
+            "lr": lr,
+            "weight_groups": list(groups),
+            "pde_weight": pde_weight,
+            "kept_step": best[2] if best[1] is not None else steps,
+        },
+    }
     return replace(
         net,
-        layers=layers,
+        layers=tuple(layers),
         out_weight=_snap(wo, groups[-1], ex[-1]),
         out_bias=bo.detach().clone(),
         metadata=meta,
