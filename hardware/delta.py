@@ -5,16 +5,18 @@ under energy profiles beside the ANN in FP32 and INT8.
 Per point (static: each point held from the rest state until settled, ``depth + 2`` steps on a
 pipelined chip; streaming: per lane and frame, one step per frame), layer ``l``'s synapses
 receive ``messages[l-1]`` graded messages (the input encoder's for the first layer) and perform
-``synops[l-1]`` multiply-adds (8-bit weight x payload); each weight group is its own row (a
-Dense of its own: ``name/group2``), so a second group's ops are priced, not hidden; its
-neurons are evaluated ``n_l x steps`` times.
+``synops[l-1]`` multiply-adds (8-bit weight x payload, accumulated at the width the group's
+largest possible sum needs, :meth:`~exporters.sigma_delta.Synapses.sum_bits` over
+:meth:`~exporters.sigma_delta.IntDeltaNetwork.message_max`, never below 24 bits); each weight
+group is its own row (a Dense of its own: ``name/group2``), so a second group's ops are priced,
+not hidden; its neurons are evaluated ``n_l x steps`` times.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -25,6 +27,7 @@ from hardware.energy import DELTA_PROFILES, DeltaLayerOps, DeltaOps, estimate_de
 from hardware.energy.estimate import EnergyEstimate
 
 WEIGHT_BITS = 8
+ACC_BITS_MIN = 24  # a graded op's accumulate is priced at least at Loihi 2's 24-bit state
 
 
 def static_steps(net: IntDeltaNetwork) -> int:
@@ -42,8 +45,10 @@ def delta_ops(
     syn = [la.synapses for la in net.layers] + [net.output]
     sizes = [net.in_features] + [la.n_out for la in net.layers] + [net.readout_rows]
     names = [la.name for la in net.layers] + ["readout"]
+    msg_max = net.message_max()
     layers = []
     for i, s in enumerate(syn):
+        acc = s.sum_bits(msg_max[i])
         n_out = sizes[i + 1]
         pay = net.layers[max(i - 1, 0)].payload_bits
         sent = run.messages[i].sum(0).to(torch.float64).numpy()  # per input neuron
@@ -60,6 +65,7 @@ def delta_ops(
                     neuron_updates=float(n_out * steps) if g == 0 else 0.0,
                     payload_bits=pay,
                     weight_bits=WEIGHT_BITS,
+                    acc_bits=max(ACC_BITS_MIN, acc[g]),
                     steps=steps,
                     group=g + 1,
                 )
@@ -85,7 +91,8 @@ def delta_resources(net: IntDeltaNetwork):
     """The Loihi 2 resource check of a deployed sigma-delta network
     (:func:`hardware.resources.check_network`): every weight group is a Dense of 8-bit weights
     (a layer's synapses counted over its groups); a neuron model Loihi 2 does not run natively
-    (``sigma-delta``) is listed as needing custom microcode."""
+    (``sigma-delta``) is listed as needing custom microcode, and synaptic sums wider than
+    :data:`ACC_BITS_MIN` bits as a note."""
     import warnings
 
     from hardware.resources import LoihiResourceWarning, check_network
@@ -99,7 +106,18 @@ def delta_resources(net: IntDeltaNetwork):
         names.append(net.layers[i].name if i < len(net.layers) else "readout")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LoihiResourceWarning)
-        return check_network(ws, 8, neurons, names=names, analog_input=False)
+        report = check_network(ws, 8, neurons, names=names, analog_input=False)
+    mm = net.message_max()
+    acc = max(b for i, s in enumerate(syns) for b in s.sum_bits(mm[i]))
+    if acc > ACC_BITS_MIN:
+        note = (
+            f"synaptic sums need up to {acc}-bit accumulators (8-bit weights x payloads of up "
+            f"to {max(int(m.max()) for m in mm).bit_length() + 1} bits over the fan-in); Lava's "
+            f"CPU models hold any width, a chip's dendritic accumulator may hold "
+            f"{ACC_BITS_MIN}: energy is priced at the needed width"
+        )
+        report = replace(report, notes=(*report.notes, note))
+    return report
 
 
 DELTA_BACKENDS = ("torch-twin", "lava-cpu")

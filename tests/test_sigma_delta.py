@@ -364,7 +364,37 @@ def test_delta_ops_price_each_weight_group_as_its_own_dense():
     assert len(names) == 2 * (len(inet.layers) + 1) and names[1].endswith("/group2")
     assert sum(la.synops for la in ops.layers) == pytest.approx(r.synops_per_point())
     est = {e.profile: e for e in delta_energy(inet, ops)}
-    # cmos-45nm: a graded op with 8-bit weights, 24-bit payloads, 24-bit sums is
-    # 3.1 pJ * 8 * 24 / 1024 + 0.1 pJ * 24 / 32 = 0.65625 pJ; neurons, spikes cost 0 there
-    assert est["cmos-45nm"].snn_total_pj == pytest.approx(0.65625 * r.synops_per_point())
+    # cmos-45nm: a graded op with 8-bit weights, 24-bit payloads and an A-bit accumulator is
+    # 3.1 pJ * 8 * 24 / 1024 + 0.1 pJ * A / 32 (A >= 24: 0.65625 pJ at 24); neurons and
+    # spikes cost 0 there
+    acc = [max(24, b) for i, syn in enumerate([*(la.synapses for la in inet.layers),
+           inet.output]) for b in syn.sum_bits(inet.message_max()[i])]  # fmt: skip
+    assert [la.acc_bits for la in ops.layers] == acc and max(acc) > 24
+    want = sum(
+        la.synops * (3.1 * 8 * 24 / 1024 + 0.1 * a / 32)
+        for la, a in zip(ops.layers, acc, strict=True)
+    )
+    assert est["cmos-45nm"].snn_total_pj == pytest.approx(want)
     assert est["loihi2-upper"].snn_total_pj > est["loihi2-lower"].snn_total_pj
+
+
+def test_sum_bits_and_message_max_bound_what_a_run_sends():
+    """Closed form: ``max_r sum_j |W_rj| m_j`` in bits with the sign (2042 -> 12 bits; a
+    group with exponent 2 needs 2 more); every message of a run stays within message_max."""
+    from exporters.sigma_delta.intnet import Synapses
+
+    w = np.array([[2, -4], [254, -256]])
+    syn = Synapses(((w, 0), (w, 2)))
+    assert syn.sum_bits(np.array([3, 5])) == (12, 14)
+    with pytest.raises(ValueError, match=r"message_max must have shape \(2,\)"):
+        syn.sum_bits(np.array([1, 2, 3]))
+    inet = quantize_delta(convert_sigma_delta(_mlp(nn.Tanh()), _points()), payload_bits=24)
+    frames = torch.stack([_points(16) * s for s in (1.0, -1.0, 0.5)])
+    r = run_stream(inet, frames)
+    for n, pay, bound in zip(r.messages, r.payload_abs, inet.message_max(), strict=True):
+        n, pay = n.sum(0).numpy(), pay.sum(0).numpy()  # per sender over lanes
+        assert (pay <= n * bound).all() and pay.max() > 0
+    for la, bound in zip(inet.layers, inet.message_max()[1:], strict=True):
+        sigma = torch.linspace(-(2**23 - 1), 2**23 - 1, 4097, dtype=torch.float64)
+        act = la.act(sigma.to(torch.int64)[:, None].expand(-1, la.n_out)).numpy()
+        assert (act.max(0) - act.min(0) + la.vth <= bound).all()

@@ -117,6 +117,19 @@ class Synapses:
     def synapses(self) -> int:
         return int(sum(int((w != 0).sum()) for w, _ in self.groups))
 
+    def sum_bits(self, message_max: np.ndarray) -> tuple[int, ...]:
+        """Accumulator width each group needs, in bits with the sign: the largest
+        ``|(W_g @ s) << max(e_g, 0)|`` over messages ``|s_j| <= message_max[j]`` (``(n_in,)``
+        integers), i.e. ``max_r sum_j |W_g[r, j]| message_max[j]``, shifted."""
+        m = np.asarray(message_max, dtype=object)
+        if m.shape != (self.n_in,):
+            raise ValueError(f"message_max must have shape ({self.n_in},), got {m.shape}")
+        out = []
+        for w, e in self.groups:
+            bound = max((np.abs(w).astype(object) @ m).max(initial=0), 0)
+            out.append(int(bound).bit_length() + max(e, 0) + 1)
+        return tuple(out)
+
     def apply(self, s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(a, a_fine)`` for int64 ``s`` ``(n, n_in)``: ``a = sum shift(s @ W_g^T, e_g)`` over
         the groups with ``e_g >= 0``, ``a_fine`` the raw ``s @ W_g^T`` of the fine group
@@ -374,6 +387,28 @@ class IntDeltaNetwork:
         )
         iv = self.in_vth if in_vth is None else np.array(list(in_vth), dtype=np.int64)
         return replace(self, layers=layers, in_vth=iv)
+
+    def message_max(self) -> list[np.ndarray]:
+        """The largest ``|message|`` each sender can send, per sender: first the encoder's,
+        ``2**(in_bits + 1)`` (a change across the calibrated input range, ``|x| <= in_scale``),
+        then each layer's: ``sigma-delta``, the span of its activation over the whole 24-bit
+        ``sigma`` (the table and its extrapolated end segments) plus one threshold (what was
+        sent is the activation rounded to the threshold grid); ``sigma-delta-relu``,
+        ``(2**23 - 1 + |bias|) >> state_exp``."""
+        out = [np.full(self.in_features, 1 << (self.in_bits + 1), dtype=np.int64)]
+        for la in self.layers:
+            b = la.bias.astype(np.int64)
+            if la.relu:
+                out.append((V_LIMIT + np.abs(b)) >> la.state_exp)
+                continue
+            ends = [
+                table_act(np.full_like(b, u) + b, la.lo, la.shift, la.table)
+                for u in (-V_LIMIT, V_LIMIT)
+            ]
+            hi = np.maximum(np.maximum(*ends), la.table.max())
+            lo = np.minimum(np.minimum(*ends), la.table.min())
+            out.append(hi - lo + la.vth)
+        return out
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Points ``(..., n_in)`` -> the encoder's integer values (int64)."""
