@@ -7,9 +7,11 @@ fewer pieces firing fewer spikes per step with a coarser interpolant; else the o
 fix) the search converts at ``T = 2, 4, 8, ...`` until a conversion fires more than ``N``
 spikes, then moves to the largest ``T`` within ``N`` by secant steps on the measured spikes
 (spikes are close to linear in ``T``). This ranking runs *uncalibrated* (``calibration
-"none"``), which is cheap; the largest ``T`` within ``N`` of every pieces choice is then
-converted with the requested calibration (stepping ``T`` down while calibration pushed it
-over ``N``), and the most accurate of all the conversions within ``N`` is returned.
+"none"``), which is cheap; the largest ``T`` within ``N`` of the :data:`FINALISTS` pieces
+choices with the lowest uncalibrated error there is then converted with the requested
+calibration (stepping ``T`` down while calibration pushed it over ``N``), and the most
+accurate calibrated conversion within ``N`` is returned (an uncalibrated one only if none
+is).
 
 Error and spikes are those of the calibration points (relative L2 of the SNN output against
 the ANN's, spikes per point); the search is recorded in ``metadata["budget_search"]``.
@@ -36,6 +38,7 @@ MAX_T = 4096
 PIECES = (4, 8, 16)
 REFINE = 4  # secant steps towards the largest T within the budget
 RETRIES = 3  # T steps down when calibration pushed the chosen T over the budget
+FINALISTS = 2  # pieces choices calibrated: those with the lowest uncalibrated error
 
 
 def check_spike_budget(value: object, name: str = "spike_budget") -> int:
@@ -84,7 +87,7 @@ def search(
         return spikes
 
     rank_cal = "none"
-    finals: list[tuple[int, int | None, float]] = []
+    finals: list[tuple[int, int | None]] = []
     for pieces in pieces_choices:
         ok: tuple[int, float] | None = None  # (T, spikes) of the largest T within so far
         over: tuple[int, float] | None = None  # of the smallest T over so far
@@ -109,9 +112,11 @@ def search(
                 ok = (T, s)
             else:
                 over = (T, s)
-        finals.append((ok[0], pieces, ok[1]))
+        finals.append((ok[0], pieces))
     if calibration != rank_cal:
-        for T, pieces, _ in finals:
+        ranked = {(r["T"], r["pieces"]): r["error"] for r in tried}
+        finals.sort(key=lambda f: ranked[f])
+        for T, pieces in finals[:FINALISTS]:
             for _ in range(RETRIES):
                 s = attempt(T, pieces, calibration)
                 if s <= budget or T <= 1:
