@@ -457,7 +457,9 @@ def main(argv: list[str] | None = None) -> int:
     Ts = list(T_FAST) if args.fast else args.T
     jpath = args.out / "equal_cost.json"
     data = {"rows": [], "networks": {}, "commands": []}
-    if jpath.is_file() and not args.fresh:
+    if jpath.is_file() and args.fresh:
+        jpath.unlink()  # every row so far goes; runs started later merge into this one's
+    if jpath.is_file():
         data = json.loads(jpath.read_text())
     cmd = ".venv/bin/python benchmarks/equal_cost.py " + " ".join(
         sys.argv[1:] if argv is None else argv
@@ -465,9 +467,12 @@ def main(argv: list[str] | None = None) -> int:
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     data["commands"].append(f"`{cmd.strip()}` ({stamp})")
 
+    mine: dict = {}  # this run's rows by (network, key)
+
     def keep(row: dict, net: str) -> None:
         row["network"] = net
         key = row_key(row)
+        mine[(net, key)] = row
         data["rows"] = [r for r in data["rows"] if (r["network"], row_key(r)) != (net, key)] + [row]
         T_txt = f"T={row.get('chosen_T', row['T'])}"
         print(
@@ -494,10 +499,23 @@ def main(argv: list[str] | None = None) -> int:
             for method in TRANSFER_METHODS[kind_of(net)]:
                 for row in transfer_rows(model, method, Ts, d):
                     keep(row, net)
-        args.out.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(jpath, json.dumps(data, indent=1).encode())
+        data = save(jpath, data, mine)
         write_report(data, args.out / "equal_cost.md")
     return 0
+
+
+def save(jpath: Path, data: dict, mine: dict) -> dict:
+    """Write this run's rows (``mine``: by network and row key) over the file as it is now,
+    so runs over different networks may go on side by side; returns what was written."""
+    if jpath.is_file():
+        disk = json.loads(jpath.read_text())
+        rows = [r for r in disk["rows"] if (r["network"], row_key(r)) not in mine]
+        cmds = disk["commands"] + [c for c in data["commands"] if c not in disk["commands"]]
+        nets = {**disk["networks"], **data["networks"]}
+        data = {"rows": rows + list(mine.values()), "networks": nets, "commands": cmds}
+    jpath.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(jpath, json.dumps(data, indent=1).encode())
+    return data
 
 
 if __name__ == "__main__":

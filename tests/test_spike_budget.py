@@ -47,6 +47,20 @@ def test_budget_chooses_pieces_for_smooth_pwl():
     assert snn.last_stats["spikes_per_point"] <= 2000
 
 
+def test_budget_fills_a_small_T_with_more_pieces():
+    """At T=2, 8 pieces fire ~118 spikes and T=3 would be a coarse jump: the search keeps T=2
+    and fills it with as many pieces as stay within 150."""
+    net = _net(nn.Tanh())
+    snn = lava_pinn.convert(net, X, representation="pwl", calibration="none", spike_budget=150)
+    tried = snn.metadata["budget_search"]
+    filled = [r for r in tried if r["pieces"] not in (4, 8, 16)]
+    assert filled and all(r["T"] == 2 and r["pieces"] > 8 for r in filled)
+    assert any(r["spikes"] <= 150 for r in filled)
+    with torch.no_grad():
+        snn(X)
+    assert snn.last_stats["spikes_per_point"] <= 150
+
+
 def test_budget_ranks_uncalibrated_then_calibrates_the_finalists():
     net = _net(nn.Tanh())
     snn = lava_pinn.convert(

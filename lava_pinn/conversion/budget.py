@@ -1,20 +1,21 @@
-"""``convert(..., spike_budget=N)``: the conversion with the lowest calibration-set error among
-those firing at most ``N`` spikes per inference on the calibration points.
+"""``convert(..., spike_budget=N)``: the conversion with the lowest error among those firing at
+most ``N`` spikes per inference on the budget points (default: the calibration points).
 
 A rate-coded network's spikes grow about linearly with ``T`` and its error falls, so for each
 number of pieces (``pwl`` on a smooth activation without ``pieces`` given: each of ``PIECES``,
 fewer pieces firing fewer spikes per step with a coarser interpolant; else the one the options
 fix) the search converts at ``T = 2, 4, 8, ...`` until a conversion fires more than ``N``
 spikes, then moves to the largest ``T`` within ``N`` by secant steps on the measured spikes
-(spikes are close to linear in ``T``). This ranking runs *uncalibrated* (``calibration
-"none"``), which is cheap; the largest ``T`` within ``N`` of the :data:`FINALISTS` pieces
-choices with the lowest uncalibrated error there is then converted with the requested
-calibration (stepping ``T`` down while calibration pushed it over ``N``), and the most
-accurate calibrated conversion within ``N`` is returned (an uncalibrated one only if none
-is).
+(spikes are close to linear in ``T``), and, where it chooses the pieces, fills that ``T``
+with as many pieces as stay within ``N`` (at small ``T`` one more step is a coarse jump).
+This ranking runs *uncalibrated* (``calibration "none"``), which is cheap; the
+:data:`FINALISTS` candidates with the lowest uncalibrated error are then converted with the
+requested calibration (stepping ``T`` down while calibration pushed them over ``N``), and the
+most accurate calibrated conversion within ``N`` is returned (an uncalibrated one only if
+none is).
 
-Error and spikes are those of the calibration points (relative L2 of the SNN output against
-the ANN's, spikes per point); the search is recorded in ``metadata["budget_search"]``.
+Error (relative L2 of the SNN output against the ANN's) and spikes per point are measured on
+the budget points; the search is recorded in ``metadata["budget_search"]``.
 
 A budget below one spike per neuron of the representation, or one that even ``T = 2`` exceeds,
 is an error that names the smallest budget that works.
@@ -39,6 +40,7 @@ PIECES = (4, 8, 16)
 REFINE = 4  # secant steps towards the largest T within the budget
 RETRIES = 3  # T steps down when calibration pushed the chosen T over the budget
 FINALISTS = 2  # pieces choices calibrated: those with the lowest uncalibrated error
+MAX_FILL = 64  # most pieces per unit the search fills a T with
 
 
 def check_spike_budget(value: object, name: str = "spike_budget") -> int:
@@ -112,7 +114,7 @@ def search(
                 ok = (T, s)
             else:
                 over = (T, s)
-        finals.append((ok[0], pieces))
+        finals.append((ok[0], _fill(attempt, ok, pieces, budget, rank_cal)))
     if calibration != rank_cal:
         ranked = {(r["T"], r["pieces"]): r["error"] for r in tried}
         finals.sort(key=lambda f: ranked[f])
@@ -134,6 +136,31 @@ def search(
     snn.metadata["spike_budget"] = budget
     snn.metadata["budget_search"] = tried
     return snn
+
+
+def _fill(attempt, ok: tuple[int, float], pieces: int | None, budget: int, cal: str):
+    """At the largest ``T`` within the budget, the most pieces still within it (spikes grow
+    about linearly with the pieces too; at small ``T`` one more step is a coarse jump, which
+    more pieces fill): secant steps from ``pieces``. ``None`` stays ``None``."""
+    if pieces is None:
+        return None
+    T, s_ok = ok
+    K_ok, over = pieces, None
+    for _ in range(REFINE):
+        if over is None:
+            K = min(int(K_ok * budget / max(s_ok, 1e-9)), MAX_FILL)
+        else:
+            K1, s1 = over
+            K = int(K_ok + (budget - s_ok) * (K1 - K_ok) / max(s1 - s_ok, 1e-9))
+            K = min(K, K1 - 1)
+        if K <= K_ok:
+            break
+        s = attempt(T, K, cal)
+        if s <= budget:
+            K_ok, s_ok = K, s
+        else:
+            over = (K, s)
+    return K_ok
 
 
 def _smallest(snn, x: torch.Tensor) -> int:
