@@ -445,6 +445,7 @@ def main(argv: list[str] | None = None) -> int:
         help=f"T {', '.join(map(str, T_FAST))} only; on smooth networks the cheaper methods",
     )
     ap.add_argument("--transfer", action="store_true", help=f"add once@{T_CAL}: rows")
+    ap.add_argument("--only-transfer", action="store_true", help=f"only the once@{T_CAL}: rows")
     ap.add_argument("--fresh", action="store_true", help="drop the rows already recorded")
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--cache", type=Path, default=Path("/tmp/lava_pinn_equal_cost"))
@@ -489,13 +490,14 @@ def main(argv: list[str] | None = None) -> int:
         data["networks"][net] = {**info, "ann_vs_ref": worst(d["y_ann"], d["u_ev"])}
         smooth = FAST_SMOOTH_METHODS if args.fast else SMOOTH_METHODS
         methods = args.methods or (RELU_METHODS if kind_of(net) == "relu" else smooth)
+        methods = () if args.only_transfer else methods
         for method in (m for m in methods if not m.startswith("budget:")):
             for T in Ts:
                 keep(run_method(model, method, T, d), net)
         for method in (m for m in methods if m.startswith("budget:")):
             for T, budget in budgets_for(net, data["rows"], Ts):
                 keep(run_method(model, method, T, d, budget), net)
-        if args.transfer:
+        if args.transfer or args.only_transfer:
             for method in TRANSFER_METHODS[kind_of(net)]:
                 for row in transfer_rows(model, method, Ts, d):
                     keep(row, net)

@@ -157,8 +157,8 @@ def per_method_transfer() -> list[str]:
         why = CALIBRATIONS.get(name).tied_to_T
         if name == "none":
             why = (
-                "nothing for `pwl` and `direct` with `max`/`percentile` thresholds; `direct`'s "
-                "default `mse` threshold minimises the quantisation error at that T"
+                "nothing that matters: `direct`'s default `mse` threshold is chosen for the "
+                "conversion's T, but runs at other T as well (`direct/none` rows below)"
             )
         elif name == "potential":
             why = "nothing: its charges are rescaled to the run's T (`SpikingNetwork.at_T`)"

@@ -232,7 +232,7 @@ def convert_mlp(
         "calibration_error_final": err_final,
         "calibrated_T": T,
         "v0_fraction": fractions,
-        "T_specific": _tied_to_T(calibration, opts.get("threshold")),
+        "T_specific": _tied_to_T(calibration),
         "activations": [a.activation for a in ann],
         "units": [int(a.weight.shape[0]) for a in ann],
         "convert_seconds": time.perf_counter() - t0,
@@ -244,13 +244,10 @@ def convert_mlp(
     return SpikingNetwork(hidden_layers, out, T, meta)
 
 
-def _tied_to_T(calibration: str, threshold: str | None) -> str | None:
-    """What of the conversion is fitted to its ``T`` (``None``: nothing;
+def _tied_to_T(calibration: str) -> str | None:
+    """What of the conversion is fitted to its ``T`` (``None``: nothing that matters;
     :mod:`lava_pinn.conversion.transfer`)."""
-    why = CALIBRATIONS.get(calibration).tied_to_T
-    if why is None and threshold == "mse":
-        why = "its thresholds minimise the quantisation error at that T (threshold 'mse')"
-    return why
+    return CALIBRATIONS.get(calibration).tied_to_T
 
 
 KEPT_POINTS = 4096

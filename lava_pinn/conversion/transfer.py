@@ -12,14 +12,17 @@ the network was converted for (``metadata["calibrated_T"]``):
   by the same amount (:func:`charges_at`); ``metadata["v0_fraction"]`` records ``f`` per layer.
 * **fits to the spike counts at T** (``metadata["T_specific"]`` says which): weight, decoder
   and output refits and end-to-end fine-tuning see the rates the network fires at its own
-  ``T``, quantisation error included, and ``direct``'s ``mse`` threshold minimises the
-  quantisation error at that ``T``. They also remove the representation's own error (the
+  ``T``, quantisation error included. They also remove the representation's own error (the
   hard-tanh mismatch of ``direct``), which carries over; the part fitted to ``T``'s
-  quantisation does not. Running such a network more than :data:`FAR` times above or below its
+  quantisation does not: run above its ``T`` such a network keeps about the error it had
+  there, run below it loses a little more than a network calibrated there (calibrate at the
+  largest ``T`` it will run at). Running it more than :data:`FAR` times above or below its
   ``T`` warns, naming both.
 
-``pwl`` and ``direct`` with ``max``/``percentile`` thresholds and no calibration have nothing
-tied to ``T``. Measured transfer: ``docs/results/equal_cost.md`` ("calibrate once").
+Uncalibrated networks (``light`` and ``potential`` too) have nothing that matters tied to
+``T``: ``direct``'s default ``mse`` threshold is chosen for the conversion's ``T``, but on the
+measured networks the same thresholds run at 1/2 to 16x that ``T`` within 10% of a conversion
+at that ``T``. Measured transfer: ``docs/results/equal_cost.md`` ("calibrate once").
 """
 
 from __future__ import annotations
