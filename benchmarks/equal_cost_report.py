@@ -118,6 +118,32 @@ def smooth_acceptance(net: str, rows: list[dict]) -> list[str]:
     return out
 
 
+def synops_lines(data: dict) -> list[str]:
+    """At each reference row's synaptic operations, the most accurate lava-pinn row within
+    them (information: issue 18 compares at equal spikes)."""
+    out = []
+    for net in NETWORKS:
+        rows = [r for r in data["rows"] if r["network"] == net]
+        refs = CLASSICS if kind_of(net) == "relu" else (PAPER_SMOOTH,)
+        for ref in sorted((r for r in rows if r["method"] in refs), key=lambda r: r["synops"]):
+            ok = [r for r in rows if ours(r, net) and r["synops"] <= ref["synops"]]
+            best = min(ok, key=lambda r: r["snn_vs_ref"]) if ok else None
+            head = (
+                f"{net}, {ref['synops']:.0f} synops (`{ref['method']}` T={ref['T']}, "
+                f"{pct(ref['snn_vs_ref'])})"
+            )
+            if best is None:
+                out.append(f"{head}: no lava-pinn row at or below it")
+                continue
+            word = "as accurate or better" if best["snn_vs_ref"] <= ref["snn_vs_ref"] else "worse"
+            out.append(
+                f"{head}: best lava-pinn `{best['method']}` "
+                f"T={best.get('chosen_T', best['T'])} {pct(best['snn_vs_ref'])} at "
+                f"{best['synops']:.0f} synops: {word}"
+            )
+    return out
+
+
 def acceptance(data: dict) -> list[str]:
     out = []
     for net in NETWORKS:
@@ -287,6 +313,14 @@ def write_report(data: dict, out: Path) -> None:
         + ", ".join(f"`{n}`" for n in nets)
         + "."
         + (f" Not run: {', '.join(f'`{n}`' for n in missing)}." if missing else ""),
+        "",
+        "## At equal synaptic operations (information)",
+        "",
+        "Issue 18 compares at equal spikes. Where energy is priced per synaptic operation, "
+        "the comparison is at equal synaptic operations instead: for every reference row, the "
+        "most accurate lava-pinn row within its synaptic operations.",
+        "",
+        *[f"- {a}" for a in synops_lines(data)],
         "",
         NOTES,
         f"## Calibrate once, run at any T (converted at T={T_CAL})",
