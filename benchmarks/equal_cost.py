@@ -1,42 +1,52 @@
-"""Binary spikes at equal cost: lava-pinn against the classic ANN-to-SNN conversion, error vs
-spikes per inference.
+"""Binary spikes at equal cost: lava-pinn against the classic ANN-to-SNN conversion and the
+paper's own method, error vs spikes per inference.
 
-    .venv/bin/python benchmarks/equal_cost.py                 # both ReLU networks, T 32..1024
-    .venv/bin/python benchmarks/equal_cost.py --quick         # T 32 and 64, fewer methods
-    .venv/bin/python benchmarks/equal_cost.py --networks relu-x2 --T 64 256
+    .venv/bin/python benchmarks/equal_cost.py --networks relu-x2 relu-2d      # T 32..1024
+    .venv/bin/python benchmarks/equal_cost.py --networks tanh-x2 --transfer   # + calibrate once
+    .venv/bin/python benchmarks/equal_cost.py --networks zoo --fast           # T 32..128, cheaper
+    .venv/bin/python benchmarks/equal_cost.py --networks relu-x2 --T 64 256 --methods direct/none
 
-Networks, trained here with :func:`lava_pinn.training.train` (seeded, float64):
+Networks (``--networks``; ``zoo`` = every pretrained zoo problem but ``regression-1d``):
 
-* ``relu-x2``: ``u = x^2`` on ``[-1, 1]`` (the ``regression-1d`` problem), ReLU ``1-64x4-1``;
-* ``relu-2d``: ``u = sin(pi x) sin(pi y)`` on ``[-1, 1]^2`` from a 41 x 41 grid of samples
-  (a data fit, :class:`Regression2D`), ReLU ``2-64x3-1``;
-* ``tanh-x2`` (``--networks tanh-x2``): the pretrained ``regression-1d`` tanh ``1-64x4-1``,
-  where the classic converter does not apply; its reference is the paper's
-  ``direct/if/advanced``.
+* trained here with :func:`lava_pinn.training.train` (seeded, float64): ``relu-x2`` and
+  ``sin-x2``, ``u = x^2`` on ``[-1, 1]`` (``regression-1d``), ``1-64x4-1`` ReLU / sin;
+  ``relu-2d``, ``u = sin(pi x) sin(pi y)`` on ``[-1, 1]^2`` from a 41 x 41 grid
+  (:class:`Regression2D`), ReLU ``2-64x3-1``;
+* pretrained (``lava_pinn/pretrained``): ``tanh-x2`` (``regression-1d``, tanh ``1-64x4-1``) and
+  every other zoo problem under its own name (tanh; ``heat-2d-separable`` is a SPINN).
 
-The baseline (:func:`classic_convert`, :func:`classic_run`) is the conversion of Diehl et al.
-2015 / Rueckauer et al. 2017, written here from their equations and independent of lava-pinn's
-converter: one IF neuron per unit, ReLU kept as it is, layer-wise weight normalisation by
-``lambda_l`` = the maximum (``classic-max``) or the 99.9th percentile of the non-zero
-activations (``classic-p99.9``, Rueckauer's choice) of layer ``l`` on the calibration points,
+The classic baseline (:func:`classic_convert`, :func:`classic_run`; ReLU networks only) is the
+conversion of Diehl et al. 2015 / Rueckauer et al. 2017, written here from their equations and
+independent of lava-pinn's converter: one IF neuron per unit, ReLU kept as it is, layer-wise
+weight normalisation by ``lambda_l`` = the maximum (``classic-max``) or the 99.9th percentile
+of the non-zero activations (``classic-p99.9``, Rueckauer's choice) of layer ``l`` on the
+calibration points,
 
     W_l' = W_l lambda_{l-1} / lambda_l,   b_l' = b_l / lambda_l,   threshold 1,   v(0) = 0,
 
 reset by subtraction, analog input to layer 1, output ``y = W_out lambda_L r_L + b_out`` (the
 mean over ``T`` of the output current, as lava-pinn's integrating output). No calibration: the
 same network runs at every ``T``. ``classic-max-half`` starts every neuron at ``v(0) = 1/2``
-(rounding instead of truncating the rate, the later fix of Bu et al. 2022), the strongest
-variant of the baseline.
+(rounding instead of truncating the rate, Bu et al. 2022), the strongest variant. On smooth
+networks the reference is the paper's method as reimplemented here, ``direct/advanced``.
 
-lava-pinn methods (binary ``if`` neurons only): ``direct/none`` (threshold ``mse``, no
-calibration), ``direct/advanced``, ``pwl/none`` and ``pwl/light`` (one neuron per ReLU unit);
-for tanh also ``direct-clipped`` and ``pwl-tol``. Calibration is redone for every ``T``.
+lava-pinn methods, binary ``if`` neurons only, ``REP/CAL``: ``direct`` (one neuron per unit,
+ReLU exact, ``v(0) = V/2``), ``pwl`` (8 pieces per smooth unit, one per ReLU unit), ``pwl-s``
+(``allocation="sensitivity"``, ``placement=0.5``), ``direct-clipped``, ``pwl-tol``.
+``budget:REP/CAL`` is ``convert(..., spike_budget=N, budget_points=...)`` at every reference
+row's spikes (each classic variant's on ReLU, ``direct/advanced``'s on smooth networks, and
+10,000), spikes counted on 1024 seeded uniform domain points. ``--fast`` runs ``T`` 32, 64 and
+128 and, on smooth networks, ``direct/none``, ``direct/advanced``, ``pwl-s/none`` and
+``budget:pwl/light`` (light calibration: cheaper than advanced on the zoo's larger networks).
+``--transfer`` adds ``once@64:REP/CAL``: converted and calibrated at ``T = 64`` once, then run
+at every ``T`` (``SpikingNetwork.run(x, T)``).
 
-Recorded per network, method and ``T``: relative L2 of the SNN vs the exact solution and vs
-the ANN on 1024 seeded reference points, spikes per inference (all hidden neurons), synaptic
-operations per inference (every spike times the non-zero fan-out it drives, output layer
-included), neurons, convert seconds. Written to ``docs/results/equal_cost.json`` (merged by
-network/method/T unless ``--fresh``), ``equal_cost.md`` and ``figures/equal_cost_<net>.png``.
+Recorded per row: relative L2 of the SNN vs the exact solution and vs the ANN on 1024 seeded
+reference points (worst output field), spikes per inference (all hidden neurons) and per layer,
+synaptic operations per inference (every spike times the non-zero fan-out it drives, output
+layer included), neurons, convert seconds. Written to ``docs/results/equal_cost.json`` (merged
+by network and row unless ``--fresh``), ``equal_cost.md`` and ``figures/equal_cost_<net>.png``
+(:mod:`benchmarks.equal_cost_report`).
 """
 
 from __future__ import annotations
@@ -44,8 +54,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
 import sys
 import time
 import warnings
@@ -61,6 +69,7 @@ from torch import nn  # noqa: E402
 
 import lava_pinn  # noqa: E402
 from lava_pinn.checkpoint import atomic_write_bytes, load_pretrained  # noqa: E402
+from lava_pinn.conversion.spinn import SpikingSPINN  # noqa: E402
 from lava_pinn.models import MLPConfig  # noqa: E402
 from lava_pinn.problems import get_problem  # noqa: E402
 from lava_pinn.problems.base import Box, Problem, exact_conditions  # noqa: E402
@@ -68,8 +77,11 @@ from lava_pinn.training import TrainConfig, predict, train  # noqa: E402
 
 RESULTS = REPO / "docs" / "results"
 T_ALL = (32, 64, 128, 256, 512, 1024)
+T_FAST = (32, 64, 128)
+T_CAL = 64  # --transfer: the one T it calibrates at
 CAL_POINTS = 1024
 EVAL_POINTS = 1024
+BUDGET_ANCHOR = 10_000  # a budget every smooth network is also converted within
 
 
 class Regression2D(Problem):
@@ -103,10 +115,20 @@ class Regression2D(Problem):
         return (torch.sin(math.pi * x[:, 0]) * torch.sin(math.pi * x[:, 1])).reshape(-1, 1)
 
 
-NETWORKS = {
+ZOO = (
+    "burgers-1d",
+    "diffusion-reaction",
+    "heat-2d-separable",
+    "kovasznay",
+    "navier-stokes-tg",
+    "poisson-2d",
+)
+NETWORKS = {  # name: (problem, hidden widths or None for the pretrained checkpoint, activation)
     "relu-x2": ("regression-1d", (64, 64, 64, 64), "relu"),
     "relu-2d": ("regression-2d", (64, 64, 64), "relu"),
-    "tanh-x2": ("regression-1d", None, "tanh"),  # the pretrained checkpoint
+    "sin-x2": ("regression-1d", (64, 64, 64, 64), "sin"),
+    "tanh-x2": ("regression-1d", None, "tanh"),
+    **{p: (p, None, "tanh") for p in ZOO},
 }
 RELU_METHODS = (
     "classic-max",
@@ -115,25 +137,34 @@ RELU_METHODS = (
     "direct/none",
     "direct/advanced",
     "pwl/none",
-    "pwl/light",
-    "budget:direct/none",
+    "budget:direct/advanced",
 )
-TANH_METHODS = (
+SMOOTH_METHODS = (
     "direct/none",
     "direct/advanced",
-    "direct-clipped/none",
-    "direct-clipped/advanced",
     "pwl/none",
-    "pwl/light",
-    "pwl-tol/light",
-    "budget:pwl/none",
+    "pwl-s/none",
+    "pwl-s/light",
+    "budget:pwl/advanced",
 )
+FAST_SMOOTH_METHODS = (  # --fast: the zoo's larger networks
+    "direct/none",
+    "direct/advanced",
+    "pwl-s/none",
+    "budget:pwl/light",
+)
+TRANSFER_METHODS = {
+    "relu": ("direct/none", "direct/advanced"),
+    "smooth": ("direct/advanced", "pwl-s/none", "pwl-s/light"),
+}
 PAPERS = ("classic-max", "classic-p99.9")  # Diehl 2015, Rueckauer 2017
 CLASSICS = (*PAPERS, "classic-max-half")
+PAPER_SMOOTH = "direct/advanced"  # the seed paper's method on smooth networks
 METHOD_OPTIONS = {
     "direct": {"representation": "direct"},
     "direct-clipped": {"representation": "direct", "fit": "clipped"},
     "pwl": {"representation": "pwl"},
+    "pwl-s": {"representation": "pwl", "allocation": "sensitivity", "placement": 0.5},
     "pwl-tol": {"representation": "pwl", "pieces_tol": 0.01},
 }
 
@@ -143,14 +174,19 @@ def problem_of(name: str) -> Problem:
     return Regression2D() if name == "regression-2d" else get_problem(name)
 
 
-def trained_network(net: str, cache: Path) -> tuple[nn.Sequential, Problem, dict]:
+def kind_of(net: str) -> str:
+    return "relu" if NETWORKS[net][2] == "relu" else "smooth"
+
+
+def trained_network(net: str, cache: Path) -> tuple[nn.Module, Problem, dict]:
     """The network ``net``: trained (seed 0, float64) and cached under ``cache``, or the
-    pretrained tanh checkpoint."""
+    pretrained checkpoint."""
     prob_name, widths, act = NETWORKS[net]
     problem = problem_of(prob_name)
     if widths is None:
         ck = load_pretrained(prob_name)
-        return ck.model.double().eval(), problem, {"source": f"pretrained {prob_name}"}
+        info = {"source": f"pretrained {prob_name}, {ck.config.describe()}"}
+        return ck.model.double().eval(), problem, info
     path = cache / f"{net}.pt"
     cfg = MLPConfig(problem.in_features, problem.out_features, widths, act)
     model = cfg.build().double()
@@ -184,6 +220,12 @@ def calibration_points(problem: Problem, n: int = CAL_POINTS, seed: int = 0) -> 
         dom.sample_boundary(rest, tuple(range(dom.dim)), gen),
     ]
     return torch.cat(parts).to(torch.float64)
+
+
+def budget_points(problem: Problem, n: int = CAL_POINTS, seed: int = 2) -> torch.Tensor:
+    """``n`` seeded uniform domain points: where ``budget:`` rows count their spikes (inputs
+    spread as the evaluation's, unlike the boundary-heavy calibration set)."""
+    return problem.domain.sample(n, torch.Generator().manual_seed(seed)).to(torch.float64)
 
 
 def eval_points(problem: Problem, n: int = EVAL_POINTS, seed: int = 1):
@@ -260,340 +302,222 @@ def rel(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a - b).norm() / b.norm())
 
 
-def run_method(
-    model, method: str, T: int, x_cal, x_ev, u_ev, y_ann, budget: float | None = None
-) -> dict:
-    """One row. ``budget:REP/CAL`` converts with ``spike_budget`` = ``budget`` (the fewest
-    spikes of the reference rows at this ``T``: the classic variants on ReLU, the paper's
-    ``direct/advanced`` on tanh) instead of ``T``."""
+def worst(a: torch.Tensor, b: torch.Tensor) -> float:
+    """The largest relative L2 error over the output fields (columns)."""
+    return max(rel(a[:, k], b[:, k]) for k in range(b.shape[1]))
+
+
+def measure(snn, x: torch.Tensor) -> dict:
+    """Outputs, spikes per inference (total and per hidden layer) and synaptic operations of a
+    lava-pinn spiking MLP or SPINN on ``x`` (a SPINN's axis networks summed)."""
+    nets = snn.axis_nets if isinstance(snn, SpikingSPINN) else [snn]
+    cols = [x[:, i : i + 1] for i in range(x.shape[1])] if len(nets) > 1 else [x]
+    spikes, syn, per_layer = 0.0, 0.0, None
+    for net, xi in zip(nets, cols, strict=True):
+        with torch.no_grad():
+            _, counts = net.run(xi)
+        layer = [float(c.sum()) / x.shape[0] for c in counts]
+        per_layer = (
+            layer if per_layer is None else [a + b for a, b in zip(per_layer, layer, strict=True)]
+        )
+        spikes += sum(layer)
+        syn += synops(counts, [la.weight for la in net.hidden[1:]] + [net.output.weight])
+    with torch.no_grad():
+        y = snn(x)
+    return {"y": y, "spikes": spikes, "layer_spikes": per_layer, "synops": syn}
+
+
+def convert(model, method: str, x_cal, **kw):
+    rep, cal = method.split("/")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return lava_pinn.convert(
+            model, x_cal, neuron="if", calibration=cal, **METHOD_OPTIONS[rep], **kw
+        )
+
+
+def run_method(model, method: str, T: int, data: dict, budget: float | None = None) -> dict:
+    """One row at ``T`` (``budget:``: within ``budget`` spikes, ``T`` chosen)."""
+    x_cal, x_ev, u_ev, y_ann = data["x_cal"], data["x_ev"], data["u_ev"], data["y_ann"]
     row: dict = {"method": method, "T": T}
     t0 = time.perf_counter()
-    if method.startswith("budget:"):
-        rep, cal = method.removeprefix("budget:").split("/")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            snn = lava_pinn.convert(
-                model,
-                x_cal,
-                neuron="if",
-                calibration=cal,
-                spike_budget=int(budget),
-                **METHOD_OPTIONS[rep],
-            )
-        with torch.no_grad():
-            y, counts = snn.run(x_ev)
-        nexts = [la.weight for la in snn.hidden[1:]] + [snn.output.weight]
-        neurons = snn.neurons
-        extra = {"spike_budget": int(budget), "chosen_T": snn.T}
-    elif method.startswith("classic"):
+    if method.startswith("classic"):
         name = method.removesuffix("-half")
         p = None if name == "classic-max" else float(name.removeprefix("classic-p"))
         net = classic_convert(model, x_cal, p)
         y, counts = classic_run(net, x_ev, T, 0.5 if method.endswith("-half") else 0.0)
-        nexts = [w for w, _ in net["layers"][1:]] + [net["out_w"]]
-        neurons = sum(w.shape[0] for w, _ in net["layers"])
-        extra = {"lambdas": net["lambdas"]}
+        m = {
+            "y": y,
+            "spikes": float(sum(float(c.sum()) for c in counts) / x_ev.shape[0]),
+            "layer_spikes": [float(c.sum()) / x_ev.shape[0] for c in counts],
+            "synops": synops(counts, [w for w, _ in net["layers"][1:]] + [net["out_w"]]),
+        }
+        row.update(neurons=sum(w.shape[0] for w, _ in net["layers"]), lambdas=net["lambdas"])
     else:
-        rep, cal = method.split("/")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            snn = lava_pinn.convert(
-                model, x_cal, T=T, neuron="if", calibration=cal, **METHOD_OPTIONS[rep]
+        if method.startswith("budget:"):
+            snn = convert(
+                model,
+                method.removeprefix("budget:"),
+                x_cal,
+                spike_budget=int(budget),
+                budget_points=data["x_budget"],
             )
-        with torch.no_grad():
-            y, counts = snn.run(x_ev)
-        nexts = [la.weight for la in snn.hidden[1:]] + [snn.output.weight]
-        neurons = snn.neurons
-        extra = {"neurons_per_unit": snn.metadata.get("neurons_per_unit")}
+            row.update(spike_budget=int(budget), chosen_T=snn.T, pieces=snn.metadata["pieces"])
+        else:
+            snn = convert(model, method, x_cal, T=T)
+        m = measure(snn, x_ev)
+        row.update(neurons=int(snn.neurons), neurons_per_unit=snn.metadata.get("neurons_per_unit"))
     row.update(
-        snn_vs_ref=rel(y, u_ev),
-        snn_vs_ann=rel(y, y_ann),
-        spikes=float(sum(float(c.sum()) for c in counts) / x_ev.shape[0]),
-        synops=synops(counts, nexts),
-        neurons=int(neurons),
+        snn_vs_ref=worst(m["y"], u_ev),
+        snn_vs_ann=worst(m["y"], y_ann),
+        spikes=m["spikes"],
+        layer_spikes=m["layer_spikes"],
+        synops=m["synops"],
         seconds=time.perf_counter() - t0,
-        **extra,
     )
     return row
 
 
-# ------------------------------------------------------------------------------ report
-def pct(v: float) -> str:
-    return f"{100 * v:.2f}%"
-
-
-def best_at_budget(rows: list[dict], budget: float, prefix: str | None = None, exclude=()):
-    """The most accurate row with at most ``budget`` spikes (``prefix``: methods starting with
-    it; ``exclude``: methods starting with these)."""
-    ok = [
-        r
-        for r in rows
-        if r["spikes"] <= budget
-        and (prefix is None or r["method"].startswith(prefix))
-        and not any(r["method"].startswith(e) for e in exclude)
-    ]
-    return min(ok, key=lambda r: r["snn_vs_ref"]) if ok else None
-
-
-def acceptance(data: dict) -> list[str]:
-    out = []
-    for net in ("relu-x2", "relu-2d"):
-        rows = [r for r in data["rows"] if r["network"] == net]
-        if not rows:
-            continue
-        by = {(r["method"], r["T"]): r for r in rows}
-        for T in sorted({r["T"] for r in rows}):
-            base = [by[(m, T)] for m in PAPERS if (m, T) in by]
-            half = by.get(("classic-max-half", T))
-
-            def vs_half(r: dict, half: dict | None = half) -> str:
-                if half is None:
-                    return ""
-                ok = r["snn_vs_ref"] <= half["snn_vs_ref"]
-                return (
-                    f"; v(0)=1/2 variant {pct(half['snn_vs_ref'])} ({half['spikes']:.0f} spikes): "
-                    f"{'within' if ok else 'not within'}"
-                )
-
-            d = by.get(("direct/none", T))
-            if base and d:
-                b = min(base, key=lambda r: r["snn_vs_ref"])
-                ok = d["snn_vs_ref"] <= b["snn_vs_ref"]
-                out.append(
-                    f"{net}, T={T}: `direct/none` {pct(d['snn_vs_ref'])} ({d['spikes']:.0f} spikes)"
-                    f" vs the papers' best {pct(b['snn_vs_ref'])} (`{b['method']}`, "
-                    f"{b['spikes']:.0f} spikes): **{'met' if ok else 'not met'}**{vs_half(d)}"
-                )
-            p = by.get(("pwl/none", T))
-            if base and p:
-                b = min(base, key=lambda r: r["snn_vs_ref"])
-                ok = p["snn_vs_ref"] <= b["snn_vs_ref"] and p["neurons_per_unit"] <= 1
-                out.append(
-                    f"{net}, T={T}: `pwl/none` {p['neurons_per_unit']:.3f} neurons per unit, "
-                    f"{pct(p['snn_vs_ref'])} ({p['spikes']:.0f} spikes) vs the papers' best "
-                    f"{pct(b['snn_vs_ref'])}: **{'met' if ok else 'not met'}**{vs_half(p)}"
-                )
-        a = by.get(("direct/advanced", 64))
-        if net == "relu-x2" and a:
-            ok = a["snn_vs_ref"] <= 0.01
-            out.append(
-                f"{net}, T=64: `direct/advanced` {pct(a['snn_vs_ref'])} <= 1%: "
-                f"**{'met' if ok else 'not met'}**"
-            )
-        # iso-spike: at each baseline's spike count, the best lava-pinn method at <= that count
-        for r in sorted(
-            (r for r in rows if r["method"].startswith("classic")), key=lambda r: r["spikes"]
-        ):
-            best = best_at_budget(rows, r["spikes"], exclude=("classic",))
-            if best is None:
-                out.append(
-                    f"{net}, budget {r['spikes']:.0f} spikes (`{r['method']}` T={r['T']}, "
-                    f"{pct(r['snn_vs_ref'])}): no lava-pinn row at or below it: **not met**"
-                )
-                continue
-            ok = best["snn_vs_ref"] <= r["snn_vs_ref"]
-            out.append(
-                f"{net}, budget {r['spikes']:.0f} spikes (`{r['method']}` T={r['T']}, "
-                f"{pct(r['snn_vs_ref'])}): best lava-pinn `{best['method']}` T={best['T']} "
-                f"{pct(best['snn_vs_ref'])} at {best['spikes']:.0f} spikes: "
-                f"**{'met' if ok else 'not met'}**"
-            )
-    rows = [r for r in data["rows"] if r["network"] == "tanh-x2"]
-    ref = [r for r in rows if r["method"] == "direct/advanced"]
-    for r in sorted(ref, key=lambda r: r["spikes"]):
-        best = best_at_budget(rows, r["spikes"], exclude=("direct/",))
-        if best is None:
-            continue
-        ok = best["snn_vs_ref"] <= r["snn_vs_ref"]
-        out.append(
-            f"tanh-x2, budget {r['spikes']:.0f} spikes (`direct/advanced` T={r['T']}, "
-            f"{pct(r['snn_vs_ref'])}): best other `{best['method']}` T={best['T']} "
-            f"{pct(best['snn_vs_ref'])} at {best['spikes']:.0f} spikes: "
-            f"**{'met' if ok else 'not met'}**"
+def transfer_rows(model, method: str, Ts, data: dict) -> list[dict]:
+    """``once@T_CAL:method``: converted at :data:`T_CAL` once, then run at every ``T``."""
+    t0 = time.perf_counter()
+    snn = convert(model, method, data["x_cal"], T=T_CAL)
+    convert_s = time.perf_counter() - t0
+    rows = []
+    for T in Ts:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            other = snn.at_T(T)
+        t1 = time.perf_counter()
+        m = measure(other, data["x_ev"])
+        rows.append(
+            {
+                "method": f"once@{T_CAL}:{method}",
+                "T": T,
+                "calibrated_T": T_CAL,
+                "warned": any("calibrated for" in str(w.message) for w in caught),
+                "snn_vs_ref": worst(m["y"], data["u_ev"]),
+                "snn_vs_ann": worst(m["y"], data["y_ann"]),
+                "spikes": m["spikes"],
+                "layer_spikes": m["layer_spikes"],
+                "synops": m["synops"],
+                "neurons": int(other.neurons),
+                "seconds": time.perf_counter() - t1,
+                "convert_seconds": convert_s,
+            }
         )
-    if rows:
-        paper = best_at_budget(rows, 10000, prefix="direct/advanced")
-        best = best_at_budget(rows, 10000, exclude=("direct/",))
-        if paper and best:
-            ratio = paper["snn_vs_ref"] / best["snn_vs_ref"]
-            out.append(
-                f"tanh-x2, at <= 10,000 spikes: best `{best['method']}` T={best['T']} "
-                f"{pct(best['snn_vs_ref'])} vs paper's `direct/advanced` T={paper['T']} "
-                f"{pct(paper['snn_vs_ref'])}: {ratio:.1f}x (>= 2x: "
-                f"**{'met' if ratio >= 2 else 'not met'}**)"
-            )
+    return rows
+
+
+def row_key(row: dict) -> str:
+    if "spike_budget" in row:
+        return f"{row['method']}@budget{row['spike_budget']}"
+    return f"{row['method']}@T{row['T']}"
+
+
+def budgets_for(net: str, rows: list[dict], Ts) -> list[tuple[int, float]]:
+    """``(T, budget)``: the spikes of every reference row at ``Ts`` (each classic variant's on
+    ReLU, the paper's on smooth networks), and :data:`BUDGET_ANCHOR` (``T = 0``) on smooth
+    networks."""
+    refs = CLASSICS if kind_of(net) == "relu" else (PAPER_SMOOTH,)
+    out = sorted(
+        {
+            (r["T"], math.floor(r["spikes"]))
+            for r in rows
+            if r["network"] == net and r["method"] in refs and r["T"] in Ts
+        }
+    )
+    if kind_of(net) == "smooth":
+        out.append((0, BUDGET_ANCHOR))
     return out
 
 
-def plot(net: str, rows: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for method in sorted({r["method"] for r in rows}):
-        rs = sorted((r for r in rows if r["method"] == method), key=lambda r: r["T"])
-        style = "--" if method.startswith("classic") else "-"
-        for ax, key in zip(axes, ("spikes", "synops"), strict=True):
-            ax.loglog(
-                [r[key] for r in rs],
-                [r["snn_vs_ref"] for r in rs],
-                style,
-                marker="o",
-                label=method,
-                ms=4,
-            )
-    for ax, lab in zip(axes, ("spikes per inference", "synaptic ops per inference"), strict=True):
-        ax.set_xlabel(lab)
-        ax.set_ylabel("relative L2 error vs exact")
-        ax.grid(True, which="both", alpha=0.3)
-    axes[0].legend(fontsize=7)
-    fig.suptitle(f"{net}: error vs cost (markers: T = {', '.join(str(t) for t in T_ALL)})")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-NOTES = """## Reading the tables
-
-- *Same T* compares error at the same number of time steps; *budget* lines compare at equal or
-  fewer spikes per inference, the cost that matters for energy: for every baseline row, the most
-  accurate lava-pinn row (any method, any T) firing at most as many spikes.
-- `budget:direct/none` is `convert(..., spike_budget=N)` with `N` the fewest spikes any baseline
-  variant fires at that T (measured on the calibration points; the table's spikes are on the
-  evaluation points, so they can differ slightly); its T column is the T the search chose.
-- `classic-p99.9` equals `classic-max` on the 1-D network: a quarter of the calibration points
-  lie on the boundary, so in 1-D the largest activations repeat hundreds of times and the
-  99.9th percentile is the maximum.
-- `classic-max-half` (v(0) = 1/2) is not the papers' conversion but its strongest variant; it
-  is listed so that the comparison does not rest on the truncation bias of v(0) = 0.
-- Synaptic operations count every spike times its non-zero fan-out. lava-pinn `direct` zeroes
-  the incoming weights of units that never activate on the calibration points (their slope is
-  0), so its spikes drive fewer synapses than the baseline's; `pwl` compiles dense
-  `U_{l+1} E_l` weights.
-- Calibration (`advanced`, `light`) is redone for every T (its seconds are in the tables); the
-  baseline and the uncalibrated methods build one network that runs at any T. Calibrating once
-  and running at any T (issue 18, deliverable 3) is not done here.
-- Not covered: the zoo's PDE problems and sin networks (deliverable 5 asks for them).
-"""
-
-
-def write_report(data: dict, out: Path) -> None:
-    lines = [
-        "# Binary spikes at equal cost: lava-pinn vs the classic conversion",
-        "",
-        "Error against spikes per inference (and synaptic operations) for binary IF neurons, "
-        "on ReLU networks trained by the benchmark and the pretrained tanh `regression-1d` "
-        "network. The classic baseline (Diehl et al. 2015, Rueckauer et al. 2017) is "
-        "implemented in `benchmarks/equal_cost.py` from its equations: one IF neuron per unit, "
-        "layer-wise max or 99.9th-percentile weight normalisation, threshold 1, reset by "
-        "subtraction, v(0) = 0, no calibration. lava-pinn methods are "
-        '`representation/calibration` with `neuron="if"`; `direct` keeps ReLU exact (one IF '
-        "per unit, slope 1) and picks its per-layer threshold by the MSE search, `pwl` places "
-        "one neuron per ReLU unit. Errors are relative L2 vs the exact solution on 1024 seeded "
-        "reference points; calibration: 1024 seeded domain points, a quarter on the boundary.",
-        "",
-        f"Produced by: {'; '.join(data['commands'])}.",
-        "",
-        "## Acceptance (issue 18)",
-        "",
-        *[f"- {a}" for a in acceptance(data)],
-        "",
-        NOTES,
-    ]
-    for net in sorted({r["network"] for r in data["rows"]}):
-        info = data["networks"][net]
-        rows = [r for r in data["rows"] if r["network"] == net]
-        lines += [
-            f"## {net}",
-            "",
-            f"![{net}](figures/equal_cost_{net}.png)",
-            "",
-            f"{info['source']}; ANN vs exact {pct(info['ann_vs_ref'])}.",
-            "",
-            "| method | T | SNN vs exact | SNN vs ANN | spikes / inference | synops / inference "
-            "| neurons | seconds |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
-        for r in sorted(rows, key=lambda r: (r["method"], r["T"])):
-            T_txt = (
-                f"{r['T']}"
-                if "chosen_T" not in r
-                else f"{r['chosen_T']} (budget {r['spike_budget']})"
-            )
-            lines.append(
-                f"| {r['method']} | {T_txt} | {pct(r['snn_vs_ref'])} | {pct(r['snn_vs_ann'])} | "
-                f"{r['spikes']:.0f} | {r['synops']:.0f} | {r['neurons']} | {r['seconds']:.1f} |"
-            )
-        lines.append("")
-        plot(net, rows, out.parent / "figures" / f"equal_cost_{net}.png")
-    lines.append(
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
-        f"{platform.python_version()}, torch {torch.__version__}, 1 torch thread."
-    )
-    atomic_write_bytes(out, ("\n".join(lines) + "\n").encode())
-
-
 def main(argv: list[str] | None = None) -> int:
+    from benchmarks.equal_cost_report import write_report
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--networks", nargs="+", default=["relu-x2", "relu-2d"], choices=NETWORKS)
+    ap.add_argument("--networks", nargs="+", default=["relu-x2", "relu-2d"])
     ap.add_argument("--methods", nargs="+", default=None, help="default: per network kind")
     ap.add_argument("--T", nargs="+", type=int, default=list(T_ALL))
-    ap.add_argument("--quick", action="store_true", help="T 32 and 64 only")
+    ap.add_argument(
+        "--fast",
+        action="store_true",
+        help=f"T {', '.join(map(str, T_FAST))} only; on smooth networks the cheaper methods",
+    )
+    ap.add_argument("--transfer", action="store_true", help=f"add once@{T_CAL}: rows")
+    ap.add_argument("--only-transfer", action="store_true", help=f"only the once@{T_CAL}: rows")
     ap.add_argument("--fresh", action="store_true", help="drop the rows already recorded")
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--cache", type=Path, default=Path("/tmp/lava_pinn_equal_cost"))
     args = ap.parse_args(argv)
+    nets = [n for name in args.networks for n in (ZOO if name == "zoo" else (name,))]
+    bad = [n for n in nets if n not in NETWORKS]
+    if bad:
+        ap.error(f"unknown network(s) {bad}; known: zoo, {', '.join(NETWORKS)}")
     torch.set_num_threads(1)
-    Ts = [32, 64] if args.quick else args.T
+    Ts = list(T_FAST) if args.fast else args.T
     jpath = args.out / "equal_cost.json"
     data = {"rows": [], "networks": {}, "commands": []}
-    if jpath.is_file() and not args.fresh:
+    if jpath.is_file() and args.fresh:
+        jpath.unlink()  # every row so far goes; runs started later merge into this one's
+    if jpath.is_file():
         data = json.loads(jpath.read_text())
     cmd = ".venv/bin/python benchmarks/equal_cost.py " + " ".join(
         sys.argv[1:] if argv is None else argv
     )
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     data["commands"].append(f"`{cmd.strip()}` ({stamp})")
-    for net in args.networks:
+
+    mine: dict = {}  # this run's rows by (network, key)
+
+    def keep(row: dict, net: str) -> None:
+        row["network"] = net
+        key = row_key(row)
+        mine[(net, key)] = row
+        data["rows"] = [r for r in data["rows"] if (r["network"], row_key(r)) != (net, key)] + [row]
+        T_txt = f"T={row.get('chosen_T', row['T'])}"
+        print(
+            f"{net} {key} {T_txt}: {100 * row['snn_vs_ref']:.2f}% vs exact, "
+            f"{row['spikes']:.0f} spikes, {row['synops']:.0f} synops, {row['seconds']:.1f} s",
+            flush=True,
+        )
+
+    for net in nets:
         model, problem, info = trained_network(net, args.cache)
-        x_cal = calibration_points(problem)
-        x_ev, u_ev = eval_points(problem)
-        y_ann = predict(model, problem, x_ev)
-        data["networks"][net] = {**info, "ann_vs_ref": rel(y_ann, u_ev)}
-        methods = args.methods or (TANH_METHODS if NETWORKS[net][2] == "tanh" else RELU_METHODS)
-        for T in Ts:
-            for method in methods:
-                budget = None
-                if method.startswith("budget:"):
-                    refs = CLASSICS if NETWORKS[net][2] == "relu" else ("direct/advanced",)
-                    ref = [
-                        r["spikes"]
-                        for r in data["rows"]
-                        if r["network"] == net and r["T"] == T and r["method"] in refs
-                    ]
-                    if not ref:
-                        continue
-                    budget = min(ref)
-                row = run_method(model, method, T, x_cal, x_ev, u_ev, y_ann, budget)
-                row["network"] = net
-                data["rows"] = [
-                    r
-                    for r in data["rows"]
-                    if (r["network"], r["method"], r["T"]) != (net, method, T)
-                ] + [row]
-                print(
-                    f"{net} {method} T={T}: {pct(row['snn_vs_ref'])} vs exact, "
-                    f"{row['spikes']:.0f} spikes, {row['synops']:.0f} synops, "
-                    f"{row['seconds']:.1f} s",
-                    flush=True,
-                )
-        args.out.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(jpath, json.dumps(data, indent=1).encode())
+        d = {"x_cal": calibration_points(problem), "x_budget": budget_points(problem)}
+        d["x_ev"], d["u_ev"] = eval_points(problem)
+        d["y_ann"] = predict(model, problem, d["x_ev"])
+        data["networks"][net] = {**info, "ann_vs_ref": worst(d["y_ann"], d["u_ev"])}
+        smooth = FAST_SMOOTH_METHODS if args.fast else SMOOTH_METHODS
+        methods = args.methods or (RELU_METHODS if kind_of(net) == "relu" else smooth)
+        methods = () if args.only_transfer else methods
+        for method in (m for m in methods if not m.startswith("budget:")):
+            for T in Ts:
+                keep(run_method(model, method, T, d), net)
+        for method in (m for m in methods if m.startswith("budget:")):
+            for T, budget in budgets_for(net, data["rows"], Ts):
+                keep(run_method(model, method, T, d, budget), net)
+        if args.transfer or args.only_transfer:
+            for method in TRANSFER_METHODS[kind_of(net)]:
+                for row in transfer_rows(model, method, Ts, d):
+                    keep(row, net)
+        data = save(jpath, data, mine)
         write_report(data, args.out / "equal_cost.md")
     return 0
+
+
+def save(jpath: Path, data: dict, mine: dict) -> dict:
+    """Write this run's rows (``mine``: by network and row key) over the file as it is now,
+    so runs over different networks may go on side by side; returns what was written."""
+    if jpath.is_file():
+        disk = json.loads(jpath.read_text())
+        rows = [r for r in disk["rows"] if (r["network"], row_key(r)) not in mine]
+        cmds = disk["commands"] + [c for c in data["commands"] if c not in disk["commands"]]
+        nets = {**disk["networks"], **data["networks"]}
+        data = {"rows": rows + list(mine.values()), "networks": nets, "commands": cmds}
+    jpath.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(jpath, json.dumps(data, indent=1).encode())
+    return data
 
 
 if __name__ == "__main__":

@@ -3,9 +3,9 @@ quantization report and the float SNN it came from.
 
 Layout (format ``lava-pinn-artifact``, version :data:`FORMAT_VERSION`)::
 
-    /                 attrs: format, format_version, neuron, T, depth, sizes, lava_pinn_version,
-                             problem, source_sha256, input_scale, output_scale,
-                             weight_exps, metadata_json, content_sha256
+    /                 attrs: format, format_version, neuron, T, calibrated_T, depth, sizes,
+                             lava_pinn_version, problem, source_sha256, input_scale,
+                             output_scale, weight_exps, metadata_json, content_sha256
     /network          attrs: T;  datasets input_scale (n_in,), output_scale (n_out,) float64
     /network/hidden/<i>   attrs: name, neuron, weight_exp[, fine_exp];  datasets weight,
                           bias_mant, bias_exp, threshold, v0[, fine_weight] (integers, stored
@@ -21,6 +21,10 @@ Layout (format ``lava-pinn-artifact``, version :data:`FORMAT_VERSION`)::
 Version 2 adds the optional second weight group (``fine_weight``, ``fine_exp``); a network
 without one is written as version 1, which older readers load unchanged (a version-1 reader
 would ignore a fine group, so files that have one say version 2 and such readers refuse them).
+
+``calibrated_T`` is the ``T`` the float network was calibrated for (its
+``metadata["calibrated_T"]``; ``T`` itself where that is absent): a network run at another ``T``
+(``SpikingNetwork.at_T`` before export) keeps it, so the file says what it was tuned for.
 
 ``content_sha256`` hashes every dataset (path, dtype, shape, bytes) and the other root
 attributes, so a flipped byte anywhere is reported as corruption. The file is built in memory
@@ -238,6 +242,8 @@ def _manifest(net: IntegerNetwork, snn, report, source_sha: str) -> dict:
         "format_version": _file_version(net),
         "neuron": neurons[0] if len(neurons) == 1 else ",".join(neurons),
         "T": net.T,
+        # the T the float network was calibrated for (lava_pinn.conversion.transfer)
+        "calibrated_T": int(meta.get("calibrated_T", net.T)),
         "depth": net.depth,
         "sizes": list(net.sizes),
         "lava_pinn_version": __version__,

@@ -280,13 +280,16 @@ _FINETUNE = (("finetune_iters", 60), ("finetune_lr", 2e-4), ("finetune_seconds",
 class CalibrationMethod:
     """A calibration method: ``fn(plan, ctx)``, the calibration points it needs to be
     reliable, and ``options``, the ``convert`` keywords only it (and its kind) reads, with
-    their defaults (:meth:`~lava_pinn.registry.Registry.resolve_options`)."""
+    their defaults (:meth:`~lava_pinn.registry.Registry.resolve_options`). ``tied_to_T``:
+    what it fits to the spike counts at the conversion's ``T`` (``None``: nothing that
+    another ``T`` would change; :mod:`lava_pinn.conversion.transfer`)."""
 
     name: str
     fn: Callable[[Plan, CalibrationContext], Plan]
     min_points: int
     description: str
     options: tuple[tuple[str, object], ...] = ()
+    tied_to_T: str | None = None
 
 
 CALIBRATIONS: Registry[CalibrationMethod] = Registry("calibration method")
@@ -295,15 +298,27 @@ for _m in (
     CalibrationMethod("light", calibrate_light, 32, "bias correction of the decoded activations"),
     CalibrationMethod("potential", calibrate_potential, 64, "initial membrane potentials"),
     CalibrationMethod(
-        "weight", calibrate_weight, 256, "layer-wise STE weight calibration (Adam)", _ADAM
+        "weight",
+        calibrate_weight,
+        256,
+        "layer-wise STE weight calibration (Adam)",
+        _ADAM,
+        "its weights were fitted through the rate quantiser at that T",
     ),
-    CalibrationMethod("decoder", calibrate_decoder, 128, "layer-wise least-squares decoders"),
+    CalibrationMethod(
+        "decoder",
+        calibrate_decoder,
+        128,
+        "layer-wise least-squares decoders",
+        tied_to_T="its decoders were fitted to the rates fired at that T",
+    ),
     CalibrationMethod(
         "advanced",
         calibrate_advanced,
         256,
         "weight + potential + decoder per layer, then output",
         _ADAM,
+        "its weights, decoders and output layer were fitted to the spike counts at that T",
     ),
     CalibrationMethod(
         "finetune",
@@ -311,6 +326,7 @@ for _m in (
         256,
         "advanced, then end-to-end tandem fine-tuning",
         _ADAM + _FINETUNE,
+        "it was fine-tuned end to end on the spike counts at that T",
     ),
 ):
     CALIBRATIONS.register(_m.name, _m)

@@ -18,8 +18,7 @@ import warnings
 import torch
 from torch import nn
 
-from lava_pinn.activations import activation_label, activation_of, frozen_copy, piecewise_linear
-from lava_pinn.activations import available as available_activations
+from lava_pinn.activations import frozen_copy, piecewise_linear
 from lava_pinn.conversion.budget import PIECES
 from lava_pinn.conversion.budget import search as budget_search
 from lava_pinn.conversion.calibration import CALIBRATIONS, calibrate
@@ -30,132 +29,15 @@ from lava_pinn.conversion.options import (  # noqa: F401  check_boundary, CALIBR
     ConvertOptions,
     check_boundary,
 )
+from lava_pinn.conversion.parse import parse_mlp, supported_modules
 from lava_pinn.conversion.representations import REPRESENTATIONS, AnnLayer, ann_forward
 from lava_pinn.conversion.spinn import SpikingSPINN
+from lava_pinn.conversion.transfer import v0_fractions
 from lava_pinn.metrics import rel_l2  # noqa: F401  public here: lava_pinn.conversion.rel_l2
 from lava_pinn.models import SPINN
 from lava_pinn.validation import check_T
 
 log = logging.getLogger(__name__)
-
-_NOT_ELEMENTWISE = (nn.Softmax, nn.LogSoftmax, nn.Softmin, nn.Softmax2d, nn.GLU)
-
-
-def supported_modules() -> str:
-    return (
-        "supported: Linear, Identity, Dropout (eval mode) and the elementwise activations "
-        f"{', '.join(available_activations())} (register others with "
-        "lava_pinn.activations.register_activation)"
-    )
-
-
-def _plain_sequential(module: nn.Module) -> bool:
-    """An ``nn.Sequential`` (or subclass) whose ``forward`` is Sequential's own: a chain."""
-    return isinstance(module, nn.Sequential) and type(module).forward is nn.Sequential.forward
-
-
-def _flatten(module: nn.Module, path: str) -> list[tuple[str, nn.Module]]:
-    if _plain_sequential(module):
-        out = []
-        # _modules, not named_children(): forward() runs a module listed twice twice
-        for name, child in module._modules.items():
-            if child is not None:
-                out.extend(_flatten(child, f"{path}.{name}"))
-        return out
-    return [(path, module)]
-
-
-def _check_finite(t: torch.Tensor, what: str) -> None:
-    if isinstance(t, nn.parameter.UninitializedParameter):
-        raise ValueError(
-            f"{what} is uninitialized (a lazy module); run one forward pass on a batch of "
-            "points before converting"
-        )
-    if not torch.isfinite(t).all():
-        raise ValueError(f"{what} holds NaN or inf values; convert a finite, trained model")
-
-
-def _unsupported(label: str, mod: nn.Module) -> str:
-    """Why ``mod`` cannot be converted, with the fix."""
-    if isinstance(mod, nn.Sequential) or any(True for _ in mod.children()):
-        return (
-            f"{label} has its own forward() over sub-modules (a residual block or other custom "
-            f"container) and cannot be read as a chain of layers; write the model as an "
-            f"nn.Sequential; {supported_modules()}"
-        )
-    return f"{label} cannot be converted; {supported_modules()}"
-
-
-def parse_mlp(model: nn.Module, name: str = "model") -> tuple[list[AnnLayer], nn.Linear]:
-    """Split ``model`` into hidden ``AnnLayer`` s and the final ``Linear``; refuse the rest."""
-    if not _plain_sequential(model):
-        raise TypeError(
-            f"{name} ({type(model).__name__}) is not an nn.Sequential MLP (residual blocks and "
-            f"custom forward(), including an nn.Sequential subclass that overrides it, cannot be "
-            f"read); {supported_modules()}"
-        )
-    items: list[tuple[str, str, nn.Module]] = []  # (kind, path, module)
-    for path, mod in _flatten(model, name):
-        label = f"{path} ({type(mod).__name__})"
-        if isinstance(mod, nn.Linear):
-            _check_finite(mod.weight, f"{label} weight")
-            if mod.bias is not None:
-                _check_finite(mod.bias, f"{label} bias")
-            items.append(("linear", path, mod))
-        elif isinstance(mod, nn.Identity):
-            continue
-        elif isinstance(mod, nn.modules.dropout._DropoutNd):
-            if mod.training and mod.p > 0:
-                raise ValueError(
-                    f"{label} is in training mode (random); call model.eval() before converting"
-                )
-            continue
-        elif isinstance(mod, _NOT_ELEMENTWISE):
-            raise ValueError(
-                f"{label} is not an elementwise activation (it mixes units) and cannot be "
-                f"converted to spiking neurons; {supported_modules()}"
-            )
-        elif (found := activation_of(mod)) is not None:
-            reason = found[1].check(mod) if found[1].check is not None else None
-            if reason:
-                raise ValueError(f"{label} {reason}")
-            items.append(("act", path, mod))
-        else:
-            raise ValueError(_unsupported(label, mod))
-    kinds = [k for k, _, _ in items]
-    if not kinds or kinds[0] != "linear" or kinds[-1] != "linear" or len(kinds) < 3:
-        raise ValueError(
-            f"{name} must be Linear, activation, Linear[, activation, Linear ...] with at least "
-            f"one hidden layer; got {[f'{p} ({type(m).__name__})' for _, p, m in items]}"
-        )
-    for (k1, p1, m1), (k2, p2, m2) in zip(items, items[1:], strict=False):
-        if k1 == k2:
-            raise ValueError(
-                f"{p1} ({type(m1).__name__}) is followed by {p2} ({type(m2).__name__}): layers "
-                "must alternate Linear and activation; merge consecutive Linear layers first"
-            )
-    linears = [(p, m) for k, p, m in items if k == "linear"]
-    for (p1, m1), (p2, m2) in zip(linears, linears[1:], strict=False):
-        if m2.in_features != m1.out_features:
-            raise ValueError(
-                f"{p2} (Linear) takes {m2.in_features} inputs but {p1} (Linear) gives "
-                f"{m1.out_features}; the model cannot run as written, fix its layer sizes"
-            )
-    hidden = []
-    for i in range(0, len(items) - 1, 2):
-        lin, act = items[i][2], items[i + 1][2]
-        bias = lin.bias if lin.bias is not None else torch.zeros(lin.out_features)
-        hidden.append(
-            AnnLayer(
-                lin.weight.detach(),
-                bias.detach(),
-                activation_label(act),
-                items[i][1],
-                frozen_copy(act, lin.weight.dtype),
-            )
-        )
-    last = items[-1][2]
-    return hidden, last
 
 
 def _user_stacklevel() -> int:
@@ -311,20 +193,6 @@ def convert_mlp(
     b_out = b_out.to(dtype)
     with torch.no_grad():
         y_ann = _ann_output(ann, W_out, b_out, x)
-    if o.spike_budget is not None:
-        smooth = any(piecewise_linear(a.fn) is None for a in ann)
-        choose_pieces = representation == "pwl" and smooth and o.pieces is None
-        choose_pieces = choose_pieces and o.pieces_tol is None
-
-        def build(**kw: object) -> SpikingNetwork:
-            given = {**options, "spike_budget": None, **kw}
-            return convert_mlp(model, x, metadata=metadata, path=path, **given)
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the checks above already warned once
-            return budget_search(
-                build, x, y_ann, o.spike_budget, PIECES if choose_pieces else (None,)
-            )
     plan = rep.build(
         ann,
         W_out,
@@ -335,8 +203,13 @@ def convert_mlp(
         threshold=opts.get("threshold"),
         per_neuron=opts.get("per_neuron_threshold"),
         threshold_options={"p": opts["percentile"]} if opts.get("percentile") else {},
-        **{k: opts[k] for k in ("pieces", "placement", "pieces_tol", "fit", "exact") if k in opts},
+        **{
+            k: opts[k]
+            for k in ("pieces", "placement", "pieces_tol", "fit", "exact", "allocation")
+            if k in opts
+        },
     )
+    fractions = v0_fractions([la.v0 for la in plan.layers], [la.threshold for la in plan.layers])
     plan = calibrate(
         plan,
         x,
@@ -354,6 +227,7 @@ def convert_mlp(
         "pieces": opts.get("pieces", 1),
         "placement": opts.get("placement"),
         "pieces_tol": opts.get("pieces_tol"),
+        "allocation": opts.get("allocation"),
         "fit": opts.get("fit"),
         "exact": opts.get("exact"),
         "neurons_per_unit": plan.info.get("neurons_per_unit", 1.0),
@@ -368,6 +242,9 @@ def convert_mlp(
         "quantization_points": _kept_points(x),
         "calibration_log": calib_log,
         "calibration_error_final": err_final,
+        "calibrated_T": T,
+        "v0_fraction": fractions,
+        "T_specific": _tied_to_T(calibration),
         "activations": [a.activation for a in ann],
         "units": [int(a.weight.shape[0]) for a in ann],
         "convert_seconds": time.perf_counter() - t0,
@@ -377,6 +254,12 @@ def convert_mlp(
     }
     log.info("converted %s in %.1f s", representation, meta["convert_seconds"])
     return SpikingNetwork(hidden_layers, out, T, meta)
+
+
+def _tied_to_T(calibration: str) -> str | None:
+    """What of the conversion is fitted to its ``T`` (``None``: nothing that matters;
+    :mod:`lava_pinn.conversion.transfer`)."""
+    return CALIBRATIONS.get(calibration).tied_to_T
 
 
 KEPT_POINTS = 4096
@@ -439,11 +322,6 @@ def convert_spinn(
 ) -> SpikingSPINN:
     """Convert each axis MLP of ``model`` with the calibration points' coordinate on that axis."""
     cfg = model.config
-    if kwargs.get("spike_budget") is not None:
-        raise ValueError(
-            "spike_budget is for MLPs; a SPINN's axis networks fire separately: convert it with "
-            "a T instead (or convert each of model.axis_nets with its own budget)"
-        )
     x = _calibration_points(calibration_inputs, cfg.axes)
     nets = []
     for i, sub in enumerate(model.axis_nets):
@@ -475,6 +353,8 @@ def convert(
     calibration: str = _D.calibration,
     threshold: str | None = _D.threshold,
     representation: str = _D.representation,
+    *,
+    budget_points: torch.Tensor | None = None,
     **options: object,
 ):
     """Convert a trained PINN into a spiking network simulated for ``T`` steps.
@@ -506,9 +386,16 @@ def convert(
     error. Others: ``calibration_steps=300``, ``calibration_lr=1e-3``, ``finetune_iters=60``,
     ``finetune_lr=2e-4``, ``finetune_seconds=None`` (a time limit for fine-tuning),
     ``spike_budget=None`` (spikes per inference: ``T``, and ``pwl``'s pieces for a smooth
-    activation, are chosen for the lowest calibration-set error within it, ``T`` ignored;
-    :mod:`lava_pinn.conversion.budget`),
-    ``dtype=torch.float64`` (or ``torch.float32``).
+    activation, are chosen for the lowest error within it, ``T`` ignored;
+    :mod:`lava_pinn.conversion.budget`; spikes and error measured on ``budget_points``,
+    default the calibration points), ``allocation`` (``pwl``, smooth activations:
+    ``uniform``, or ``sensitivity``: pieces per unit from its effect on the output,
+    :mod:`lava_pinn.conversion.allocation`), ``dtype=torch.float64`` (or ``torch.float32``).
+
+    The network records ``metadata["calibrated_T"]``; ``snn.run(x, T=...)`` or
+    ``snn.at_T(T)`` runs it at another ``T`` (calibrated charges rescaled, a warning when far
+    from the calibrated ``T`` where calibration is tied to it:
+    :mod:`lava_pinn.conversion.transfer`).
 
     Returns a :class:`SpikingNetwork` (MLP) or :class:`SpikingSPINN`. Its outputs are the raw
     network outputs ``N(x)``; a checkpoint trained with hard constraints still needs
@@ -519,6 +406,11 @@ def convert(
     check_T(T)
     _check_option_names(options)
     refuse_state_dict(model)
+    if budget_points is not None and options.get("spike_budget") is None:
+        raise ValueError(
+            "budget_points are where spike_budget's spikes are counted; pass spike_budget=N "
+            "with them, or drop them"
+        )
     meta: dict = {}
     net = model
     if isinstance(model, Checkpoint):
@@ -545,13 +437,70 @@ def convert(
         representation=representation,
         **options,
     )
+    if isinstance(net, nn.Module) and not isinstance(net, (nn.Sequential, SPINN)):
+        raise TypeError(
+            f"model ({type(net).__name__}) is not an nn.Sequential MLP or a SPINN; "
+            f"{supported_modules()}"
+        )
+    if kwargs.get("spike_budget") is not None:
+        return convert_within_budget(net, calibration_inputs, meta, budget_points, **kwargs)
+    return _convert_once(net, calibration_inputs, meta, **kwargs)
+
+
+def _convert_once(net: nn.Module, x: torch.Tensor, meta: dict, **kwargs: object):
     if isinstance(net, SPINN):
-        snn: SpikingNetwork | SpikingSPINN = convert_spinn(net, calibration_inputs, meta, **kwargs)
-    else:
-        if isinstance(net, nn.Module) and not isinstance(net, nn.Sequential):
-            raise TypeError(
-                f"model ({type(net).__name__}) is not an nn.Sequential MLP or a SPINN; "
-                f"{supported_modules()}"
-            )
-        snn = convert_mlp(net, calibration_inputs, metadata=meta, **kwargs)
-    return snn
+        return convert_spinn(net, x, meta, **kwargs)
+    return convert_mlp(net, x, metadata=meta, **kwargs)
+
+
+BUDGET_PLACEMENT = 0.5  # pwl's placement in a budget search unless given
+
+
+def convert_within_budget(
+    net: nn.Module,
+    calibration_inputs: torch.Tensor,
+    meta: dict,
+    budget_points: torch.Tensor | None = None,
+    **kwargs: object,
+):
+    """``convert(..., spike_budget=N)`` (:mod:`lava_pinn.conversion.budget`): ``T`` searched;
+    for ``pwl`` on a smooth activation without ``pieces`` (or ``pieces_tol``) given, ``pieces``
+    too, with ``allocation="sensitivity"`` and ``placement=0.5`` unless given (pieces where
+    they change the output most, the most accurate per spike on the measured networks:
+    ``docs/results/equal_cost.md``). Spikes and error are measured on ``budget_points``
+    (default: the calibration points; points spread like the inputs the network will see
+    count its spikes per inference better than a boundary-heavy calibration set)."""
+    o = ConversionOptions(**kwargs)
+    spinn = isinstance(net, SPINN)
+    subnets = list(net.axis_nets) if spinn else [net]
+    n_in = net.config.axes if spinn else parse_mlp(net)[0][0].weight.shape[1]
+    x = _calibration_points(calibration_inputs, n_in).to(o.dtype)
+    x_b = x if budget_points is None else _calibration_points(budget_points, n_in).to(o.dtype)
+    hidden = [a for sub in subnets for a in parse_mlp(sub)[0]]
+    smooth = any(piecewise_linear(a.fn) is None for a in hidden)
+    choose = o.representation == "pwl" and smooth and o.pieces is None and o.pieces_tol is None
+    given = {**kwargs, "spike_budget": None}
+    if choose:
+        given["allocation"] = o.allocation or "sensitivity"
+        given["placement"] = BUDGET_PLACEMENT if o.placement is None else o.placement
+    with torch.no_grad():
+        y_ann = _model_output(net, x_b)
+    calls = [0]
+
+    def build(**kw: object):
+        calls[0] += 1
+        with warnings.catch_warnings():
+            if calls[0] > 1:  # the first conversion warned about the points once
+                warnings.simplefilter("ignore")
+            return _convert_once(net, x, meta, **{**given, **kw})
+
+    return budget_search(
+        build, x_b, y_ann, o.spike_budget, PIECES if choose else (None,), o.calibration
+    )
+
+
+def _model_output(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The ANN's outputs at ``x`` in ``x``'s dtype (a copy of the model, never the model)."""
+    import copy
+
+    return copy.deepcopy(net).to(x.dtype).eval()(x)

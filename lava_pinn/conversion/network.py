@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from lava_pinn.conversion.transfer import charges_at, warn_far
 from lava_pinn.neurons import NEURONS, get_neuron
 from lava_pinn.registry import unknown_name
 from lava_pinn.simulation import LayerRun, float_step, run_chain
@@ -318,10 +319,36 @@ class SpikingNetwork:
         return f"SpikingNetwork({'-'.join(map(str, dims))}, neuron={neuron!r}, T={self.T})"
 
     # ------------------------------------------------------------------ running
+    def at_T(self, T: int) -> SpikingNetwork:
+        """The same network for ``T`` time steps: calibrated charges in the initial potentials
+        rescaled so that they shift the rates as at this network's ``T``
+        (:mod:`lava_pinn.conversion.transfer`); ``metadata["calibrated_T"]`` is kept. Warns
+        when ``T`` is far from the calibrated ``T`` of a network with ``T``-specific
+        calibration."""
+        T = check_T(T)
+        warn_far(self.metadata, T)
+        fractions = self.metadata.get("v0_fraction") or [None] * len(self.hidden)
+        if len(fractions) != len(self.hidden):
+            fractions = [None] * len(self.hidden)
+        hidden = [
+            replace(la, v0=charges_at(la.v0, la.threshold, f, self.T, T))
+            for la, f in zip(self.hidden, fractions, strict=True)
+        ]
+        meta = dict(self.metadata)
+        meta.setdefault("calibrated_T", self.T)
+        return SpikingNetwork(hidden, self.output, T, meta)
+
     def run(self, x: torch.Tensor, T: int | None = None) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Simulate; returns the decoded outputs and per-point spike counts of every layer
-        (statistics in :attr:`last_stats`, as after a call)."""
-        T = self.T if T is None else check_T(T)
+        """Simulate for ``T`` steps (default: the network's own); returns the decoded outputs
+        and per-point spike counts of every layer (statistics in :attr:`last_stats`, as after
+        a call). Another ``T`` runs :meth:`at_T` (calibrated charges rescaled, a warning when
+        far from the calibrated ``T``)."""
+        if T is not None and check_T(T) != self.T:
+            other = self.at_T(T)
+            out = other.run(x)
+            self.last_stats = other.last_stats
+            return out
+        T = self.T
         x, dtype = check_points(x, self.in_features, self.hidden[0].weight.dtype)
         graded = any(get_neuron(la.neuron).graded for la in self.hidden)
         events: list | None = [] if graded else None

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
+from lava_pinn.conversion.allocation import check_allocation
 from lava_pinn.conversion.budget import check_spike_budget
 from lava_pinn.conversion.calibration import CALIBRATIONS
 from lava_pinn.conversion.finetune import FinetuneConfig
@@ -112,6 +113,12 @@ class ConversionOptions:
         "within this of the activation (none: `pieces` everywhere)",
         type=float,
     )
+    allocation: str | None = option(
+        None,
+        "pwl only, smooth activations: uniform (`pieces` for every unit) or sensitivity "
+        "(pieces per unit from its effect on the output, within the spikes of uniform) "
+        "(uniform)",
+    )
     fit: str | None = option(
         None,
         "direct only, smooth activations: line (least squares, the paper's) or clipped (the "
@@ -188,6 +195,8 @@ class ConversionOptions:
             check_real(self.pieces_tol, self._name("pieces_tol"), low=0.0, low_open=True)
         if self.fit is not None:
             check_fit(self.fit, self._name("fit"))
+        if self.allocation is not None:
+            check_allocation(self.allocation, self._name("allocation"))
         if self.exact is not None:
             check_exact(self.exact, self._name("exact"))
         if self.spike_budget is not None:
@@ -231,6 +240,7 @@ class ConversionOptions:
                 "pieces": self.pieces,
                 "placement": self.placement,
                 "pieces_tol": self.pieces_tol,
+                "allocation": self.allocation,
                 "fit": self.fit,
                 "exact": self.exact,
             },

@@ -43,7 +43,9 @@ import torch
 from torch import nn
 
 from lava_pinn.activations import get_activation, piecewise_linear, require_piecewise_linear
+from lava_pinn.conversion.allocation import allocate, check_allocation, output_sensitivity
 from lava_pinn.conversion.exact import (
+    MAX_PIECES,
     exact_pieces,
     fit_clipped,
     one_neuron_shape,
@@ -258,6 +260,12 @@ def _breakpoints(
 ) -> tuple:
     """Breakpoints ``c=t_0<..<t_Kp=hi`` and ``c=s_0>..>s_Kn=lo`` with density
     ``(sqrt|f''| + floor)^(1 - placement) |f'|^placement``."""
+    return _split(_density(f, lo, c, hi, floor, dtype, placement), K)
+
+
+def _density(f, lo: float, c: float, hi: float, floor: float, dtype, placement: float) -> tuple:
+    """What :func:`_split` needs to cut ``[lo, hi]`` into any number of pieces: the grid, the
+    cumulative breakpoint density on it and its value at ``c`` (module docstring)."""
     G = 801
     grid = torch.linspace(lo, hi, G, dtype=dtype)
     step = (hi - lo) / (G - 1)
@@ -277,6 +285,13 @@ def _breakpoints(
     cdf = torch.cat([torch.zeros(1, dtype=dtype), torch.cumsum((rho[1:] + rho[:-1]) / 2, 0)])
     cdf = cdf / cdf[-1]
     c_mass = float(_interp(torch.tensor([c], dtype=dtype), grid, cdf)[0])
+    return grid, cdf, c_mass, lo, c, hi
+
+
+def _split(density: tuple, K: int) -> tuple:
+    """:func:`_breakpoints` for ``K`` pieces from :func:`_density`."""
+    grid, cdf, c_mass, lo, c, hi = density
+    dtype = grid.dtype
     k_neg = int(round(K * c_mass))
     if c - lo > 1e-9 * (hi - lo + 1e-12):
         k_neg = max(k_neg, 1)
@@ -351,14 +366,18 @@ def pwl(
     placement: float = 0.0,
     pieces_tol: float | None = None,
     exact: bool = False,
+    allocation: str = "uniform",
     **_: object,
 ) -> Plan:
     """IF neurons approximating ``f`` piecewise-linearly (module docstring): a
     piecewise-linear ``f`` gets exactly its own pieces the unit's range reaches (flat ones
     need no neuron; ``exact=True`` refuses any other ``f``); a smooth one ``pieces`` per unit,
     or with ``pieces_tol`` the fewest (2 .. 64) whose interpolant is within ``pieces_tol`` of
-    ``f`` on the unit's range."""
+    ``f`` on the unit's range, or with ``allocation="sensitivity"`` per unit as many (0 .. 64)
+    as its effect on the output is worth, within the spikes of ``pieces`` everywhere
+    (:mod:`lava_pinn.conversion.allocation`)."""
     pieces = check_pieces(pieces)
+    allocation = check_allocation(allocation)
     placement = check_placement(placement)
     exact = check_exact(exact)
     if pieces_tol is not None:
@@ -371,9 +390,12 @@ def pwl(
     P = get_neuron(neuron).levels  # graded spikes: a piece's width spans P quanta
     zs, hs = ann_forward(ann, x)
     dtype = x.dtype
+    K_of = None
+    if allocation == "sensitivity" and pieces_tol is None:
+        K_of = _allocate(ann, W_out, b_out, x, zs, pieces, T * P, margin, floor, placement)
     layers = []
     per_unit: list[int] = []  # neurons of every unit, all layers
-    for la, z, h in zip(ann, zs, hs, strict=False):
+    for l, (la, z, h) in enumerate(zip(ann, zs, hs, strict=False)):
         f = act_fn(la)
         module = layer_module(la)
         shape = require_piecewise_linear(module, "pwl with exact=True") if exact else None
@@ -384,10 +406,11 @@ def pwl(
         lo_all, hi_all = z.min(0).values, z.max(0).values
         med_all = z.median(0).values
         for j in range(n_units):
-            lo, hi = float(lo_all[j]), float(hi_all[j])
-            span = max(hi - lo, 1e-6)
-            lo, hi = lo - margin * span, hi + margin * span
-            c = float(med_all[j])
+            lo, c, hi = _unit_range(lo_all[j], med_all[j], hi_all[j], margin)
+            if shape is None and K_of is not None and K_of[l][j] == 0:
+                e[j] = h[:, j].mean()  # not worth a neuron: the constant mean h_j
+                per_unit.append(0)
+                continue
             if shape is not None:
                 pos_l, neg_l, c = exact_pieces(shape, lo, hi, z[:, j])
                 pos = torch.tensor(pos_l, dtype=dtype)
@@ -397,7 +420,8 @@ def pwl(
                     f, lo, c, hi, pieces_tol, _breakpoints, floor, dtype, placement
                 )
             else:
-                pos, neg = _breakpoints(f, lo, c, hi, pieces, floor, dtype, placement)
+                K = pieces if K_of is None else K_of[l][j]
+                pos, neg = _breakpoints(f, lo, c, hi, K, floor, dtype, placement)
             fpos, fneg = f(pos), f(neg)
             e[j] = f(torch.tensor(c, dtype=dtype))
             w_row, b_j = la.weight[j], la.bias[j]
@@ -458,6 +482,46 @@ def pwl(
     return Plan(layers, W_out.clone(), b_out.clone(), T, info)
 
 
+def _unit_range(lo: torch.Tensor, med: torch.Tensor, hi: torch.Tensor, margin: float):
+    """``(lo, c, hi)`` of a ``pwl`` unit: its calibration range widened by ``margin`` of its
+    span on each side, and its centre ``c`` (the median pre-activation)."""
+    lo_f, hi_f = float(lo), float(hi)
+    span = max(hi_f - lo_f, 1e-6)
+    return lo_f - margin * span, float(med), hi_f + margin * span
+
+
+def _allocate(ann, W_out, b_out, x, zs, pieces, steps, margin, floor, placement):
+    """Pieces per unit (``allocation="sensitivity"``), one list per layer (0 for layers of a
+    piecewise-linear activation, which get their own pieces)."""
+    modules = [layer_module(la) for la in ann]
+    sens = output_sensitivity(
+        modules, [la.weight for la in ann], [la.bias for la in ann], W_out, b_out, x
+    )
+    units, where = [], []
+    for l, (la, z, a) in enumerate(zip(ann, zs, sens, strict=True)):
+        if piecewise_linear(modules[l]) is not None:
+            continue
+        f = act_fn(la)
+        lo_all, hi_all, med_all = z.min(0).values, z.max(0).values, z.median(0).values
+        for j in range(z.shape[1]):
+            lo, c, hi = _unit_range(lo_all[j], med_all[j], hi_all[j], margin)
+            h = f(z[:, j])
+            density = _density(f, lo, c, hi, floor, z.dtype, placement)
+            units.append(
+                {"f": f, "z": z[:, j], "a": float(a[j]), "var": float(h.var()), "d": density}
+            )
+            where.append((l, j))
+
+    def bp(u: dict, K: int):
+        return _split(u["d"], K)
+
+    Ks = allocate(units, pieces, steps, bp, MAX_PIECES)
+    out = [[0] * la.weight.shape[0] for la in ann]
+    for (l, j), K in zip(where, Ks, strict=True):
+        out[l][j] = K
+    return out
+
+
 def fit_decoder(layer: PlanLayer, rates: torch.Tensor, target: torch.Tensor, ridge: float) -> None:
     """Per unit least squares ``target_j ~ e_j + sum_{k in j} E_jk r_k`` (in place).
 
@@ -513,7 +577,13 @@ REPRESENTATIONS.register(
         pwl,
         "K IF neurons per unit, piecewise-linear activation; each neuron's threshold is its "
         "piece's width",
-        (("pieces", 8), ("placement", 0.0), ("pieces_tol", None), ("exact", False)),
+        (
+            ("pieces", 8),
+            ("placement", 0.0),
+            ("pieces_tol", None),
+            ("exact", False),
+            ("allocation", "uniform"),
+        ),
         # each unit's pieces span the range its calibration points reach
         min_points=64,
     ),

@@ -69,6 +69,11 @@ class SpikingSPINN:
     def synapses(self) -> int:
         return sum(n.synapses for n in self.axis_nets)
 
+    def at_T(self, T: int) -> SpikingSPINN:
+        """The same SPINN for ``T`` time steps (:meth:`SpikingNetwork.at_T` of every axis)."""
+        nets = [net.at_T(T) for net in self.axis_nets]
+        return SpikingSPINN(nets, self.rank, self.out_features, self.metadata)
+
     def axis_features(self, axis: int, coords: torch.Tensor) -> torch.Tensor:
         """Spiking features of one axis: ``(N,) -> (N, rank, out)``; stats in ``last_stats``."""
         f = self.axis_nets[axis](coords.reshape(-1, 1))
