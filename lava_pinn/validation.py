@@ -54,3 +54,12 @@ def check_flag(value: object, name: str) -> bool:
     if not isinstance(value, bool) and type(value).__name__ != "bool_":
         raise ValueError(f"{name} must be True or False, got {value!r}")
     return bool(value)
+
+
+def check_choice(value: object, name: str, choices: dict[str, str]) -> str:
+    """``value`` as one of ``choices`` (name -> what it means); ``ValueError`` listing each
+    choice with its meaning otherwise."""
+    if not isinstance(value, str) or value not in choices:
+        listed = " or ".join(f"{k!r} ({v})" for k, v in choices.items())
+        raise ValueError(f"{name} must be {listed}, got {value!r}")
+    return value

@@ -111,14 +111,20 @@ def test_delta_step_at_threshold_one_sends_every_change():
     assert sent == [7, 2, 3, 0, 25]
 
 
-def test_fine_group_sums_enter_exactly_with_a_remainder():
-    p = DeltaParams(
+def _ramp_params(**kw) -> DeltaParams:
+    """One neuron, threshold 1, the identity table over 0..1000."""
+    return DeltaParams(
         bias=torch.tensor([0]),
         vth=torch.tensor([1]),
         lo=torch.tensor(0),
         shift=torch.tensor(0),
         table=torch.arange(0, 1001),
+        **kw,
     )
+
+
+def test_fine_group_sums_enter_exactly_with_a_remainder():
+    p = _ramp_params()
     state = (torch.tensor([0]), torch.tensor([0]), torch.tensor([0]), torch.tensor([0]))
     for _ in range(10):  # 10 x 100/256: floor per step would give 0; exactly it is 3 rem 232
         _, state = int_step(state, (torch.tensor([0]), torch.tensor([100])), p)
@@ -126,14 +132,7 @@ def test_fine_group_sums_enter_exactly_with_a_remainder():
 
 
 def test_wide_sums_enter_sigma_through_a_k_bit_remainder():
-    p = DeltaParams(
-        bias=torch.tensor([0]),
-        vth=torch.tensor([1]),
-        lo=torch.tensor(0),
-        shift=torch.tensor(0),
-        table=torch.arange(0, 1001),
-        sum_shift=torch.tensor([12]),
-    )
+    p = _ramp_params(sum_shift=torch.tensor([12]))
     state = (torch.tensor([0]), torch.tensor([0]), torch.tensor([0]), torch.tensor([0]))
     for _ in range(10):  # (3 << 8) + 100 = 868 fine units a step: 8,680 = 2 * 4096 + 488
         _, state = int_step(state, (torch.tensor([3]), torch.tensor([100])), p)

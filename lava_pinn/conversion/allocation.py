@@ -27,17 +27,17 @@ from collections.abc import Callable
 
 import torch
 
-ALLOCATIONS = ("uniform", "sensitivity")
+from lava_pinn.validation import check_choice
+
+ALLOCATIONS = {
+    "uniform": "the same pieces for every unit",
+    "sensitivity": "pieces per unit from its effect on the output",
+}
 
 
 def check_allocation(value: object, name: str = "allocation") -> str:
     """``value`` as ``pwl``'s allocation of pieces to units: ``uniform`` or ``sensitivity``."""
-    if value not in ALLOCATIONS:
-        raise ValueError(
-            f"{name} must be 'uniform' (the same pieces for every unit) or 'sensitivity' "
-            f"(pieces per unit from its effect on the output), got {value!r}"
-        )
-    return str(value)
+    return check_choice(value, name, ALLOCATIONS)
 
 
 def output_sensitivity(

@@ -56,7 +56,7 @@ from lava_pinn.conversion.plan import Plan, PlanLayer
 from lava_pinn.conversion.thresholds import choose_thresholds
 from lava_pinn.neurons import get_neuron
 from lava_pinn.registry import Registry
-from lava_pinn.validation import check_count, check_real
+from lava_pinn.validation import check_choice, check_count, check_real
 
 
 @dataclass(frozen=True)
@@ -236,17 +236,15 @@ def direct(
     return Plan(layers, W_out.clone(), b_out.clone(), T, info)
 
 
-FITS = ("line", "clipped")
+FITS = {
+    "line": "least-squares line, the paper's",
+    "clipped": "the clipped line the neuron computes",
+}
 
 
 def check_fit(value: object, name: str = "fit") -> str:
     """``value`` as ``direct``'s fit of a smooth activation: ``line`` or ``clipped``."""
-    if value not in FITS:
-        raise ValueError(
-            f"{name} must be 'line' (least-squares line, the paper's) or 'clipped' (the "
-            f"clipped line the neuron computes), got {value!r}"
-        )
-    return str(value)
+    return check_choice(value, name, FITS)
 
 
 def check_exact(value: object, name: str = "exact") -> bool:
