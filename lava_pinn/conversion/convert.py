@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import sys
 import time
 import warnings
 
 import torch
 from torch import nn
 
+from lava_pinn._warnings import outside
 from lava_pinn.activations import frozen_copy, piecewise_linear
 from lava_pinn.conversion.budget import PIECES
 from lava_pinn.conversion.budget import search as budget_search
@@ -40,15 +40,6 @@ from lava_pinn.validation import check_T
 log = logging.getLogger(__name__)
 
 
-def _user_stacklevel() -> int:
-    """``warnings.warn``'s stacklevel of the first caller outside ``lava_pinn`` (the user's
-    line, not this package's)."""
-    frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_globals.get("__name__", "").startswith("lava_pinn"):
-        frame, level = frame.f_back, level + 1
-    return level
-
-
 def _warn_few_points(x: torch.Tensor, calibration: str, rep, path: str) -> None:
     """Warn when ``x`` has fewer distinct points than the calibration method and the
     representation need."""
@@ -60,7 +51,7 @@ def _warn_few_points(x: torch.Tensor, calibration: str, rep, path: str) -> None:
             f"{path}: {x.shape[0]} calibration points{dup}; calibration {calibration!r} with "
             f"representation {rep.name!r} needs at least {need} distinct points spread over the "
             "input domain to be reliable (pass more calibration_inputs, about 512-2048)",
-            stacklevel=_user_stacklevel(),
+            stacklevel=outside(),
         )
 
 
@@ -123,7 +114,7 @@ def _warn_outliers(x: torch.Tensor, path: str) -> None:
             f"{[round(float(v), 6) for v in x[r]]}); each unit's range stretches to reach them, "
             "which coarsens the conversion everywhere else: drop them or pass points from the "
             "input domain",
-            stacklevel=_user_stacklevel(),
+            stacklevel=outside(),
         )
 
 

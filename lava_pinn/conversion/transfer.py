@@ -20,17 +20,18 @@ the network was converted for (``metadata["calibrated_T"]``):
   ``T`` warns, naming both.
 
 Uncalibrated networks (``light`` and ``potential`` too) have nothing that matters tied to
-``T``: ``direct``'s default ``mse`` threshold is chosen for the conversion's ``T``, but on the
-measured networks the same thresholds run at 1/2 to 16x that ``T`` within 10% of a conversion
-at that ``T``. Measured transfer: ``docs/results/equal_cost.md`` ("calibrate once").
+``T``: ``direct``'s default ``mse`` threshold is chosen for the conversion's ``T`` but is
+not what limits its accuracy at another ``T``. Measured transfer: ``docs/results/equal_cost.md``
+("calibrate once").
 """
 
 from __future__ import annotations
 
-import sys
 import warnings
 
 import torch
+
+from lava_pinn._warnings import outside
 
 FAR = 2.0  # run at T more than this factor from the calibrated T: warn (T-specific networks)
 
@@ -58,14 +59,6 @@ def charges_at(
     return base + (v0 - base) * (T_to / T_from)
 
 
-def _user_stacklevel() -> int:
-    """``warnings.warn``'s stacklevel of the first caller outside ``lava_pinn``."""
-    frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_globals.get("__name__", "").startswith("lava_pinn"):
-        frame, level = frame.f_back, level + 1
-    return level
-
-
 def warn_far(metadata: dict, T: int) -> None:
     """Warn when ``T`` is more than :data:`FAR` times above or below the calibrated ``T`` of a
     network with ``T``-specific calibration (``metadata["T_specific"]``)."""
@@ -77,5 +70,5 @@ def warn_far(metadata: dict, T: int) -> None:
         f"this network was calibrated for T={T_cal} and runs at T={T}, more than {FAR:g}x "
         f"away: {why}, so part of its accuracy at T={T_cal} does not carry over; convert "
         f"again with T={T} for the best accuracy at that T",
-        stacklevel=_user_stacklevel(),
+        stacklevel=outside(),
     )
