@@ -24,6 +24,14 @@ DEFAULT_VTH = 1e-3  # x each layer's largest |activation| on the calibration poi
 Z_MARGIN = 0.1  # the activation table spans the calibration range widened by 10% each side
 
 
+def table_range(z: torch.Tensor) -> tuple[float, float]:
+    """The span of a layer's activation table: the range of its pre-activations ``z`` widened
+    by :data:`Z_MARGIN` of its width on each side."""
+    lo, hi = float(z.min()), float(z.max())
+    pad = Z_MARGIN * max(hi - lo, 1e-6)
+    return lo - pad, hi + pad
+
+
 def delta_neurons() -> list[str]:
     """The registered delta-coded neuron models."""
     return [n for n in NEURONS.available() if NEURONS.get(n).coding == "delta"]
@@ -128,8 +136,6 @@ def convert_sigma_delta(
             f = _activation(la, dtype)
             with torch.no_grad():
                 h = f(z)
-            lo, hi = float(z.min()), float(z.max())
-            pad = Z_MARGIN * max(hi - lo, 1e-6)
             amax = max(float(h.abs().max()), 1e-6)
             layers.append(
                 DeltaLayer(
@@ -138,7 +144,7 @@ def convert_sigma_delta(
                     activation=f,
                     vth=vth * amax,
                     neuron=neuron,
-                    z_range=(lo - pad, hi + pad),
+                    z_range=table_range(z),
                     name=la.path,
                 )
             )

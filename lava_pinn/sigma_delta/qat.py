@@ -28,7 +28,7 @@ from dataclasses import replace
 
 import torch
 
-from lava_pinn.sigma_delta.convert import Z_MARGIN
+from lava_pinn.sigma_delta.convert import table_range
 from lava_pinn.sigma_delta.network import DeltaNetwork
 from lava_pinn.validation import check_count, check_real
 
@@ -234,9 +234,8 @@ def finetune_quantized(
             wq = _snap(w, g, e)
             z = h @ wq.T + b
             h = la.activation(z)
-            lo, hi = float(z.min()), float(z.max())
-            pad = Z_MARGIN * max(hi - lo, 1e-6)
-            zr = (min(la.z_range[0], lo - pad), max(la.z_range[1], hi + pad))
+            lo, hi = table_range(z)
+            zr = (min(la.z_range[0], lo), max(la.z_range[1], hi))
             layers.append(replace(la, weight=wq, bias=b.detach().clone(), z_range=zr))
     meta = {
         **net.metadata,
