@@ -206,6 +206,24 @@ def trained_network(net: str, cache: Path) -> tuple[nn.Module, Problem, dict]:
     return res.model.double().eval(), problem, info
 
 
+def ann_size(model: nn.Module) -> dict:
+    """The ANN's cost per inference: ``ann_macs`` (every Linear's ``in x out``; a SPINN's axis
+    networks, one evaluation each) and ``ann_units`` (hidden activations evaluated)."""
+    lins = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    last = {id(m[-1]) for m in model.modules() if isinstance(m, nn.Sequential) and len(m)}
+    return {
+        "ann_macs": sum(m.in_features * m.out_features for m in lins),
+        "ann_units": sum(m.out_features for m in lins if id(m) not in last),
+    }
+
+
+def fill_ann_sizes(data: dict, cache: Path) -> None:
+    """``ann_size`` of every recorded network that lacks it (rows recorded before it was)."""
+    for net, info in data["networks"].items():
+        if "ann_macs" not in info and net in NETWORKS:
+            info.update(ann_size(trained_network(net, cache)[0]))
+
+
 def calibration_points(problem: Problem, n: int = CAL_POINTS, seed: int = 0) -> torch.Tensor:
     """``n`` seeded points: three quarters uniform inside, a quarter on the boundary, corners
     first (the same recipe as a checkpoint's default calibration points)."""
@@ -447,6 +465,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--transfer", action="store_true", help=f"add once@{T_CAL}: rows")
     ap.add_argument("--only-transfer", action="store_true", help=f"only the once@{T_CAL}: rows")
     ap.add_argument("--fresh", action="store_true", help="drop the rows already recorded")
+    ap.add_argument(
+        "--report",
+        action="store_true",
+        help="run nothing: rewrite equal_cost.md (and the ANN sizes it prices) from the json",
+    )
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--cache", type=Path, default=Path("/tmp/lava_pinn_equal_cost"))
     args = ap.parse_args(argv)
@@ -462,6 +485,13 @@ def main(argv: list[str] | None = None) -> int:
         jpath.unlink()  # every row so far goes; runs started later merge into this one's
     if jpath.is_file():
         data = json.loads(jpath.read_text())
+    if args.report:
+        if not jpath.is_file():
+            ap.error(f"--report: {jpath} does not exist yet; run a benchmark first")
+        fill_ann_sizes(data, args.cache)
+        atomic_write_bytes(jpath, json.dumps(data, indent=1).encode())
+        write_report(data, args.out / "equal_cost.md")
+        return 0
     cmd = ".venv/bin/python benchmarks/equal_cost.py " + " ".join(
         sys.argv[1:] if argv is None else argv
     )
@@ -487,7 +517,11 @@ def main(argv: list[str] | None = None) -> int:
         d = {"x_cal": calibration_points(problem), "x_budget": budget_points(problem)}
         d["x_ev"], d["u_ev"] = eval_points(problem)
         d["y_ann"] = predict(model, problem, d["x_ev"])
-        data["networks"][net] = {**info, "ann_vs_ref": worst(d["y_ann"], d["u_ev"])}
+        data["networks"][net] = {
+            **info,
+            "ann_vs_ref": worst(d["y_ann"], d["u_ev"]),
+            **ann_size(model),
+        }
         smooth = FAST_SMOOTH_METHODS if args.fast else SMOOTH_METHODS
         methods = args.methods or (RELU_METHODS if kind_of(net) == "relu" else smooth)
         methods = () if args.only_transfer else methods

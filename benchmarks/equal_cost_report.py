@@ -251,7 +251,34 @@ NOTES = """## Reading the tables
   `pwl` rows cost several times the synaptic operations of one-neuron-per-unit rows (the
   right-hand plots); where energy is priced per synaptic operation that is where `pwl` loses.
 - Errors are the worst output field's relative L2 (kovasznay and navier-stokes-tg have three).
+- Energy per inference under `cmos-45nm` (Horowitz 2014: a binary synaptic op as an FP32 add,
+  0.9 pJ; the ANN at 4.6 pJ per FP32 MAC, 0.23 pJ per INT8 MAC; `hardware/profiles/`) is a
+  lower bound: the first layer's analog input currents (4.6 pJ per input x weight per step)
+  are not recorded per row and not counted. Every binary-IF row here costs more than the INT8
+  ANN.
 """
+
+
+PRICE_PROFILE = "cmos-45nm"
+
+
+def price(row: dict, info: dict) -> str:
+    """``nJ | x FP32 ANN | x INT8 ANN`` of one row under :data:`PRICE_PROFILE`: the SNN's
+    synaptic ops, spikes and neuron updates (``neurons x T``) at the profile's constants, the
+    ANN's MACs and activations at its ``[ann]`` / ``[ann_int8]``; lower bounds (``>=``), since
+    the first layer's analog input currents (``analog_mac`` per input x weight per step) are not
+    recorded per row. Blank where the network's ANN size is not recorded."""
+    from hardware.energy import get_profile
+
+    if "ann_macs" not in info:
+        return " | | "
+    p = get_profile(PRICE_PROFILE)
+    T = row.get("chosen_T", row["T"])
+    snn = row["synops"] * p.synaptic_op + row["spikes"] * p.spike
+    snn += row["neurons"] * T * p.neuron_update
+    fp32 = info["ann_macs"] * p.ann_mac + info["ann_units"] * p.ann_activation
+    int8 = info["ann_macs"] * p.ann_int8_mac + info["ann_units"] * p.ann_int8_activation
+    return f">= {snn / 1e3:.3g} | >= {snn / fp32:.3g} | >= {snn / int8:.3g}"
 
 
 def network_section(net: str, info: dict, rows: list[dict], out: Path) -> list[str]:
@@ -260,11 +287,13 @@ def network_section(net: str, info: dict, rows: list[dict], out: Path) -> list[s
         "",
         f"![{net}](figures/equal_cost_{net}.png)",
         "",
-        f"{info['source']}; ANN vs exact {pct(info['ann_vs_ref'])}.",
+        f"{info['source']}; ANN vs exact {pct(info['ann_vs_ref'])}"
+        + (f"; {info['ann_macs']:,} MACs per inference." if "ann_macs" in info else "."),
         "",
         "| method | T | SNN vs exact | SNN vs ANN | spikes / inference | spikes per layer "
-        "| synops / inference | neurons | seconds |",
-        "|---|---|---|---|---|---|---|---|---|",
+        f"| synops / inference | nJ / inference ({PRICE_PROFILE}) | / FP32 ANN | / INT8 ANN "
+        "| neurons | seconds |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def order(r: dict) -> tuple:
@@ -278,7 +307,8 @@ def network_section(net: str, info: dict, rows: list[dict], out: Path) -> list[s
         layers = "/".join(f"{s:.0f}" for s in r.get("layer_spikes") or [])
         lines.append(
             f"| {r['method']} | {T_txt} | {pct(r['snn_vs_ref'])} | {pct(r['snn_vs_ann'])} | "
-            f"{r['spikes']:.0f} | {layers} | {r['synops']:.0f} | {r['neurons']} | "
+            f"{r['spikes']:.0f} | {layers} | {r['synops']:.0f} | {price(r, info)} | "
+            f"{r['neurons']} | "
             f"{r['seconds']:.1f} |"
         )
     lines.append("")

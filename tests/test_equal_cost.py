@@ -61,3 +61,19 @@ def test_synops_count_fan_out():
     counts = [torch.tensor([[2.0, 0.0], [0.0, 1.0]])]
     w = torch.tensor([[1.0, 0.0], [1.0, 3.0], [0.0, 2.0]])  # column fan-outs 2 and 2
     assert ec.synops(counts, [w]) == pytest.approx((2 * 2 + 1 * 2) / 2)
+
+
+def test_ann_size_and_price_in_closed_form():
+    from benchmarks.equal_cost import ann_size
+    from benchmarks.equal_cost_report import price
+
+    net, _ = _relu_net()
+    size = ann_size(net)
+    assert size == {"ann_macs": 32 + 32 * 32 + 32, "ann_units": 64}
+    # cmos-45nm: binary op 0.9 pJ, no spike or neuron-update cost; ANN 4.6 / 0.23 pJ per MAC
+    row = {"synops": 10_000, "spikes": 500, "neurons": 64, "T": 32}
+    ann = size["ann_macs"]
+    assert price(row, size) == (
+        f">= {9.0:.3g} | >= {9000 / (ann * 4.6):.3g} | >= {9000 / (ann * 0.23):.3g}"
+    )
+    assert price(row, {}) == " | | "
