@@ -55,12 +55,14 @@ from lava_pinn.sigma_delta.network import DeltaNetwork
 STATE_EXP = 6  # netx hard-codes it
 W_MAX = 127  # 8-bit signed file mantissa (netx doubles it to Lava's even [-256, 254])
 MSG_BITS = 16
-MSG_CAL = 1 << 13  # calibration messages stay 4x inside the 16-bit payload
+MSG_CAL = 3 << 12  # calibration messages stay 2.7x inside the 16-bit payload
 SIGMA_CAL = 1 << 21  # calibration sigma stays 4x inside 24 bits
 OUT_CAL = 1 << 21
 READER_SPREAD = 4  # a reader's sum of |W m| ~ fan-in / 4 x its largest term (calibrated)
 COPY_VTH = 1  # file threshold of a pieces layer with coarse copies (fan-out 1: cheap)
 HILO = 64  # a: the lo row's weight is 1/a of the hi row's
+REFIT_RIDGE = 1e-6  # ridge of the least-squares refit, x the mean diagonal of X^T X
+ROW_HEADROOM = 120  # refit rows larger than this shrink their neuron's scale
 NEURON = "sigma-delta-relu"
 
 
@@ -107,17 +109,40 @@ def _lo_rows(resid: np.ndarray, m_cal: np.ndarray, S: int, name: str):
     raise ValueError(f"layer {name}: no lo rows fit the chip's ranges; use hilo=False")
 
 
-def round_rows(w: np.ndarray, X: np.ndarray, damp: float = 1e-4) -> np.ndarray:
+def refit_rows(
+    X: np.ndarray, target: np.ndarray, support: np.ndarray, ridge: float = REFIT_RIDGE
+) -> tuple[np.ndarray, np.ndarray]:
+    """Least squares per output ``r``: ``target[:, r] ~ X[:, S_r] beta_r + c_r`` over the points
+    (rows of ``X`` ``(n, n_in)``, ``target`` ``(n, n_out)``), ``S_r`` the entries ``support[r]``
+    allows, on centred data with a ridge of ``ridge`` x the mean diagonal of ``X_S^T X_S``.
+    Returns ``(beta (n_out, n_in), c (n_out,))``; entries outside the support are zero."""
+    xm, tm = X.mean(0), target.mean(0)
+    Xc, Tc = X - xm, target - tm
+    beta = np.zeros((target.shape[1], X.shape[1]))
+    for r in range(target.shape[1]):
+        S = np.flatnonzero(support[r])
+        if S.size == 0:
+            continue
+        G = Xc[:, S].T @ Xc[:, S]
+        G = G + ridge * (np.trace(G) / S.size + 1e-30) * np.eye(S.size)
+        beta[r, S] = np.linalg.solve(G, Xc[:, S].T @ Tc[:, r])
+    return beta, tm - beta @ xm
+
+
+def round_rows(
+    w: np.ndarray, X: np.ndarray, damp: float = 1e-4, support: np.ndarray | None = None
+) -> np.ndarray:
     """Integer rows ``Q`` (in ``[-128, 127]``) for real rows ``w`` ``(n_out, n_in)`` that keep
     ``X Q^T`` close to ``X w^T`` on calibration inputs ``X`` ``(n_pts, n_in)``: each row's
     nonzeros are rounded one after another and the rounding error is spread over the row's
-    remaining nonzeros by least squares (``w_rest -= e H^-1[k, rest] / H^-1[k, k]``, then
+    remaining nonzeros (or the entries the boolean mask ``support`` allows, in column order) by
+    least squares (``w_rest -= e H^-1[k, rest] / H^-1[k, k]``, then
     ``H^-1`` restricted to the rest;
     ``H = X_S^T X_S`` over the row's support ``S``; sequential rounding as in GPTQ). Zeros stay
     zero; without calibration signal it is plain rounding."""
     Q = np.zeros(w.shape, np.int64)
     for r in range(w.shape[0]):
-        S = np.flatnonzero(w[r])
+        S = np.flatnonzero(w[r] if support is None else support[r])
         if S.size == 0:
             continue
         Xs = X[:, S]
@@ -144,9 +169,14 @@ def _bias_fix(w, w_int, A, M, h_mean) -> np.ndarray:
     return (A[:, None] * w - w_int * M[None]) @ h_mean
 
 
-def _msg_cal(net: DeltaNetwork, i: int) -> float:
-    """Layer ``i``'s calibration message bound: small enough that its widest reader keeps full
-    8-bit rows within ``SIGMA_CAL`` (``fan / READER_SPREAD`` terms of ``127 m``)."""
+def _msg_cal(net: DeltaNetwork, i: int, fine_reader: bool = False) -> float:
+    """Layer ``i``'s calibration message bound: :data:`MSG_CAL` when its reader carries a
+    second 8-bit row per weight (``fine_reader``: hi/lo rows), else small enough that its
+    widest reader keeps full 8-bit rows within ``SIGMA_CAL`` (``fan / READER_SPREAD`` terms of
+    ``127 m``). Each message loses its low bits for good (``>> state_exp``), so the larger
+    the messages the smaller that loss."""
+    if fine_reader:
+        return MSG_CAL
     nxt = net.layers[i + 1].weight if i + 1 < len(net.layers) else None
     fan = int((nxt != 0).sum(1).max()) if nxt is not None else 1
     return min(MSG_CAL, SIGMA_CAL / (W_MAX * max(fan / READER_SPREAD, 1)))
@@ -168,6 +198,13 @@ def _calibrate(net: DeltaNetwork, x: torch.Tensor):
     return out, h
 
 
+def _shrink_rows(beta: np.ndarray, *scaled: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Rows of integer-unit weights ``beta`` above :data:`ROW_HEADROOM` shrink, with every
+    per-row array in ``scaled`` (their neuron's scale, its bias), by the same factor."""
+    f = np.minimum(1.0, ROW_HEADROOM / np.maximum(np.abs(beta).max(1), 1e-30))
+    return (beta * f[:, None], *(a * f for a in scaled))
+
+
 def quantize_relu(
     net: DeltaNetwork,
     x: torch.Tensor,
@@ -177,6 +214,7 @@ def quantize_relu(
     hilo: bool = True,
     gptq: bool = True,
     lo_copies: bool = True,
+    refit: bool = True,
     settle_fix: bool = True,
 ) -> IntDeltaNetwork:
     """Quantize a ``sigma-delta-relu`` :class:`DeltaNetwork` for netx (module docstring).
@@ -187,6 +225,13 @@ def quantize_relu(
     layers' float thresholds; ``hilo``: split layers read through selectors (14-bit weights);
     ``lo_copies``: selector readers (pieces) read by wide rows (relays) get coarse copies that
     carry those rows' next 6 bits (module docstring).
+
+    ``refit``: quantize layer by layer, each weighted layer (``pre``, relay, plain, readout)
+    refitted by least squares (:func:`refit_rows`) from what the integer layers before it
+    send on the calibration points (exact messages) to the float network's values there, then
+    rounded (:func:`round_rows` on those messages; a relay's rows over its pieces and their
+    copies together), its bias matching the means. Each layer so absorbs, where linear, the
+    errors of the layers before it: rounded rows, rounded knots, the copies' coarse knots.
     """
     if any(la.neuron != NEURON for la in net.layers):
         raise ValueError(f"quantize_relu takes a {NEURON!r} network, got {net.neuron!r} layers")
@@ -199,6 +244,8 @@ def quantize_relu(
     cal, h_last = _calibrate(net, x)
     M = np.full(net.in_features, 2.0 ** (in_bits + spike_exp))  # messages per unit, per input
     m_cal = (cal[0][0].numpy() * M[None]) if cal else None
+    # what the integer layers send on the calibration points (exact messages)
+    m_act = np.round(cal[0][0].numpy() * 2.0**in_bits) * 2.0**spike_exp if cal else None
     layers: list[IntDeltaLayer] = []
     scales: list[np.ndarray] = []
     split = None  # (A_hi, a, bias_hi_var, bias_lo_var) of a split layer, for its readers
@@ -209,9 +256,14 @@ def quantize_relu(
         b = la.bias.double().numpy()
         _h, v, smax, bmax = cal[i]
         vmax = v.amax(0).numpy()
+        h_mean = _h.mean(0).numpy()
         name = la.name or f"layer{i + 1}"
         reads_split = split is not None
         copy_vth = None
+        if refit:
+            m_cal = m_act
+        # the reader of this layer is split into hi/lo rows
+        fine = hilo and i + 2 < L and _is_selector(net.layers[i + 2].weight)
         if reads_split:  # a selector reading [hi; lo]
             A_hi, a, bias_hi, bias_lo, bias_exact = split
             sel = w.argmax(1)
@@ -241,21 +293,36 @@ def quantize_relu(
                 copy_vth = COPY_VTH  # the copies' values are 64x coarser: pass them often
         elif copies is not None:  # reads [pieces; coarse copies]: rows [W_hi, W_lo]
             n_p = copies
-            A = _scale_bounds(w, M[:n_p], vmax, smax, bmax, S, _msg_cal(net, i))
-            wr = w * A[:, None] / M[None, :n_p]
-            whi = np.round(wr).astype(np.int64)
-            rl = (wr - whi) * 64
-            wlo = np.round(rl).astype(np.int64)
-            wf = np.concatenate([whi, wlo], 1)
-            bias_var = A * b + _bias_fix(w, whi + wlo / 64, A, M[:n_p], _h.mean(0).numpy())
+            A = _scale_bounds(w, M[:n_p], vmax, smax, bmax, S, _msg_cal(net, i, fine))
+            if refit:  # the float relay from the pieces and copies as sent, rows over both
+                on = np.concatenate([w != 0, w != 0], 1)
+                target = (_h @ la.weight.double().T + la.bias.double()).numpy() * A[None]
+                beta, c = refit_rows(m_act, target, on)
+                beta, A, c = _shrink_rows(beta, A, c)
+                wf = round_rows(beta, m_act - m_act.mean(0), support=on) if gptq else None
+                wf = np.round(beta).astype(np.int64) if wf is None else wf
+                bias_var = c + (beta - wf) @ m_act.mean(0)
+            else:
+                wr = w * A[:, None] / M[None, :n_p]
+                whi = np.round(wr).astype(np.int64)
+                rl = (wr - whi) * 64
+                wlo = np.round(rl).astype(np.int64)
+                wf = np.concatenate([whi, wlo], 1)
+                bias_var = A * b + _bias_fix(w, whi + wlo / 64, A, M[:n_p], h_mean)
         else:
+            if refit:  # the float pre-activations from the inputs as sent
+                X = m_act / M[None]
+                target = (_h @ la.weight.double().T + la.bias.double()).numpy()
+                w, b = refit_rows(X, target, w != 0)
+                h_mean = X.mean(0)
+                smax = np.abs(X @ w.T).max(0)
+                bmax = np.abs(b)
             # messages small enough that wide readers keep full 8-bit rows within SIGMA_CAL
-            A = _scale_bounds(w, M, vmax, smax, bmax, S, _msg_cal(net, i))
+            A = _scale_bounds(w, M, vmax, smax, bmax, S, _msg_cal(net, i, fine))
             wr = w * A[:, None] / M[None]
             plain = not gptq or (hilo and i + 1 < L and _is_selector(net.layers[i + 1].weight))
             wf = np.round(wr).astype(np.int64) if plain else round_rows(wr, m_cal)
             bias_var = A * b
-        h_mean = _h.mean(0).numpy()
         t = (
             int(vth[i])
             if vth is not None
@@ -297,12 +364,22 @@ def quantize_relu(
                 spike_exp=spike_exp,
             )
         )
+        if m_act is not None:
+            m_act = np.maximum(m_act @ wf.T + (bias_file * 2.0**S)[None], 0) / 2.0**STATE_EXP
         copies = la.n_out if wf.shape[0] == 2 * la.n_out and reads_split else None
         M = A_all / 64.0
         scales.append(A_all)
         m_cal = v_next
     wo = net.out_weight.double().numpy()
+    out_b = net.out_bias.double().numpy()
+    h_out = h_last.mean(0).numpy()
     yr = (h_last @ net.out_weight.double().T).abs().amax(0).numpy()
+    if refit and m_act is not None:  # the float outputs from the last layer as sent
+        X = m_act / M[None]
+        target = (h_last @ net.out_weight.double().T).numpy() + out_b
+        wo, out_b = refit_rows(X, target, np.ones(wo.shape, bool))
+        h_out = X.mean(0)
+        yr = np.abs(X @ wo.T).max(0)
     a_out = np.minimum(
         OUT_CAL / np.maximum(yr, 1e-30), W_MAX / np.maximum((np.abs(wo) / M[None]).max(1), 1e-30)
     )
@@ -318,8 +395,8 @@ def quantize_relu(
         wof = np.concatenate([wof, wlo])
         out_exp_all = np.concatenate([out_exp, out_exp + int(np.log2(HILO))])
         parts = 2
-    out_bias = net.out_bias.double().numpy() + _bias_fix(
-        wo, w_int * 2.0 ** -out_exp[:, None], np.ones(wo.shape[0]), M, h_last.mean(0).numpy()
+    out_bias = out_b + _bias_fix(
+        wo, w_int * 2.0 ** -out_exp[:, None], np.ones(wo.shape[0]), M, h_out
     )
     inet = IntDeltaNetwork(
         layers=tuple(layers),
