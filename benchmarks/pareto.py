@@ -12,9 +12,10 @@ Rows per problem (pretrained checkpoint, ``lava_pinn/pretrained``):
   <= ``--budget`` on separate calibration points of the reference grid), run on the integer twin
   (:func:`exporters.sigma_delta.run_static`) and priced with
   :func:`hardware.energy.estimate_delta`.
-* ``sigma-delta-relu``: ``neuron="sigma-delta-relu"`` (16 ReLU pieces + a relay per unit),
-  quantized for netx with :func:`exporters.sigma_delta.quantize_relu` and run on the netx twin
-  (:func:`exporters.sigma_delta.run_pipeline`); thresholds from the conversion.
+* ``sigma-delta-relu``: ``neuron="sigma-delta-relu"`` (24 ReLU pieces + a relay per unit),
+  quantized for netx with :func:`exporters.sigma_delta.quantize_relu` (its defaults: biases
+  on the constant bus, layers refitted) and run on the netx twin
+  (:func:`exporters.sigma_delta.run_pipeline`); thresholds one message unit.
 * rate-coded (``direct/if/advanced``, ``pwl/if/advanced``, ``pwl:24:0.75/graded-if/none``,
   ``direct/lif-hard/light``): converted with ``lava_pinn.convert``, quantized with
   ``benchmarks/export.py``'s :func:`~benchmarks.export.quantize_net`, run on the integer twin
@@ -210,15 +211,15 @@ def _energy_fields(est: dict, macs: int) -> dict:
     }
 
 
-RELU_PIECES = 16  # ReLU pieces per unit of a non-ReLU activation (sigma-delta-relu rows)
+RELU_PIECES = 24  # ReLU pieces per unit of a non-ReLU activation (sigma-delta-relu rows)
 
 
 def sigma_delta_relu_row(ck, problem, ev: dict, budget: float) -> dict:
     """``sigma-delta-relu`` (Lava's ReLU ``SigmaDelta``, :data:`RELU_PIECES` pieces + a relay per
     unit): quantized for netx (:func:`exporters.sigma_delta.quantize_relu`), run on the netx
     twin (:func:`exporters.sigma_delta.run_pipeline`: netx's zero start, each point held until
-    settled, the biases' start-up burst counted); thresholds from the conversion (no budget
-    search for this neuron yet)."""
+    settled, every message counted); biases on the constant bus, so each neuron sends once per
+    point and thresholds are one message unit (no budget search for this neuron)."""
     from exporters.sigma_delta import quantize_relu, run_pipeline
     from hardware.delta import delta_ops
     from hardware.energy.estimate import estimate_delta
@@ -252,7 +253,7 @@ def sigma_delta_relu_row(ck, problem, ev: dict, budget: float) -> dict:
         loihi_native=True,
         resources=delta_resources(inet),
         seconds=time.perf_counter() - t0,
-        notes=["thresholds from the conversion; start-up burst of the biases counted"],
+        notes=["biases on the constant bus: one message per neuron at most, threshold 1"],
     )
     return {**row, **_energy_fields(est, ann.macs)}
 

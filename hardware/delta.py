@@ -43,7 +43,7 @@ def delta_ops(
     lanes, i.e. per point; a stream passes ``lanes * frames`` for per point-frame)."""
     per = float(run.lanes if per is None else per)
     syn = [la.synapses for la in net.layers] + [net.output]
-    sizes = [net.in_features] + [la.n_out for la in net.layers] + [net.readout_rows]
+    sizes = [net.in_width] + [la.n_out for la in net.layers] + [net.readout_rows]
     names = [la.name for la in net.layers] + ["readout"]
     msg_max = net.message_max()
     layers = []

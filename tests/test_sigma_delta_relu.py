@@ -131,7 +131,13 @@ def test_chip_limits_at_quantization_name_layer_and_limit(tanh_inet):
     model, x = _mlp(nn.Tanh), _points(256)
     net = convert_sigma_delta(model, x, neuron="sigma-delta-relu", pieces=4)
     with pytest.raises(ValueError, match=r"layer .*: threshold .*max \d+"):
-        quantize_relu(net, x, vth=[1 << 18] * len(net.layers), settle_fix=False)
+        quantize_relu(net, x, vth=[1 << 18] * len(net.layers), bus=False, settle_fix=False)
+    with pytest.raises(ValueError, match=r"bus=True needs thresholds <= 2 .*got 3"):
+        quantize_relu(net, x, vth=[3] * len(net.layers))
+    with pytest.raises(ValueError, match=r"bus=True needs spike_exp <= 1"):
+        quantize_relu(net, x, spike_exp=2)
+    with pytest.raises(ValueError, match=r"pass refit=True or bus=False"):
+        quantize_relu(net, x, refit=False)
     _m, inet = tanh_inet
     la = inet.layers[0]
     sh = la.spike_exp + la.state_exp
@@ -158,3 +164,69 @@ def test_export_refuses_weights_beyond_8_bits_and_writes_nothing(tanh_inet, tmp_
     with pytest.raises(ValueError, match="8 bits"):
         export_sdnn(bad, tmp_path / "new.net")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.net"]  # no partial file
+
+
+def _dense(syn, m: torch.Tensor) -> torch.Tensor:
+    """A Lava ``Dense`` with one weight group: ``(W m) << e`` (``>> -e`` for ``e < 0``)."""
+    ((w, e),) = syn.groups
+    a = m @ torch.tensor(np.array(w)).T
+    return a >> -e if e < 0 else a << e
+
+
+def _floor_arithmetic(inet, x: torch.Tensor) -> torch.Tensor:
+    """What a bias-free network computes when every neuron sends once: each layer's messages
+    ``floor(relu(W m) / 2**state_exp)``, the readout's sum decoded."""
+    m = inet.encode(x)
+    for la in inet.layers:
+        m = (_dense(la.synapses, m) + torch.tensor(np.array(la.bias))).clamp(min=0)
+        m = m >> la.state_exp
+    return inet.decode(_dense(inet.output, m))
+
+
+def test_bus_network_sends_once_and_equals_floor_arithmetic(tanh_inet):
+    _model, inet = tanh_inet
+    assert inet.bus == 3 and inet.in_width == inet.in_features + 3
+    assert all(not np.asarray(la.bias).any() for la in inet.layers)
+    x = _points(64, seed=5)
+    assert torch.equal(inet.encode(x)[:, 3:], torch.tensor([[1 << 13, 1 << 7, 2]]).expand(64, 3))
+    run = run_pipeline(inet, x[None])
+    # one wave from the zero start: no neuron sends twice for a held point
+    assert all(int(m.max()) <= 1 for m in run.messages)
+    assert torch.equal(run.y[0], _floor_arithmetic(inet, x))
+
+
+def test_bus_weights_carry_any_even_bias_exactly():
+    from exporters.sigma_delta.relu_quant import BUS_MSG, W_MAX, bus_weights
+
+    g = np.random.default_rng(0)
+    top = W_MAX * BUS_MSG[0]
+    b = 2 * g.integers(-top // 2, top // 2, size=500)
+    w = bus_weights(b, "L")
+    assert np.array_equal(w @ np.array(BUS_MSG), b)
+    assert w.min() >= -128 and w.max() <= W_MAX
+    with pytest.raises(ValueError, match=rf"layer L: a bias of {top + 8192} .*carry \({top}\)"):
+        bus_weights(np.array([top + 8192]), "L")
+
+
+def test_refit_rows_recovers_a_linear_map_on_its_support():
+    from exporters.sigma_delta.relu_quant import refit_rows
+
+    g = np.random.default_rng(1)
+    X = g.normal(size=(400, 5))
+    beta = np.array([[1.5, 0.0, -2.0, 0.0, 0.25], [0.0, 3.0, 0.0, 0.0, 0.0]])
+    c = np.array([0.5, -1.0])
+    got, c_got = refit_rows(X, X @ beta.T + c, beta != 0, ridge=0.0)
+    assert np.allclose(got, beta, atol=1e-12) and np.allclose(c_got, c, atol=1e-12)
+    assert not got[beta == 0].any()
+
+
+def test_biased_export_without_refit_still_tracks_the_ann():
+    model, x = _mlp(nn.Tanh), _points(256)
+    net = convert_sigma_delta(model, x, neuron="sigma-delta-relu", pieces=4)
+    inet = quantize_relu(net, x, refit=False, bus=False)
+    assert inet.bus == 0 and any(np.asarray(la.bias).any() for la in inet.layers)
+    xe = _points(128, seed=3)
+    y = run_pipeline(inet, xe[None]).y[0]
+    with torch.no_grad():
+        ref = model(xe)
+    assert float((y - ref).norm() / ref.norm()) < 0.05

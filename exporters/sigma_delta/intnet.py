@@ -286,7 +286,12 @@ class IntDeltaNetwork:
 
     A ``sigma-delta-relu`` network (netx SDNN) reads out through Lava ``Dense`` groups
     (``output.lava_shift``): ``acc = sum_t a_t`` and ``y = sum_k acc[k n + j] 2**-out_exp[k n + j]
-    + out_bias_j`` over ``out_parts`` blocks of ``n = out_features`` rows (hi and lo parts)."""
+    + out_bias_j`` over ``out_parts`` blocks of ``n = out_features`` rows (hi and lo parts).
+
+    ``bus``: constant inputs the encoder appends after the ``in_features`` point coordinates,
+    ``2**(in_bits - 6 k)`` for ``k < bus``: a network whose neurons have no biases takes them
+    from these (``exporters.sigma_delta.relu_quant``), so the first layer's input width is
+    ``in_features + bus`` (:attr:`in_width`)."""
 
     layers: tuple[IntDeltaLayer, ...]
     output: Synapses
@@ -299,6 +304,7 @@ class IntDeltaNetwork:
     metadata: dict = field(default_factory=dict)
     in_vth: np.ndarray | None = None
     out_parts: int = 1
+    bus: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layers", tuple(self.layers))
@@ -309,6 +315,13 @@ class IntDeltaNetwork:
                 )
         if self.output.n_in != self.layers[-1].n_out:
             raise ValueError("IntDeltaNetwork.output does not take the last layer's output")
+        if isinstance(self.bus, bool) or not isinstance(self.bus, int) or self.bus < 0:
+            raise TypeError(f"IntDeltaNetwork.bus must be an int >= 0, got {self.bus!r}")
+        if self.bus and self.in_bits - 6 * (self.bus - 1) < 0:
+            raise ValueError(
+                f"IntDeltaNetwork.bus={self.bus} needs in_bits >= {6 * (self.bus - 1)} (its "
+                f"constants are 2**(in_bits - 6 k)), got in_bits={self.in_bits}"
+            )
         if self.out_parts < 1 or self.output.n_out % self.out_parts:
             raise ValueError(
                 f"IntDeltaNetwork.out_parts must divide the {self.output.n_out} readout rows, "
@@ -326,6 +339,11 @@ class IntDeltaNetwork:
         sc = np.array(self.in_scale, dtype=np.float64)
         sc.setflags(write=False)
         object.__setattr__(self, "in_scale", sc)
+        if sc.shape != (self.in_features,):
+            raise ValueError(
+                f"IntDeltaNetwork.in_scale needs one scale per input feature "
+                f"({self.in_features}), got shape {sc.shape}"
+            )
         iv = np.ones(sc.shape[0], np.int64) if self.in_vth is None else np.array(self.in_vth)
         if iv.shape != sc.shape or iv.dtype.kind not in "iu" or (iv < 1).any():
             raise ValueError(
@@ -346,6 +364,12 @@ class IntDeltaNetwork:
 
     @property
     def in_features(self) -> int:
+        """Point coordinates the network takes (its encoder adds :attr:`bus` constants)."""
+        return self.layers[0].synapses.n_in - self.bus
+
+    @property
+    def in_width(self) -> int:
+        """The encoder's width: :attr:`in_features` coordinates and :attr:`bus` constants."""
         return self.layers[0].synapses.n_in
 
     @property
@@ -395,7 +419,7 @@ class IntDeltaNetwork:
         ``sigma`` (the table and its extrapolated end segments) plus one threshold (what was
         sent is the activation rounded to the threshold grid); ``sigma-delta-relu``,
         ``(2**23 - 1 + |bias|) >> state_exp``."""
-        out = [np.full(self.in_features, 1 << (self.in_bits + 1), dtype=np.int64)]
+        out = [np.full(self.in_width, 1 << (self.in_bits + 1), dtype=np.int64)]
         for la in self.layers:
             b = la.bias.astype(np.int64)
             if la.relu:
@@ -411,11 +435,16 @@ class IntDeltaNetwork:
         return out
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Points ``(..., n_in)`` -> the encoder's integer values (int64)."""
+        """Points ``(..., n_in)`` -> the encoder's integer values (int64), the :attr:`bus`
+        constants appended."""
         s = torch.from_numpy(np.array(self.in_scale))
         q = torch.from_numpy(np.array(self.in_vth)).to(torch.float64)
         u = x.to(torch.float64) / s * 2.0**self.in_bits / q
-        return (torch.round(u) * q).to(torch.int64)
+        codes = (torch.round(u) * q).to(torch.int64)
+        if not self.bus:
+            return codes
+        c = torch.tensor([1 << (self.in_bits - 6 * k) for k in range(self.bus)])
+        return torch.cat([codes, c.expand(*codes.shape[:-1], self.bus)], -1)
 
     def decode(self, y: torch.Tensor) -> torch.Tensor:
         """Readout accumulators ``(..., readout_rows)`` -> outputs (see the class docstring)."""

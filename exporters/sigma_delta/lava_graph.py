@@ -74,13 +74,13 @@ class DeltaGraph(LavaSession):
         ``acc`` ``(lanes, n_out)`` (after the flush) and per sending population (the encoder
         first) ``messages`` and ``payload_abs`` ``(lanes, n_l)``, all int64."""
         net, n = self.net, self.lanes
-        want = (self.frames, n, net.in_features)
+        want = (self.frames, n, net.in_width)
         if codes.shape != want:
             raise ValueError(f"codes must have shape {want}, got {codes.shape}")
         self.open()
         self._send(self.source.codes_in, codes, "codes")
         self._steps(self.steps_per_batch)
-        sizes = [net.in_features] + [la.n_out for la in net.layers]
+        sizes = [net.in_width] + [la.n_out for la in net.layers]
         msgs, pay = [], []
         for i, (proc, m) in enumerate(zip([self.source, *self.neurons], sizes, strict=True)):
             a, b = self._receive(proc, f"counts[{i}]")
@@ -126,7 +126,7 @@ def build_delta_graph(
     depth = len(net.layers)
     period = frames + depth + 1
     source = procs.DeltaSource(
-        shape=(lanes * net.in_features,), frames=frames, period=period, name="encoder"
+        shape=(lanes * net.in_width,), frames=frames, period=period, name="encoder"
     )
     conns: list = []
 
@@ -184,7 +184,7 @@ def _run(
             chunk = codes[:, lo : lo + lanes]
             k = chunk.shape[1]
             if k < lanes:  # idle lanes at input 0 stay at rest and send nothing
-                pad = np.zeros((K, lanes - k, net.in_features), dtype=np.int64)
+                pad = np.zeros((K, lanes - k, net.in_width), dtype=np.int64)
                 chunk = np.concatenate([chunk, pad], axis=1)
             out = graph.run_batch(np.ascontiguousarray(chunk))
             parts.append(

@@ -61,7 +61,7 @@ def sdnn_layers(net: IntDeltaNetwork) -> list[dict]:
     out = [
         {
             "type": np.bytes_(b"input"),
-            "shape": np.array([net.in_features]),
+            "shape": np.array([net.in_width]),
             "neuron": {"type": sdnn, "vThMant": np.int64(1)},
         }
     ]
@@ -116,6 +116,7 @@ def export_sdnn(net: IntDeltaNetwork, path: str | os.PathLike) -> Path:
             in_bits=int(net.in_bits),
             out_parts=int(net.out_parts),
             spike_exp=int(spike.pop()),
+            bus=int(net.bus),
         )
         ext.create_dataset("in_scale", data=np.asarray(net.in_scale))
         ext.create_dataset("out_exp", data=np.asarray(net.out_exp))
@@ -142,6 +143,7 @@ def _host(path: Path) -> dict:
             "in_bits": int(g.attrs["in_bits"]),
             "out_parts": int(g.attrs["out_parts"]),
             "spike_exp": int(g.attrs["spike_exp"]),
+            "bus": int(g.attrs.get("bus", 0)),
             "fan": fan,
         }
 
@@ -168,6 +170,8 @@ def run_netx(path: str | os.PathLike, frames: torch.Tensor, *, hold: int | None 
     if not bool(torch.isfinite(x).all()):
         raise ValueError("frames hold NaN or inf values; pass finite points")
     codes = torch.round(x / torch.from_numpy(h["in_scale"]) * 2.0 ** h["in_bits"])
+    bus = [1 << (h["in_bits"] - 6 * k) for k in range(h["bus"])]
+    codes = torch.cat([codes, torch.tensor(bus, dtype=codes.dtype).expand(len(codes), -1)], 1)
     codes = codes.to(torch.int64).numpy()
     hdf5 = import_netx()
     from lava.magma.core.run_conditions import RunSteps

@@ -61,6 +61,9 @@ OUT_CAL = 1 << 21
 READER_SPREAD = 4  # a reader's sum of |W m| ~ fan-in / 4 x its largest term (calibrated)
 COPY_VTH = 1  # file threshold of a pieces layer with coarse copies (fan-out 1: cheap)
 HILO = 64  # a: the lo row's weight is 1/a of the hi row's
+BUS_MSG = (1 << 13, 1 << 7, 1 << 1)  # the bus's constant messages, 64x apart
+BUS_ROWS = ((64, 0, 0), (1, 0, 0), (0, 1, 0))  # each layer's bus reads the previous one's
+BUS_VTH_MAX = 2  # file threshold that still sends the smallest constant (2 << 6 = 128)
 REFIT_RIDGE = 1e-6  # ridge of the least-squares refit, x the mean diagonal of X^T X
 ROW_HEADROOM = 120  # refit rows larger than this shrink their neuron's scale
 NEURON = "sigma-delta-relu"
@@ -82,12 +85,14 @@ def file_synapses(w_file: np.ndarray) -> Synapses:
     return Synapses(((w_eff, int(e)),), lava_shift=True)
 
 
-def _scale_bounds(w, M_in, vmax, smax, bmax, S, msg_cal=MSG_CAL):
-    """Per-neuron ``A``: the largest that keeps message, sigma, bias and weights in range."""
+def _scale_bounds(w, M_in, vmax, smax, bmax, S, msg_cal=MSG_CAL, bus=False):
+    """Per-neuron ``A``: the largest that keeps message, sigma, bias and weights in range
+    (the bias half of the file's 16 bits, or of what the bus carries)."""
     eps = 1e-30
     a_msg = 64.0 * msg_cal / np.maximum(vmax, eps)
     a_sig = SIGMA_CAL / np.maximum(smax, eps)
-    a_bias = BIAS_FILE_MAX * 2.0**S / 2 / np.maximum(bmax, eps)
+    top = W_MAX * BUS_MSG[0] if bus else BIAS_FILE_MAX * 2.0**S
+    a_bias = top / 2 / np.maximum(bmax, eps)
     a_row = W_MAX / np.maximum((np.abs(w) / M_in[None]).max(1), eps)
     return np.minimum.reduce([a_msg, a_sig, a_bias, a_row])
 
@@ -198,6 +203,37 @@ def _calibrate(net: DeltaNetwork, x: torch.Tensor):
     return out, h
 
 
+def bus_weights(bias: np.ndarray, name: str) -> np.ndarray:
+    """Rows ``(n, 3)`` of 8-bit weights on the bus's constant messages :data:`BUS_MSG` that sum
+    to ``bias`` (sigma units, even integers) exactly: ``W_0 8192 + W_1 128 + W_2 2``."""
+    b = np.asarray(bias, np.int64)
+    w0 = np.round(b / BUS_MSG[0]).astype(np.int64)
+    r = b - w0 * BUS_MSG[0]
+    w1 = np.round(r / BUS_MSG[1]).astype(np.int64)
+    r = r - w1 * BUS_MSG[1]
+    if (r % BUS_MSG[2]).any():
+        raise ValueError(f"layer {name}: bus biases must be even (sigma units)")
+    w = np.stack([w0, w1, r // BUS_MSG[2]], 1)
+    if w.size and (w.min() < -128 or w.max() > W_MAX):
+        raise ValueError(
+            f"layer {name}: a bias of {int(np.abs(b).max())} (sigma units) is beyond what 8-bit "
+            f"weights on the bus carry ({W_MAX * BUS_MSG[0]}); lower the layer's scale"
+        )
+    return w
+
+
+def _with_bus(wf: np.ndarray, bias: np.ndarray, last: bool, name: str):
+    """File rows of a layer that takes its biases from the previous layer's bus (its last
+    three inputs; the encoder's constants for the first layer) and, unless ``last``, passes
+    the bus on (:data:`BUS_ROWS`). Returns ``(rows, zero biases)``."""
+    rows = np.concatenate([wf, bus_weights(bias, name)], 1)
+    if not last:
+        k = len(BUS_ROWS)
+        bus = np.concatenate([np.zeros((k, wf.shape[1]), np.int64), np.array(BUS_ROWS)], 1)
+        rows = np.concatenate([rows, bus])
+    return rows, np.zeros(rows.shape[0], np.int64)
+
+
 def _shrink_rows(beta: np.ndarray, *scaled: np.ndarray) -> tuple[np.ndarray, ...]:
     """Rows of integer-unit weights ``beta`` above :data:`ROW_HEADROOM` shrink, with every
     per-row array in ``scaled`` (their neuron's scale, its bias), by the same factor."""
@@ -215,6 +251,7 @@ def quantize_relu(
     gptq: bool = True,
     lo_copies: bool = True,
     refit: bool = True,
+    bus: bool = True,
     settle_fix: bool = True,
 ) -> IntDeltaNetwork:
     """Quantize a ``sigma-delta-relu`` :class:`DeltaNetwork` for netx (module docstring).
@@ -239,6 +276,18 @@ def quantize_relu(
         raise ValueError(f"spike_exp must be in [0, 7], got {spike_exp}")
     if vth is not None and len(vth) != len(net.layers):
         raise ValueError(f"vth needs one threshold per layer ({len(net.layers)}), got {len(vth)}")
+    if bus and not refit:
+        raise ValueError("bus=True is calibrated through the refit; pass refit=True or bus=False")
+    if bus and spike_exp > 1:
+        raise ValueError(
+            f"bus=True needs spike_exp <= 1 (its smallest constant is 2**(12 - spike_exp - 12) "
+            f"encoder units), got spike_exp={spike_exp}; pass bus=False for a larger one"
+        )
+    if bus and vth is not None and max(vth) > BUS_VTH_MAX:
+        raise ValueError(
+            f"bus=True needs thresholds <= {BUS_VTH_MAX} (file units) so that the bus's "
+            f"smallest constant ({BUS_MSG[-1] << STATE_EXP} in sigma) is sent, got {max(vth)}"
+        )
     S = spike_exp + STATE_EXP
     in_bits = 13 - spike_exp
     cal, h_last = _calibrate(net, x)
@@ -247,7 +296,15 @@ def quantize_relu(
     # what the integer layers send on the calibration points (exact messages)
     m_act = np.round(cal[0][0].numpy() * 2.0**in_bits) * 2.0**spike_exp if cal else None
     layers: list[IntDeltaLayer] = []
+    built: list[tuple] = []  # per layer: (file rows, bias in sigma units, threshold, name)
     scales: list[np.ndarray] = []
+
+    def rnd(bias_var: np.ndarray) -> np.ndarray:
+        """A bias on its grid, in sigma units: the bus's (2) or the file's (``2**S``)."""
+        if bus:
+            return (2 * np.round(bias_var / 2)).astype(np.int64)
+        return np.round(bias_var / 2.0**S).astype(np.int64) << S
+
     split = None  # (A_hi, a, bias_hi_var, bias_lo_var) of a split layer, for its readers
     copies = None  # units of the previous layer that has coarse copies after them
     L = len(net.layers)
@@ -293,7 +350,7 @@ def quantize_relu(
                 copy_vth = COPY_VTH  # the copies' values are 64x coarser: pass them often
         elif copies is not None:  # reads [pieces; coarse copies]: rows [W_hi, W_lo]
             n_p = copies
-            A = _scale_bounds(w, M[:n_p], vmax, smax, bmax, S, _msg_cal(net, i, fine))
+            A = _scale_bounds(w, M[:n_p], vmax, smax, bmax, S, _msg_cal(net, i, fine), bus)
             if refit:  # the float relay from the pieces and copies as sent, rows over both
                 on = np.concatenate([w != 0, w != 0], 1)
                 target = (_h @ la.weight.double().T + la.bias.double()).numpy() * A[None]
@@ -318,7 +375,7 @@ def quantize_relu(
                 smax = np.abs(X @ w.T).max(0)
                 bmax = np.abs(b)
             # messages small enough that wide readers keep full 8-bit rows within SIGMA_CAL
-            A = _scale_bounds(w, M, vmax, smax, bmax, S, _msg_cal(net, i, fine))
+            A = _scale_bounds(w, M, vmax, smax, bmax, S, _msg_cal(net, i, fine), bus)
             wr = w * A[:, None] / M[None]
             plain = not gptq or (hilo and i + 1 < L and _is_selector(net.layers[i + 1].weight))
             wf = np.round(wr).astype(np.int64) if plain else round_rows(wr, m_cal)
@@ -334,23 +391,33 @@ def quantize_relu(
             resid = w * A[:, None] / M[None] - wf
             wl, s_lo, bias_lo_file, a = _lo_rows(resid, m_cal, S, name)
             bias_var = bias_var + _bias_fix(w, wf + wl / a, A, M, h_mean)
-            bias_file = np.round(bias_var / 2.0**S).astype(np.int64)
+            bias_int = np.concatenate([rnd(bias_var), bias_lo_file << S])
             wf = np.concatenate([wf, wl])
-            bias_file = np.concatenate([bias_file, bias_lo_file])
-            split = (A, a, bias_file[: la.n_out] * 2.0**S, bias_lo_file * 2.0**S, bias_var)
+            split = (A, a, bias_int[: la.n_out] * 1.0, bias_lo_file * 2.0**S, bias_var)
             A_all = np.concatenate([A, np.full(la.n_out, 64.0)])  # lo: messages carry 1/unit
             v_next = np.concatenate([v.numpy() * A[None] / 64, (s_lo + bias_lo_file * 2.0**S) / 64])
         else:
             if not reads_split and copies is None:  # lo_off and the lo rows are exact already
                 bias_var = bias_var + _bias_fix(w, wf, A, M, h_mean)
-            bias_file = np.round(bias_var / 2.0**S).astype(np.int64)
+            bias_int = rnd(bias_var)
             A_all = A
             v_next = v.numpy() * A[None] / 64
+        built.append((wf, bias_int, 1 if bus and vth is None else t, name))
+        if m_act is not None:  # bus: each neuron sends once, its act's low bits dropped
+            m_act = np.maximum(m_act @ wf.T + bias_int[None], 0) / 2.0**STATE_EXP
+            m_act = np.floor(m_act) if bus else m_act
+        copies = la.n_out if wf.shape[0] == 2 * la.n_out and reads_split else None
+        M = A_all / 64.0
+        scales.append(A_all)
+        m_cal = v_next
+    for k, (wf, bias_int, t, name) in enumerate(built):
+        if bus:
+            wf, bias_int = _with_bus(wf, bias_int, k == L - 1, name)
         n = wf.shape[0]
         layers.append(
             IntDeltaLayer(
                 synapses=file_synapses(wf),
-                bias=bias_file << S,
+                bias=bias_int,
                 vth=np.full(n, t << S, np.int64),
                 lo=np.zeros(n, np.int64),
                 shift=np.zeros(n, np.int64),
@@ -364,12 +431,6 @@ def quantize_relu(
                 spike_exp=spike_exp,
             )
         )
-        if m_act is not None:
-            m_act = np.maximum(m_act @ wf.T + (bias_file * 2.0**S)[None], 0) / 2.0**STATE_EXP
-        copies = la.n_out if wf.shape[0] == 2 * la.n_out and reads_split else None
-        M = A_all / 64.0
-        scales.append(A_all)
-        m_cal = v_next
     wo = net.out_weight.double().numpy()
     out_b = net.out_bias.double().numpy()
     h_out = h_last.mean(0).numpy()
@@ -406,6 +467,7 @@ def quantize_relu(
         out_parts=parts,
         in_scale=net.in_scale.double().numpy(),
         in_bits=in_bits,
+        bus=len(BUS_ROWS) if bus else 0,
         metadata={
             **net.metadata,
             "payload_bits": MSG_BITS,
@@ -415,7 +477,7 @@ def quantize_relu(
             "scales": [a.tolist() for a in scales],
         },
     )
-    return transmission_fix(inet, x) if settle_fix else inet
+    return transmission_fix(inet, x) if settle_fix and not bus else inet
 
 
 def transmission_fix(inet: IntDeltaNetwork, x: torch.Tensor) -> IntDeltaNetwork:

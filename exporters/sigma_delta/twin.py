@@ -80,11 +80,11 @@ def _run(net: IntDeltaNetwork, codes, record: list[int] | None, prev=None):
     params = [la.params(r[1]) for la, r in zip(net.layers, net.rest, strict=True)]
     state = [_state0(r, la, n) for r, la in zip(net.rest, net.layers, strict=True)]
     acc = torch.from_numpy(np.array(net.out_rest)).expand(n, -1).clone()
-    sizes = [net.in_features] + [la.n_out for la in net.layers]
+    sizes = [net.in_width] + [la.n_out for la in net.layers]
     msgs = [torch.zeros(n, m, dtype=torch.int64) for m in sizes]
     pay = [torch.zeros(n, m, dtype=torch.int64) for m in sizes]
     fan = [torch.from_numpy(np.array(s.fan_out())) for s in _syn_list(net)]
-    prev = torch.zeros(n, net.in_features, dtype=torch.int64) if prev is None else prev
+    prev = torch.zeros(n, net.in_width, dtype=torch.int64) if prev is None else prev
     rec = None if record is None else set(record)
     outs = []
     done = 0
