@@ -55,7 +55,9 @@ from lava_pinn.sigma_delta.network import DeltaNetwork
 STATE_EXP = 6  # netx hard-codes it
 W_MAX = 127  # 8-bit signed file mantissa (netx doubles it to Lava's even [-256, 254])
 MSG_BITS = 16
-MSG_CAL = 3 << 12  # calibration messages stay 2.7x inside the 16-bit payload
+MSG_CAL = 1 << 13  # calibration messages stay 4x inside the 16-bit payload
+# with the bus a message is the whole activation, sent once (no start-up swings): 2.7x inside
+MSG_CAL_BUS = 3 << 12
 SIGMA_CAL = 1 << 21  # calibration sigma stays 4x inside 24 bits
 OUT_CAL = 1 << 21
 READER_SPREAD = 4  # a reader's sum of |W m| ~ fan-in / 4 x its largest term (calibrated)
@@ -174,17 +176,17 @@ def _bias_fix(w, w_int, A, M, h_mean) -> np.ndarray:
     return (A[:, None] * w - w_int * M[None]) @ h_mean
 
 
-def _msg_cal(net: DeltaNetwork, i: int, fine_reader: bool = False) -> float:
-    """Layer ``i``'s calibration message bound: :data:`MSG_CAL` when its reader carries a
-    second 8-bit row per weight (``fine_reader``: hi/lo rows), else small enough that its
-    widest reader keeps full 8-bit rows within ``SIGMA_CAL`` (``fan / READER_SPREAD`` terms of
-    ``127 m``). Each message loses its low bits for good (``>> state_exp``), so the larger
-    the messages the smaller that loss."""
+def _msg_cal(net: DeltaNetwork, i: int, fine_reader: bool = False, cap: float = MSG_CAL) -> float:
+    """Layer ``i``'s calibration message bound: ``cap`` when its reader carries a second 8-bit
+    row per weight (``fine_reader``: hi/lo rows), else small enough that its widest reader
+    keeps full 8-bit rows within ``SIGMA_CAL`` (``fan / READER_SPREAD`` terms of ``127 m``).
+    Each message loses its low bits for good (``>> state_exp``), so the larger the messages
+    the smaller that loss."""
     if fine_reader:
-        return MSG_CAL
+        return cap
     nxt = net.layers[i + 1].weight if i + 1 < len(net.layers) else None
     fan = int((nxt != 0).sum(1).max()) if nxt is not None else 1
-    return min(MSG_CAL, SIGMA_CAL / (W_MAX * max(fan / READER_SPREAD, 1)))
+    return min(cap, SIGMA_CAL / (W_MAX * max(fan / READER_SPREAD, 1)))
 
 
 def _is_selector(w: torch.Tensor) -> bool:
@@ -319,8 +321,9 @@ def quantize_relu(
         copy_vth = None
         if refit:
             m_cal = m_act
-        # the reader of this layer is split into hi/lo rows
-        fine = hilo and i + 2 < L and _is_selector(net.layers[i + 2].weight)
+        # the reader of this layer is split into hi/lo rows (and refitted from what it gets)
+        fine = refit and hilo and i + 2 < L and _is_selector(net.layers[i + 2].weight)
+        cap = MSG_CAL_BUS if bus else MSG_CAL
         if reads_split:  # a selector reading [hi; lo]
             A_hi, a, bias_hi, bias_lo, bias_exact = split
             sel = w.argmax(1)
@@ -350,7 +353,7 @@ def quantize_relu(
                 copy_vth = COPY_VTH  # the copies' values are 64x coarser: pass them often
         elif copies is not None:  # reads [pieces; coarse copies]: rows [W_hi, W_lo]
             n_p = copies
-            A = _scale_bounds(w, M[:n_p], vmax, smax, bmax, S, _msg_cal(net, i, fine), bus)
+            A = _scale_bounds(w, M[:n_p], vmax, smax, bmax, S, _msg_cal(net, i, fine, cap), bus)
             if refit:  # the float relay from the pieces and copies as sent, rows over both
                 on = np.concatenate([w != 0, w != 0], 1)
                 target = (_h @ la.weight.double().T + la.bias.double()).numpy() * A[None]
@@ -375,7 +378,7 @@ def quantize_relu(
                 smax = np.abs(X @ w.T).max(0)
                 bmax = np.abs(b)
             # messages small enough that wide readers keep full 8-bit rows within SIGMA_CAL
-            A = _scale_bounds(w, M, vmax, smax, bmax, S, _msg_cal(net, i, fine), bus)
+            A = _scale_bounds(w, M, vmax, smax, bmax, S, _msg_cal(net, i, fine, cap), bus)
             wr = w * A[:, None] / M[None]
             plain = not gptq or (hilo and i + 1 < L and _is_selector(net.layers[i + 1].weight))
             wf = np.round(wr).astype(np.int64) if plain else round_rows(wr, m_cal)
