@@ -263,7 +263,9 @@ def report(rows, e_ann, args, netx, argv, head=None) -> str:
         "Columns: *float f~*: the piecewise-ReLU network in float64 (no quantization) vs exact; "
         "*integer weights*: the 8-bit weights and rounded biases in real arithmetic (exact "
         "messages: no thresholds, no bits dropped; for biased neurons without the bias "
-        "correction for message losses, which the deployed network has); "
+        "correction for message losses, which the deployed network has; with the bus the "
+        "refit is fitted through the dropped bits, so exact messages are not what it was "
+        "fitted to and this column can be worse than the deployed one); "
         "*u, v / ANN*: deployed error over the ANN's; *u, v vs ANN*: relative L2 distance of "
         "the deployed outputs from the ANN's; *most per neuron*: the most messages one neuron "
         "sent for one point.",
