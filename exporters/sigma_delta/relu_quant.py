@@ -22,17 +22,33 @@ reader takes ``a m_hi + m_lo`` (weights ``a``, 1; ``a = 64``): ``W_hi + W_lo / a
 14-bit weight in two 8-bit rows. ``lo`` carries an offset that keeps it positive; readers'
 biases cancel it.
 
-**Coarse copies** (``lo_copies``): a pieces layer read by relays (8-bit rows over ``K``
-pieces: the error bound of the structure) gets a copy of every piece at scale ``A / 64``
+**Coarse copies** (``lo_copies``): a pieces layer read by relays (rows over ``K`` pieces
+with large coefficients of both signs) gets a copy of every piece at scale ``A / 64``
 (reading ``hi`` with weight 1); the relay reads the piece with ``W_hi = round(r)`` and the
-copy with ``W_lo = round(64 (r - W_hi))``, ``r = c A_relay / M``: a 14-bit relay row. Netx
-holds one threshold per layer, so that layer's is 1 (its messages reach one relay each).
+copy with ``W_lo = round(64 (r - W_hi))``, ``r = c A_relay / M``: a relay row with up to 6
+more bits (how many of the hi row's 8 it uses depends on ``A_relay / A_pieces``). Netx holds
+one threshold per layer, so that layer's is 1 (its messages reach one relay each).
 
-**Bias corrections**: every reader's bias takes ``(A w - W_int M) mean(h)`` (the calibration
-mean of what its rounded rows miss; this cancels the offsets of relays and ``pre`` neurons
-with the rounding), then :func:`transmission_fix` cancels the mean of what every sender's
-messages miss after settling (residues, and the bits ``>> 6`` drops: about half a payload
-unit per message, always downwards).
+**Refit** (``refit``): layer by layer, each ``pre``, relay, plain and readout layer is fitted
+by least squares from the messages the integer layers before it send on the calibration
+points to the float network's values there (:func:`refit_rows`), then rounded with the
+rounding error spread over the row (:func:`round_rows`). It absorbs the linear part of the
+errors before it: rounded rows and knots, the coarse copies (they read only ``hi``), the
+dropped bits.
+
+**Bus** (``bus``): no neuron has a bias. The encoder appends the constants
+:data:`BUS_MSG` (``IntDeltaNetwork.bus``), every layer but the last passes them on through
+three neurons (:data:`BUS_ROWS`), and a bias ``b`` (sigma units, even) is the 8-bit weights
+``W0 8192 + W1 128 + W2 2`` on the previous layer's bus (:func:`bus_weights`). From netx's
+zero start a held point then reaches layer ``l`` in one wave at step ``l``: every neuron sends
+once, ``m = floor(act / 64)``, with no start-up burst of biases and no later corrections, and
+the refit is calibrated through that floor. Thresholds are one message unit.
+
+**Bias corrections** (biased neurons, ``bus=False``): every reader's bias takes
+``(A w - W_int M) mean(h)`` (the calibration mean of what its rounded rows miss; this cancels
+the offsets of relays and ``pre`` neurons with the rounding), then :func:`transmission_fix`
+cancels the mean of what every sender's messages miss after settling (residues, and the bits
+``>> 6`` drops: about half a payload unit per message, always downwards).
 
 The readout is netx's ``Sigma`` (``acc += W_out m``, no bias), in two blocks of rows (hi, and
 lo with the next 6 bits; ``IntDeltaNetwork.out_parts = 2``): ``y = acc_hi 2**-e +
@@ -267,10 +283,11 @@ def quantize_relu(
 
     ``refit``: quantize layer by layer, each weighted layer (``pre``, relay, plain, readout)
     refitted by least squares (:func:`refit_rows`) from what the integer layers before it
-    send on the calibration points (exact messages) to the float network's values there, then
-    rounded (:func:`round_rows` on those messages; a relay's rows over its pieces and their
-    copies together), its bias matching the means. Each layer so absorbs, where linear, the
-    errors of the layers before it: rounded rows, rounded knots, the copies' coarse knots.
+    send on the calibration points to the float network's values there, then rounded
+    (:func:`round_rows` on those messages; a relay's rows over its pieces and their copies
+    together), its bias matching the means. ``bus``: biases as weights on constant inputs,
+    one wave per held point (module docstring); needs ``refit``, ``spike_exp <= 1`` and
+    thresholds ``<= 2``. ``settle_fix``: with biased neurons, :func:`transmission_fix`.
     """
     if any(la.neuron != NEURON for la in net.layers):
         raise ValueError(f"quantize_relu takes a {NEURON!r} network, got {net.neuron!r} layers")
@@ -282,8 +299,9 @@ def quantize_relu(
         raise ValueError("bus=True is calibrated through the refit; pass refit=True or bus=False")
     if bus and spike_exp > 1:
         raise ValueError(
-            f"bus=True needs spike_exp <= 1 (its smallest constant is 2**(12 - spike_exp - 12) "
-            f"encoder units), got spike_exp={spike_exp}; pass bus=False for a larger one"
+            f"bus=True needs spike_exp <= 1 (its smallest constant, 2**(1 - spike_exp) encoder "
+            f"units, must be an integer), got spike_exp={spike_exp}; pass bus=False for a "
+            "larger one"
         )
     if bus and vth is not None and max(vth) > BUS_VTH_MAX:
         raise ValueError(
