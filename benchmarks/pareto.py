@@ -22,6 +22,10 @@ Rows per problem (pretrained checkpoint, ``lava_pinn/pretrained``):
   (``hardware.run(..., backend="torch-twin")``) and priced with
   ``benchmarks/energy.py``'s path (:func:`hardware.costing.energy_report`).
 
+A separable PINN (SPINN) gets the same rows axis by axis, each axis network deployed as an MLP
+and the costs taken per point of the whole tensor reference grid
+(``benchmarks/pareto_spinn.py``).
+
 Errors are relative L2 per output field against the problem's reference (exact solution, or
 the Cole-Hopf solution for Burgers; pressure gauge removed where the problem has one) on a
 seeded subset of the reference grid; calibration points are a disjoint subset of that grid.
@@ -358,28 +362,32 @@ def problem_rows(name: str, args) -> dict:
     problem = get_problem(ck.problem, **ck.problem_params)
     n_eval = args.ns_points if name == "navier-stokes-tg" else args.points
     out = {"problem": name, "rows": [], "notes": []}
-    if ck.config.kind == "spinn":
-        out["notes"].append(
-            "SPINN (per-axis networks): sigma-delta conversion takes MLPs only and the rate-coded "
-            "SPINN deployment (axis by axis) is not priced here: no rows"
+    spinn = ck.config.kind == "spinn"
+    if spinn:  # every point of the tensor grid: the axis networks run once per coordinate
+        from benchmarks.pareto_spinn import problem_info
+
+        ev, info, note = problem_info(ck, problem)
+        out["notes"].append(note)
+        out.update(info)
+    else:
+        ev = eval_data(problem, n_eval, args.cal_points_sd, seed=args.seed)
+        ann_y = finish(ck, problem, ev["x"], predict(ck.model, problem, ev["x"], False))
+        out.update(
+            ann_errors=errors(problem, ann_y, ev["ref"]),
+            reference=ev["source"],
+            eval_points=int(ev["x"].shape[0]),
+            cal_points=int(ev["x_cal"].shape[0]),
+            grid_points=ev["grid_points"],
+            ann_widths=list(ann_spec(ck).widths),
         )
-        return out
-    ev = eval_data(problem, n_eval, args.cal_points_sd, seed=args.seed)
-    ann_y = finish(ck, problem, ev["x"], predict(ck.model, problem, ev["x"], False))
-    out.update(
-        ann_errors=errors(problem, ann_y, ev["ref"]),
-        reference=ev["source"],
-        eval_points=int(ev["x"].shape[0]),
-        cal_points=int(ev["x_cal"].shape[0]),
-        grid_points=ev["grid_points"],
-        ann_widths=list(ann_spec(ck).widths),
-    )
     jobs = [("sd", g) for g in (2, 1)] + [("sd-relu", None)]
     if not args.no_rate:
         jobs += [("rate", (m, T)) for m in args.methods for T in args.T]
     for kind, what in jobs:
         try:
-            if kind == "sd":
+            if spinn:
+                row = _spinn_row(kind, what, ck, problem, ev, args)
+            elif kind == "sd":
                 row = sigma_delta_row(ck, problem, ev, what, args.budget, "sigma-delta")
             elif kind == "sd-relu":
                 row = sigma_delta_relu_row(ck, problem, ev, args.budget)
@@ -403,6 +411,16 @@ def problem_rows(name: str, args) -> dict:
     return out
 
 
+def _spinn_row(kind: str, what, ck, problem, g: dict, args) -> dict:
+    from benchmarks import pareto_spinn as ps
+
+    if kind == "sd":
+        return ps.sigma_delta_row(ck, problem, g, what, args.budget)
+    if kind == "sd-relu":
+        return ps.sigma_delta_relu_row(ck, problem, g)
+    return ps.rate_row(ck, problem, g, what[0], what[1], args.rate_opts)
+
+
 def _summary(r: dict) -> str:
     if not r.get("errors"):
         return f"{r['representation']} T={r.get('T')}: {r.get('status')} {r.get('notes')}"
@@ -411,6 +429,10 @@ def _summary(r: dict) -> str:
         f"{r['representation']} T={r['T']}: err {100 * e:.3g}%, "
         f"{r['energy_pj'][PARETO_PROFILE] / 1e3:.4g} nJ ({r.get('seconds', 0):.0f} s)"
     )
+
+
+def _macs(v: float) -> str:
+    return f"{int(v):,}" if float(v).is_integer() else f"{v:,.4g}"
 
 
 def _g(v: float) -> str:
@@ -530,7 +552,8 @@ def markdown(data: dict) -> str:
             f"- ANN {'-'.join(map(str, res['ann_widths']))}: error "
             + ", ".join(f"{k} {100 * v:.3g}%" for k, v in a.items())
             + f" vs {res['reference']} on {res['eval_points']} of {res['grid_points']} grid "
-            f"points; {res.get('ann_macs', 0):,} MACs, FP32 {res['ann_fp32_pj'] / 1e3:.4g} nJ, "
+            f"points; {_macs(res.get('ann_macs', 0))} MACs, "
+            f"FP32 {res['ann_fp32_pj'] / 1e3:.4g} nJ, "
             f"INT8 {res['ann_int8_pj'] / 1e3:.4g} nJ (cmos-45nm).",
             "- Sigma-delta: where the problem has an exact solution, converted on 4,096 domain "
             "points (a tenth on the boundary) and thresholds chosen on 4,096 other uniform "
