@@ -275,6 +275,26 @@ def test_bad_conversion_and_quantization_inputs():
         quantize_delta(net, payload_bits=16, vth=[40000, 1])
 
 
+def test_a_spinn_is_refused_with_the_axis_by_axis_route_that_works():
+    from lava_pinn.models import SPINNConfig, combine_grid
+
+    torch.manual_seed(0)
+    spinn = SPINNConfig(axes=2, out_features=1, widths=(8, 8), rank=3).build().double()
+    x = torch.rand(64, 2, dtype=torch.float64)
+    with pytest.raises(TypeError, match="axis by axis"):
+        convert_sigma_delta(spinn, x)
+    axes = [torch.linspace(0, 1, 5, dtype=torch.float64), torch.linspace(0, 1, 7)]
+    feats = []
+    for i, a in enumerate(axes):
+        inet = quantize_delta(convert_sigma_delta(spinn.axis_nets[i], x[:, i : i + 1]))
+        feats.append(run_static(inet, a.double()[:, None]).y.reshape(-1, 3, 1))
+    with torch.no_grad():
+        ref = spinn.grid([a.double() for a in axes])
+    y = combine_grid(feats)
+    assert y.shape == ref.shape == (5, 7, 1)
+    assert float((y - ref).abs().max()) < 0.01 * float(ref.abs().max())  # thresholds 1e-3
+
+
 def test_thresholds_meet_the_budget_or_say_the_best_error():
     model = _mlp(nn.Tanh())
     x = _points()

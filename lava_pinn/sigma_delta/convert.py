@@ -65,8 +65,10 @@ def _model_and_points(model: object, x: object) -> tuple[nn.Module, torch.Tensor
             )
     if isinstance(net, SPINN):
         raise TypeError(
-            "sigma-delta conversion takes an MLP; a SPINN's per-axis networks are not supported "
-            "yet: convert it with a rate-coded neuron (neuron='graded-if')"
+            "sigma-delta conversion takes an MLP; convert a SPINN axis by axis: "
+            "convert_sigma_delta(spinn.axis_nets[i], points[:, i:i+1]) for each axis i, and "
+            "combine the axis features on the host (lava_pinn.models.combine_grid), as "
+            "benchmarks/pareto_spinn.py does; or convert it rate-coded with lava_pinn.convert"
         )
     if x is None:
         raise ValueError(
