@@ -614,7 +614,7 @@ def plot(res: dict, out_dir: Path) -> Path | None:
     out_dir.mkdir(parents=True, exist_ok=True)
     png = out_dir / f"pareto_{res['problem']}.png"
     fig.savefig(png)
-    fig.savefig(png.with_suffix(".pdf"))
+    fig.savefig(png.with_suffix(".pdf"), metadata={"CreationDate": None})  # same bytes per rerun
     plt.close(fig)
     return png
 
