@@ -3,7 +3,9 @@
 Each case of ``tests/golden/make_twin_golden.py`` converts a committed pretrained checkpoint,
 quantizes it and runs the torch fixed-point twin; the integer network's digest, the readout
 accumulators and every layer's spike counts and messages must equal the stored ones (``==``).
-A refactor that changes any deployed bit fails here.
+A refactor that changes any deployed bit fails here. The float conversion's last bits depend on
+the BLAS kernel, so ``tests/conftest.py`` pins OpenBLAS's AVX2 kernel on x86-64 (the stored
+integers were made under it).
 """
 
 from __future__ import annotations
