@@ -67,8 +67,8 @@ def _model_and_points(model: object, x: object) -> tuple[nn.Module, torch.Tensor
         raise TypeError(
             "sigma-delta conversion takes an MLP; convert a SPINN axis by axis: "
             "convert_sigma_delta(spinn.axis_nets[i], points[:, i:i+1]) for each axis i, and "
-            "combine the axis features on the host (lava_pinn.models.combine_grid), as "
-            "benchmarks/pareto_spinn.py does; or convert it rate-coded with lava_pinn.convert"
+            "combine the axis features on the host (lava_pinn.models.combine_grid; "
+            "docs/sigma-delta.md, 'SPINNs'); or convert it rate-coded with lava_pinn.convert"
         )
     if x is None:
         raise ValueError(
