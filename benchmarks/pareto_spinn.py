@@ -5,13 +5,13 @@ A SPINN computes ``u_k(x_1..x_d) = sum_r prod_i f_i(x_i)[r, k]``. On an ``N_1 x 
 grid the axis networks run ``N_1 + ... + N_d`` times in all and the host forms the rank-``R``
 product-sum for every grid point. Per grid point (``P = N_1 ... N_d``)::
 
-    cost = sum_i (N_i / P) * cost_i  (+ the host's product-sum, in the energy only)
+    cost = sum_i (N_i / P) * cost_i
 
-where ``cost_i`` is axis network ``i``'s messages, synaptic ops or energy per evaluation.
-The product-sum is ``R * out * (N_1 N_2 + N_1 N_2 N_3 + ... + P) / P`` multiply-adds per point
-(contracting axis by axis); it is priced as a MAC at 45 nm in every energy column, FP32 for
-the SNN and the FP32 ANN and INT8 for the INT8 ANN, so both sides pay it. The synaptic-op
-and ANN-MAC columns count the axis networks only.
+where ``cost_i`` is axis network ``i``'s messages, synaptic ops or energy per evaluation (the
+ANN's MACs and energies the same way). The host's product-sum,
+``R * out * (N_1 N_2 + N_1 N_2 N_3 + ... + P) / P`` multiply-adds per point (contracting axis
+by axis), is the same for every row and for the ANN, so no column includes it; the page
+states it (and its 45 nm price in FP32 and INT8) beside the table.
 
 Rows (the same representations as the MLP problems, axis by axis):
 
