@@ -275,19 +275,12 @@ def _relu_mlp(ck) -> bool:
 
 
 # ------------------------------------------------------------------------------ rate-coded
-def rate_row(ck, problem, ev: dict, method: str, T: int, opts: dict) -> dict:
-    """One rate-coded row: convert, quantize (``benchmarks/export.py``), integer twin, price
-    (``benchmarks/energy.py``'s path)."""
-    import hardware
-    import lava_pinn
+def rate_setup(ck, method: str, T: int, opts: dict):
+    """``(method, row head, calibration points, convert keywords, what the calibration
+    reads)`` of a rate-coded row (``opts``: ``cal_points``, ``calibration_steps``)."""
     from benchmarks.conversion import Method
-    from benchmarks.export import quantize_net
-    from hardware.costing import energy_report
-    from hardware.resources import LoihiResourceWarning
-    from hardware.runner import LoadedNetwork, resource_check
     from lava_pinn.conversion.calibration import CALIBRATIONS
     from lava_pinn.conversion.convert import default_calibration_points
-    from lava_pinn.neurons import get_neuron
 
     m = Method.parse(method)
     row = {"representation": method, "neuron": m.neuron, "T": T, "kind": "rate", "notes": []}
@@ -298,6 +291,21 @@ def rate_row(ck, problem, ev: dict, method: str, T: int, opts: dict) -> dict:
     reads = dict(CALIBRATIONS.get(m.calibration).options)
     if opts.get("calibration_steps") and "calibration_steps" in reads:
         kw["calibration_steps"] = opts["calibration_steps"]
+    return m, row, x_cal, kw, reads
+
+
+def rate_row(ck, problem, ev: dict, method: str, T: int, opts: dict) -> dict:
+    """One rate-coded row: convert, quantize (``benchmarks/export.py``), integer twin, price
+    (``benchmarks/energy.py``'s path)."""
+    import hardware
+    import lava_pinn
+    from benchmarks.export import quantize_net
+    from hardware.costing import energy_report
+    from hardware.resources import LoihiResourceWarning
+    from hardware.runner import LoadedNetwork, resource_check
+    from lava_pinn.neurons import get_neuron
+
+    m, row, x_cal, kw, reads = rate_setup(ck, method, T, opts)
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -187,9 +187,25 @@ def _resources(reps: list[dict]) -> dict:
     }
 
 
+def _delta_fields(problem, g: dict, y: torch.Tensor, runs: list, inets: list) -> dict:
+    """A sigma-delta row's error and counts per grid point from its axis runs."""
+    from benchmarks.pareto import delta_resources, errors
+
+    w = g["weights"]
+    return {
+        "errors": errors(problem, y, g["ref"]),
+        "messages": sum(wi * r.messages_per_point() for wi, r in zip(w, runs, strict=True)),
+        "synops_graded": sum(wi * r.synops_per_point() for wi, r in zip(w, runs, strict=True)),
+        "synops_binary": 0.0,
+        "neurons": int(sum(n.neurons for n in inets)),
+        "synapses": int(sum(n.synapses for n in inets)),
+        "resources": _resources([delta_resources(n) for n in inets]),
+    }
+
+
 def sigma_delta_row(ck, problem, g: dict, groups: int, budget: float) -> dict:
     """Each axis as ``sigma-delta`` with ``groups`` weight groups (module docstring)."""
-    from benchmarks.pareto import PROFILES, _with_y, delta_resources, errors, finish
+    from benchmarks.pareto import PROFILES, _with_y, finish
     from exporters.sigma_delta import quantize_delta, run_static
     from exporters.sigma_delta.thresholds import (
         BudgetError,
@@ -252,16 +268,9 @@ def sigma_delta_row(ck, problem, g: dict, groups: int, budget: float) -> dict:
     for n, r in zip(inets, runs, strict=True):
         ops = delta_ops(n, r, steps=static_steps(n))
         est.append({p: estimate_delta(ops, spec, p) for p in PROFILES} | {"_macs": spec.macs})
-    w = g["weights"]
     row.update(
-        errors=errors(problem, y, g["ref"]),
-        messages=sum(wi * r.messages_per_point() for wi, r in zip(w, runs, strict=True)),
-        synops_graded=sum(wi * r.synops_per_point() for wi, r in zip(w, runs, strict=True)),
-        synops_binary=0.0,
-        neurons=int(sum(n.neurons for n in inets)),
-        synapses=int(sum(n.synapses for n in inets)),
+        _delta_fields(problem, g, y, runs, inets),
         loihi_native=False,
-        resources=_resources([delta_resources(n) for n in inets]),
         vth=vths,
         seconds=time.perf_counter() - t0,
     )
@@ -270,7 +279,7 @@ def sigma_delta_row(ck, problem, g: dict, groups: int, budget: float) -> dict:
 
 def sigma_delta_relu_row(ck, problem, g: dict) -> dict:
     """Each axis as ``sigma-delta-relu`` through the netx export (module docstring)."""
-    from benchmarks.pareto import PROFILES, RELU_PIECES, delta_resources, errors
+    from benchmarks.pareto import PROFILES, RELU_PIECES
     from exporters.sigma_delta import quantize_relu, run_pipeline
     from hardware.delta import delta_ops
     from hardware.energy.estimate import estimate_delta
@@ -294,16 +303,9 @@ def sigma_delta_relu_row(ck, problem, g: dict) -> dict:
         inets.append(inet)
         runs.append(r)
     y = _deployed(ck, problem, g, [r.y[0] for r in runs])
-    w = g["weights"]
     row.update(
-        errors=errors(problem, y, g["ref"]),
-        messages=sum(wi * r.messages_per_point() for wi, r in zip(w, runs, strict=True)),
-        synops_graded=sum(wi * r.synops_per_point() for wi, r in zip(w, runs, strict=True)),
-        synops_binary=0.0,
-        neurons=int(sum(n.neurons for n in inets)),
-        synapses=int(sum(n.synapses for n in inets)),
+        _delta_fields(problem, g, y, runs, inets),
         loihi_native=True,
-        resources=_resources([delta_resources(n) for n in inets]),
         seconds=time.perf_counter() - t0,
         notes=["biases on the constant bus: one message per neuron at most, threshold 1"],
     )
@@ -315,26 +317,15 @@ def rate_row(ck, problem, g: dict, method: str, T: int, opts: dict) -> dict:
     the integer twin as an MLP row is (``benchmarks/pareto.py``'s ``rate_row``)."""
     import hardware
     import lava_pinn
-    from benchmarks.conversion import Method
     from benchmarks.export import quantize_net
-    from benchmarks.pareto import PROFILES, errors
+    from benchmarks.pareto import PROFILES, errors, rate_setup
     from hardware.costing import energy_report
     from hardware.resources import LoihiResourceWarning
     from hardware.runner import LoadedNetwork, resource_check
-    from lava_pinn.conversion.calibration import CALIBRATIONS
-    from lava_pinn.conversion.convert import default_calibration_points
     from lava_pinn.neurons import get_neuron
 
-    m = Method.parse(method)
+    m, row, x_cal, kw, reads = rate_setup(ck, method, T, opts)
     spec = axis_ann(ck)
-    row = {"representation": method, "neuron": m.neuron, "T": T, "kind": "rate", "notes": []}
-    x_cal = default_calibration_points(
-        ck.problem, ck.problem_params, opts["cal_points"], seed=0, boundary=0.0
-    )
-    kw = dict(m.options)
-    reads = dict(CALIBRATIONS.get(m.calibration).options)
-    if opts.get("calibration_steps") and "calibration_steps" in reads:
-        kw["calibration_steps"] = opts["calibration_steps"]
     t0 = time.perf_counter()
     runs, est, res, inets = [], [], [], []
     with warnings.catch_warnings():
