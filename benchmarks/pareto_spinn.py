@@ -74,6 +74,12 @@ def grid_context(ck, problem) -> dict:
     with torch.no_grad():
         feats = [model.axis_features(i, a) for i, a in enumerate(axes)]
     pts = ref.points.double()
+    mesh = torch.stack(torch.meshgrid(*axes, indexing="ij"), -1).reshape(-1, len(axes))
+    if mesh.shape != pts.shape or not torch.allclose(mesh, pts, atol=1e-6):
+        raise ValueError(
+            f"{ck.problem}: the reference points are not the tensor grid of its axes in "
+            "'ij' order (the first axis slowest), which the SPINN rows' grid evaluation needs"
+        )
     ann_y = finish(ck, problem, pts, combine_grid(feats).reshape(-1, ck.config.out_features))
     vals = ref.values.double()
     return {
