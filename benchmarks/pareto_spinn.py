@@ -88,8 +88,6 @@ def grid_context(ck, problem) -> dict:
         "weights": grid_weights(sizes),
         "points": pts,
         "ref": vals,
-        "ann_features": feats,
-        "ann_y": ann_y,
         "ann_errors": errors(problem, ann_y, vals),
         "source": ref.source,
         "combine_macs": combine_macs(sizes, ck.config.rank, ck.config.out_features),
@@ -350,7 +348,7 @@ def rate_row(ck, problem, g: dict, method: str, T: int, opts: dict) -> dict:
             warnings.simplefilter("ignore", LoihiResourceWarning)
             rc = resource_check(inet)
             rep = energy_report(r, ann=spec, profiles=PROFILES)
-            est.append({p: rep.estimate_for(p) for p in PROFILES} | {"_macs": rep.ann.macs})
+            est.append({p: rep.estimate_for(p) for p in PROFILES} | {"_macs": spec.macs})
             res.append({"fits": bool(rc.fits), "cores": int(rc.cores), "chips": int(rc.chips)})
             ops = rep.ops
             runs.append(
